@@ -1,0 +1,1 @@
+package dev.chat; public class Main { public static void main(String[] a) {} }
