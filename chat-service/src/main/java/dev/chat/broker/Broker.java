@@ -1,0 +1,60 @@
+package dev.chat.broker;
+
+import io.vertx.core.Future;
+
+/**
+ * Stores room messages and fans them out to every subscribed broker of the cluster.
+ *
+ * <p>One instance serves one event loop: every method is called on that loop and every future
+ * and listener callback completes on it. The guarantees, shared by every implementation and
+ * checked by one contract test suite:
+ * <ul>
+ *   <li>{@link #publish} is idempotent on (room, user, client id) for the dedup window: a repeat
+ *       returns the first {@link Stored} and stores and publishes nothing.</li>
+ *   <li>Within an epoch, a room's seq starts at 1 and grows by exactly 1 per stored message;
+ *       a publish completes only after the message is in history and published.</li>
+ *   <li>The live stream is at-most-once and in seq order per room: a listener may see gaps (a
+ *       slow or reconnected subscriber) and must repair them with {@link #read}.</li>
+ *   <li>An epoch changes only when the room's history was lost.</li>
+ *   <li>Presence counts distinct users across brokers; a broker that dies without leaving has
+ *       its users removed (and {@code leave} announced) once its lease runs out.</li>
+ * </ul>
+ */
+public interface Broker {
+
+  /** Sets where live traffic of subscribed rooms and connection events go. */
+  void listener(BrokerListener listener);
+
+  /** Starts the broker; completes when it can serve (or fails if it cannot reach its store). */
+  Future<Void> start();
+
+  /** Subscribes to a room's live stream; completes once the subscription is confirmed live. */
+  Future<Void> subscribe(String room);
+
+  /** Stops the live stream of a room on this broker. */
+  Future<Void> unsubscribe(String room);
+
+  /** Stores and publishes a message, or returns the earlier result for a repeated client id. */
+  Future<Stored> publish(Draft draft);
+
+  /**
+   * Registers {@code user} as present in {@code room} through this broker (announcing a join if
+   * it is the user's first presence in the cluster, unless {@code silent}) and reads the room.
+   * A null user only reads.
+   */
+  Future<Snapshot> join(String room, String user, ReadRequest read, boolean silent);
+
+  /** Reads a room's state and history without touching presence. */
+  default Future<Snapshot> read(String room, ReadRequest read) {
+    return join(room, null, read, true);
+  }
+
+  /** Removes this broker's presence of {@code user} in {@code room}, announcing a leave if it was the last. */
+  Future<Void> leave(String room, String user);
+
+  /** True while the broker can store and deliver. */
+  boolean ready();
+
+  /** Announces this broker's leaves and releases its connections. */
+  Future<Void> close();
+}

@@ -1,0 +1,17 @@
+package dev.chat.broker;
+
+/** Receives a broker's live traffic on the broker's event loop. */
+public interface BrokerListener {
+
+  /** A stored message of a subscribed room; {@code frame} is the complete UTF-8 message frame. */
+  void onMessage(String room, String epoch, long seq, byte[] frame);
+
+  /** A user's first presence in the room began ({@code join}) or their last ended ({@code leave}). */
+  void onPresence(String room, String event, String user, int online);
+
+  /**
+   * The live stream was interrupted and is back (subscriptions restored): anything may have been
+   * missed, and the store may have lost its data, so every room must be re-read.
+   */
+  void onResync();
+}

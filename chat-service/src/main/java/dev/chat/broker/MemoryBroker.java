@@ -1,0 +1,88 @@
+package dev.chat.broker;
+
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+
+/**
+ * The embedded single-node broker for one event loop: a view of the node's {@link MemoryStore}
+ * that hands live traffic to this loop.
+ */
+public final class MemoryBroker implements Broker {
+
+  private final MemoryStore store;
+  private final Context context;
+  private final int joinedUsersMax;
+  private BrokerListener listener;
+
+  public MemoryBroker(MemoryStore store, Context context, int joinedUsersMax) {
+    this.store = store;
+    this.context = context;
+    this.joinedUsersMax = joinedUsersMax;
+  }
+
+  @Override
+  public void listener(BrokerListener listener) {
+    this.listener = listener;
+  }
+
+  @Override
+  public Future<Void> start() {
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<Void> subscribe(String room) {
+    store.subscribe(room, this);
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<Void> unsubscribe(String room) {
+    store.unsubscribe(room, this);
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<Stored> publish(Draft draft) {
+    return Future.succeededFuture(store.publish(draft));
+  }
+
+  @Override
+  public Future<Snapshot> join(String room, String user, ReadRequest read, boolean silent) {
+    return Future.succeededFuture(store.join(room, user, this, read, silent, joinedUsersMax));
+  }
+
+  @Override
+  public Future<Void> leave(String room, String user) {
+    store.leave(room, user, this);
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public boolean ready() {
+    return true;
+  }
+
+  @Override
+  public Future<Void> close() {
+    store.leaveAll(this);
+    return Future.succeededFuture();
+  }
+
+  // Called by the store under its lock: enqueueing keeps each loop's stream in seq order.
+  void deliverMessage(String room, String epoch, long seq, byte[] frame) {
+    context.runOnContext(v -> {
+      if (listener != null) {
+        listener.onMessage(room, epoch, seq, frame);
+      }
+    });
+  }
+
+  void deliverPresence(String room, String event, String user, int online) {
+    context.runOnContext(v -> {
+      if (listener != null) {
+        listener.onPresence(room, event, user, online);
+      }
+    });
+  }
+}

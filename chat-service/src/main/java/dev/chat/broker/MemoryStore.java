@@ -1,0 +1,176 @@
+package dev.chat.broker;
+
+import dev.chat.protocol.ServerFrames;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.LongSupplier;
+
+/**
+ * The embedded broker's data, shared by the node's event loops: history, seq, epochs, dedup ids
+ * and presence, kept in memory for a single node.
+ *
+ * <p>This is the one piece of state shared across event loops, so its methods are synchronized;
+ * each call is short and never blocks on I/O. Live delivery is handed to each subscriber's own
+ * event loop by {@link MemoryBroker}.
+ */
+public final class MemoryStore {
+
+  private final int historyMax;
+  private final long dedupWindowMs;
+  private final LongSupplier clock;
+  private final Map<String, RoomData> rooms = new HashMap<>();
+  // Insertion order is expiry order (one fixed window), so expired ids are swept from the head.
+  private final LinkedHashMap<String, DedupEntry> dedup = new LinkedHashMap<>();
+  private final Map<String, List<MemoryBroker>> subscribers = new HashMap<>();
+  private final String epoch = Epochs.next();
+
+  public MemoryStore(int historyMax, long dedupWindowMs, LongSupplier clock) {
+    this.historyMax = historyMax;
+    this.dedupWindowMs = dedupWindowMs;
+    this.clock = clock;
+  }
+
+  synchronized Stored publish(Draft d) {
+    long now = clock.getAsLong();
+    sweepDedup(now);
+    String key = d.room() + '\u0000' + d.from() + '\u0000' + d.id();
+    DedupEntry seen = dedup.get(key);
+    if (seen != null) {
+      return new Stored(d.room(), seen.seq, seen.ts, true);
+    }
+    RoomData room = room(d.room());
+    long seq = ++room.seq;
+    byte[] frame = ServerFrames.message(d.room(), seq, d.id(), d.from(), d.text(), d.to(), now);
+    room.history.addLast(frame);
+    if (room.history.size() > historyMax) {
+      room.history.removeFirst();
+    }
+    dedup.put(key, new DedupEntry(seq, now, now + dedupWindowMs));
+    for (MemoryBroker b : subscribers.getOrDefault(d.room(), List.of())) {
+      b.deliverMessage(d.room(), epoch, seq, frame);
+    }
+    return new Stored(d.room(), seq, now, false);
+  }
+
+  synchronized Snapshot join(String roomName, String user, Object owner, ReadRequest req,
+                             boolean silent, int usersMax) {
+    RoomData room = room(roomName);
+    if (user != null && room.addPresence(owner, user) && !silent) {
+      announce(roomName, "join", user, room.online.size());
+    }
+    long first = room.seq - room.history.size() + 1;
+    boolean recovered = req.wantsRecovery() && epoch.equals(req.epoch())
+        && req.since() <= room.seq && req.since() + 1 >= first;
+    long from = recovered ? req.since() + 1 : Math.max(first, room.seq - req.limit() + 1);
+    List<byte[]> messages = new ArrayList<>();
+    long s = first;
+    for (byte[] frame : room.history) {
+      if (s >= from) {
+        messages.add(frame);
+      }
+      s++;
+    }
+    List<String> users = new ArrayList<>();
+    for (String u : room.online.keySet()) {
+      if (users.size() == usersMax) {
+        break;
+      }
+      users.add(u);
+    }
+    return new Snapshot(epoch, room.seq, messages, recovered, room.online.size(), users,
+        users.size() < room.online.size());
+  }
+
+  synchronized void leave(String roomName, String user, Object owner) {
+    RoomData room = rooms.get(roomName);
+    if (room != null && room.removePresence(owner, user)) {
+      announce(roomName, "leave", user, room.online.size());
+    }
+  }
+
+  /** Removes every presence held by {@code owner}, announcing the leaves. */
+  synchronized void leaveAll(Object owner) {
+    for (Map.Entry<String, RoomData> e : rooms.entrySet()) {
+      Set<String> users = e.getValue().byOwner.get(owner);
+      if (users == null) {
+        continue;
+      }
+      for (String user : List.copyOf(users)) {
+        leave(e.getKey(), user, owner);
+      }
+    }
+  }
+
+  synchronized void subscribe(String room, MemoryBroker broker) {
+    List<MemoryBroker> list = subscribers.computeIfAbsent(room, r -> new ArrayList<>());
+    if (!list.contains(broker)) {
+      list.add(broker);
+    }
+  }
+
+  synchronized void unsubscribe(String room, MemoryBroker broker) {
+    List<MemoryBroker> list = subscribers.get(room);
+    if (list != null && list.remove(broker) && list.isEmpty()) {
+      subscribers.remove(room);
+    }
+  }
+
+  private void announce(String room, String event, String user, int online) {
+    for (MemoryBroker b : subscribers.getOrDefault(room, List.of())) {
+      b.deliverPresence(room, event, user, online);
+    }
+  }
+
+  private RoomData room(String name) {
+    return rooms.computeIfAbsent(name, n -> new RoomData());
+  }
+
+  private void sweepDedup(long now) {
+    Iterator<DedupEntry> it = dedup.values().iterator();
+    while (it.hasNext() && it.next().expiresAt <= now) {
+      it.remove();
+    }
+  }
+
+  private record DedupEntry(long seq, long ts, long expiresAt) {
+  }
+
+  /** One room: its seq, capped history and who is present through which broker. */
+  private static final class RoomData {
+    long seq;
+    final ArrayDeque<byte[]> history = new ArrayDeque<>();
+    final Map<String, Integer> online = new LinkedHashMap<>();
+    final Map<Object, Set<String>> byOwner = new HashMap<>();
+
+    /** Returns true when this is the user's first presence in the room. */
+    boolean addPresence(Object owner, String user) {
+      if (!byOwner.computeIfAbsent(owner, o -> new java.util.HashSet<>()).add(user)) {
+        return false;
+      }
+      return online.merge(user, 1, Integer::sum) == 1;
+    }
+
+    /** Returns true when this was the user's last presence in the room. */
+    boolean removePresence(Object owner, String user) {
+      Set<String> users = byOwner.get(owner);
+      if (users == null || !users.remove(user)) {
+        return false;
+      }
+      if (users.isEmpty()) {
+        byOwner.remove(owner);
+      }
+      int left = online.merge(user, -1, Integer::sum);
+      if (left <= 0) {
+        online.remove(user);
+        return true;
+      }
+      return false;
+    }
+  }
+}

@@ -1,0 +1,246 @@
+package dev.chat.broker;
+
+import dev.chat.config.Config;
+import dev.chat.protocol.ServerFrames;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.RedisOptions;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Redis broker of one event loop: scripts store messages atomically, pub/sub fans them out,
+ * and a lease per broker ("owner") lets the survivors clear the presence of a node that died.
+ */
+public final class RedisBroker implements Broker {
+
+  private static final Logger LOG = LoggerFactory.getLogger(RedisBroker.class);
+  private static final int REAP_BATCH = 16;
+
+  private final Vertx vertx;
+  private final Config config;
+  private final String owner;
+  private final RedisCommands commands;
+  private final RedisSubscriber subscriber;
+  private final long probeMs;
+  private BrokerListener listener;
+  private long leaseTimer = -1;
+  private long probeTimer = -1;
+  private long lastProbeSeen;
+  private boolean closed;
+
+  /** {@code owner} names this broker's presence and lease; unique per event loop in the cluster. */
+  public RedisBroker(Vertx vertx, Config config, String owner) {
+    this.vertx = vertx;
+    this.config = config;
+    this.owner = owner;
+    RedisOptions options = new RedisOptions()
+        .setConnectionString(config.redisUrl())
+        .setMaxWaitingHandlers(65_536);
+    this.commands = new RedisCommands(vertx, options, config.brokerTimeoutMs(), () -> { });
+    this.subscriber = new RedisSubscriber(vertx, new RedisOptions(options), this::onPush, this::onRestored);
+    this.probeMs = Math.max(200, Math.min(1_000, config.nodeLeaseMs() / 5));
+  }
+
+  @Override
+  public void listener(BrokerListener listener) {
+    this.listener = listener;
+  }
+
+  @Override
+  public Future<Void> start() {
+    subscriber.subscribe(RedisKeys.probe(owner));
+    leaseTimer = vertx.setPeriodic(config.nodeLeaseMs() / 3, t -> renewLease());
+    probeTimer = vertx.setPeriodic(probeMs, t -> probe());
+    lastProbeSeen = System.currentTimeMillis();
+    // Start even when Redis is down: the node reports not ready and keeps reconnecting.
+    return Future.all(commands.start(), subscriber.start())
+        .onSuccess(v -> renewLease())
+        .onFailure(e -> LOG.warn("redis not reachable at start, retrying: {}", e.getMessage()))
+        .otherwiseEmpty()
+        .mapEmpty();
+  }
+
+  @Override
+  public Future<Void> subscribe(String room) {
+    return subscriber.subscribe(RedisKeys.channel(room));
+  }
+
+  @Override
+  public Future<Void> unsubscribe(String room) {
+    commands.send(Request.cmd(Command.SREM).arg(RedisKeys.ownerRooms(owner)).arg(room));
+    return subscriber.unsubscribe(RedisKeys.channel(room));
+  }
+
+  @Override
+  public Future<Stored> publish(Draft d) {
+    ServerFrames.MessageTemplate t = ServerFrames.messageTemplate(d.room(), d.id(), d.from(), d.text(), d.to());
+    List<String> keys = List.of(RedisKeys.seq(d.room()), RedisKeys.history(d.room()), RedisKeys.epoch(d.room()),
+        RedisKeys.dedup(d.room(), d.from(), d.id()));
+    List<String> args = List.of(t.head(), t.mid(), Long.toString(config.dedupWindowMs()),
+        Integer.toString(config.historyMax()), RedisKeys.channel(d.room()), Epochs.next());
+    return commands.eval(RedisScript.PUBLISH, keys, args)
+        .map(r -> new Stored(d.room(), r.get(1).toLong(), r.get(2).toLong(), r.get(0).toInteger() == 1));
+  }
+
+  @Override
+  public Future<Snapshot> join(String room, String user, ReadRequest read, boolean silent) {
+    if (user != null) {
+      // Recorded before the presence itself, so a reaper that finds the room finds every presence in it.
+      commands.send(Request.cmd(Command.SADD).arg(RedisKeys.ownerRooms(owner)).arg(room));
+    }
+    List<String> keys = List.of(RedisKeys.seq(room), RedisKeys.history(room), RedisKeys.epoch(room),
+        RedisKeys.users(room), RedisKeys.presence(room, owner));
+    List<String> args = List.of(Epochs.next(), read.epoch() == null ? "" : read.epoch(),
+        Long.toString(read.since() == null ? -1 : read.since()), Integer.toString(read.limit()),
+        user == null ? "" : user, RedisKeys.channel(room), Integer.toString(config.joinedUsersMax()),
+        silent ? "1" : "0");
+    return commands.eval(RedisScript.JOIN, keys, args).map(RedisBroker::snapshot);
+  }
+
+  @Override
+  public Future<Void> leave(String room, String user) {
+    return commands.eval(RedisScript.LEAVE, List.of(RedisKeys.users(room), RedisKeys.presence(room, owner)),
+        List.of(RedisKeys.channel(room), user)).mapEmpty();
+  }
+
+  @Override
+  public boolean ready() {
+    return commands.connected() && subscriber.live();
+  }
+
+  @Override
+  public Future<Void> close() {
+    if (closed) {
+      return Future.succeededFuture();
+    }
+    closed = true;
+    vertx.cancelTimer(leaseTimer);
+    vertx.cancelTimer(probeTimer);
+    return reap(owner)
+        .otherwiseEmpty()
+        .compose(v -> Future.all(subscriber.close(), commands.close()).otherwiseEmpty())
+        .mapEmpty();
+  }
+
+  private static Snapshot snapshot(Response r) {
+    List<String> users = new ArrayList<>(r.get(5).size());
+    r.get(5).forEach(u -> users.add(u.toString()));
+    List<byte[]> messages = new ArrayList<>(r.get(6).size());
+    r.get(6).forEach(m -> messages.add(m.toBytes()));
+    return new Snapshot(r.get(0).toString(), r.get(1).toLong(), messages, r.get(2).toInteger() == 1,
+        r.get(3).toInteger(), users, r.get(4).toInteger() == 1);
+  }
+
+  private void onPush(String channel, byte[] payload) {
+    String room = RedisKeys.roomOfChannel(channel);
+    if (room == null) {
+      if (channel.equals(RedisKeys.probe(owner))) {
+        lastProbeSeen = System.currentTimeMillis();
+      }
+      return;
+    }
+    if (listener == null || payload.length < 2) {
+      return;
+    }
+    // Payloads: "M|<epoch>|<seq>|<frame>" or "P|<event>|<online>|<user>" (see the scripts).
+    int a = indexOf(payload, 2);
+    int b = indexOf(payload, a + 1);
+    if (a < 0 || b < 0) {
+      LOG.warn("malformed payload on {}", channel);
+      return;
+    }
+    String first = new String(payload, 2, a - 2, StandardCharsets.UTF_8);
+    long number = parseLong(payload, a + 1, b);
+    if (payload[0] == 'M') {
+      byte[] frame = java.util.Arrays.copyOfRange(payload, b + 1, payload.length);
+      listener.onMessage(room, first, number, frame);
+    } else if (payload[0] == 'P') {
+      String user = new String(payload, b + 1, payload.length - b - 1, StandardCharsets.UTF_8);
+      listener.onPresence(room, first, user, (int) number);
+    }
+  }
+
+  private void onRestored() {
+    if (listener != null) {
+      listener.onResync();
+    }
+  }
+
+  private void probe() {
+    long now = System.currentTimeMillis();
+    if (!subscriber.live() || !commands.connected()) {
+      lastProbeSeen = now;
+      return;
+    }
+    if (now - lastProbeSeen > 3 * probeMs) {
+      subscriber.reset("no probe came back for " + (now - lastProbeSeen) + " ms");
+      return;
+    }
+    commands.send(Request.cmd(Command.PUBLISH).arg(RedisKeys.probe(owner)).arg("p"));
+  }
+
+  private void renewLease() {
+    commands.eval(RedisScript.LEASE, List.of(RedisKeys.OWNERS),
+            List.of(owner, Long.toString(config.nodeLeaseMs()), Integer.toString(REAP_BATCH)))
+        .onSuccess(r -> {
+          if (r.get(0).toInteger() == 1 && listener != null && subscriber.live()) {
+            // Our lease was missing: Redis lost its data or a peer reaped us after a pause.
+            listener.onResync();
+          }
+          r.get(1).forEach(dead -> {
+            if (!dead.toString().equals(owner)) {
+              claimAndReap(dead.toString());
+            }
+          });
+        });
+  }
+
+  private void claimAndReap(String dead) {
+    // ZREM decides which survivor reaps: only one sees 1.
+    commands.send(Request.cmd(Command.ZREM).arg(RedisKeys.OWNERS).arg(dead))
+        .onSuccess(r -> {
+          if (r.toInteger() == 1) {
+            LOG.info("lease of {} ran out, announcing its leaves", dead);
+            reap(dead);
+          }
+        });
+  }
+
+  private Future<Void> reap(String who) {
+    return commands.send(Request.cmd(Command.SMEMBERS).arg(RedisKeys.ownerRooms(who)))
+        .compose(rooms -> {
+          List<Future<Response>> leaves = new ArrayList<>();
+          rooms.forEach(room -> leaves.add(commands.eval(RedisScript.LEAVE,
+              List.of(RedisKeys.users(room.toString()), RedisKeys.presence(room.toString(), who)),
+              List.of(RedisKeys.channel(room.toString()), ""))));
+          return Future.all(leaves);
+        })
+        .compose(v -> commands.send(Request.cmd(Command.DEL).arg(RedisKeys.ownerRooms(who))))
+        .compose(v -> commands.send(Request.cmd(Command.ZREM).arg(RedisKeys.OWNERS).arg(who)))
+        .mapEmpty();
+  }
+
+  private static int indexOf(byte[] payload, int from) {
+    for (int i = from; i < payload.length; i++) {
+      if (payload[i] == '|') {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  private static long parseLong(byte[] payload, int from, int to) {
+    long n = 0;
+    for (int i = from; i < to; i++) {
+      n = n * 10 + (payload[i] - '0');
+    }
+    return n;
+  }
+}

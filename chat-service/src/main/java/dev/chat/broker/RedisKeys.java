@@ -1,0 +1,57 @@
+package dev.chat.broker;
+
+/**
+ * Names of the Redis keys and channels. Every key of a room carries the room in a hash tag, so
+ * Redis Cluster keeps a room's keys in one slot and its scripts stay single-slot.
+ */
+final class RedisKeys {
+
+  static final String OWNERS = "chat:owners";
+
+  private RedisKeys() {
+  }
+
+  static String seq(String room) {
+    return "chat:{" + room + "}:seq";
+  }
+
+  static String history(String room) {
+    return "chat:{" + room + "}:hist";
+  }
+
+  static String epoch(String room) {
+    return "chat:{" + room + "}:epoch";
+  }
+
+  static String users(String room) {
+    return "chat:{" + room + "}:users";
+  }
+
+  static String presence(String room, String owner) {
+    return "chat:{" + room + "}:pres:" + owner;
+  }
+
+  static String dedup(String room, String user, String id) {
+    return "chat:{" + room + "}:dedup:" + user + ":" + id;
+  }
+
+  static String channel(String room) {
+    return "chat:{" + room + "}:ch";
+  }
+
+  /** The room a channel belongs to, or null for another channel. */
+  static String roomOfChannel(String channel) {
+    if (channel.startsWith("chat:{") && channel.endsWith("}:ch")) {
+      return channel.substring(6, channel.length() - 4);
+    }
+    return null;
+  }
+
+  static String ownerRooms(String owner) {
+    return "chat:owner:{" + owner + "}:rooms";
+  }
+
+  static String probe(String owner) {
+    return "chat:probe:" + owner;
+  }
+}

@@ -1,0 +1,206 @@
+package dev.chat.broker;
+
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisConnection;
+import io.vertx.redis.client.RedisOptions;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+import io.vertx.redis.client.ResponseType;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.BiConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The dedicated Redis subscriber connection: it sends nothing but (UN)SUBSCRIBE, and after any
+ * loss it reconnects and subscribes every wanted channel again.
+ *
+ * <p>vertx-redis-client never restores subscriptions (after a Redis restart or a killed
+ * connection only {@code endHandler} fires), and PINGs on a subscribed connection lost messages
+ * (RESP2) or never completed (RESP3), so liveness is proven elsewhere, end to end. A SUBSCRIBE
+ * future completes when its bytes are written; only the {@code subscribe} push proves the
+ * subscription live, so that push is what completes {@link #subscribe}.
+ */
+final class RedisSubscriber {
+
+  private static final Logger LOG = LoggerFactory.getLogger(RedisSubscriber.class);
+  private static final long MAX_BACKOFF_MS = 2_000;
+
+  private final Vertx vertx;
+  private final Redis client;
+  private final BiConsumer<String, byte[]> onMessage;
+  private final Runnable onRestored;
+  private final Set<String> channels = new LinkedHashSet<>();
+  private final Map<String, ArrayDeque<Promise<Void>>> confirmations = new HashMap<>();
+  private volatile RedisConnection connection;
+  private volatile boolean live;
+  private boolean connecting;
+  private boolean closed;
+  private boolean everLive;
+  private long backoffMs = 50;
+  private long retryTimer = -1;
+
+  RedisSubscriber(Vertx vertx, RedisOptions options, BiConsumer<String, byte[]> onMessage, Runnable onRestored) {
+    this.vertx = vertx;
+    this.client = Redis.createClient(vertx, options);
+    this.onMessage = onMessage;
+    this.onRestored = onRestored;
+  }
+
+  /** Connects; completes once every wanted channel is confirmed, or fails on the first attempt's error. */
+  Future<Void> start() {
+    return connect();
+  }
+
+  /** True while connected with every wanted channel confirmed. */
+  boolean live() {
+    return live;
+  }
+
+  Future<Void> subscribe(String channel) {
+    channels.add(channel);
+    if (connection == null) {
+      return Future.failedFuture(new BrokerUnavailableException("Redis subscriber is not connected"));
+    }
+    Promise<Void> confirmed = Promise.promise();
+    confirmations.computeIfAbsent(channel, c -> new ArrayDeque<>()).add(confirmed);
+    connection.send(Request.cmd(Command.SUBSCRIBE).arg(channel)).onFailure(e -> lost(connection, e));
+    return confirmed.future();
+  }
+
+  Future<Void> unsubscribe(String channel) {
+    if (!channels.remove(channel) || connection == null) {
+      return Future.succeededFuture();
+    }
+    return connection.send(Request.cmd(Command.UNSUBSCRIBE).arg(channel)).mapEmpty();
+  }
+
+  /** Drops the connection (its liveness probe failed); it is re-established as after any loss. */
+  void reset(String why) {
+    if (connection != null) {
+      LOG.warn("redis subscriber reset: {}", why);
+      lost(connection, null);
+    }
+  }
+
+  Future<Void> close() {
+    closed = true;
+    vertx.cancelTimer(retryTimer);
+    RedisConnection c = connection;
+    connection = null;
+    live = false;
+    failConfirmations();
+    Future<Void> done = c == null ? Future.succeededFuture() : c.close();
+    return done.eventually(client::close);
+  }
+
+  private Future<Void> connect() {
+    if (connecting || closed) {
+      return Future.succeededFuture();
+    }
+    connecting = true;
+    return client.connect()
+        .compose(c -> {
+          connecting = false;
+          if (closed) {
+            return c.close();
+          }
+          connection = c;
+          c.handler(this::handle);
+          c.exceptionHandler(e -> lost(c, e));
+          c.endHandler(v -> lost(c, null));
+          return resubscribeAll(c);
+        })
+        .onSuccess(v -> {
+          backoffMs = 50;
+          live = true;
+          LOG.info("redis subscriber live on {} channels", channels.size());
+          if (everLive) {
+            onRestored.run();
+          }
+          everLive = true;
+        })
+        .onFailure(e -> {
+          connecting = false;
+          retryLater(e);
+        });
+  }
+
+  private Future<Void> resubscribeAll(RedisConnection c) {
+    if (channels.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    Request all = Request.cmd(Command.SUBSCRIBE);
+    var waits = new java.util.ArrayList<Future<Void>>();
+    for (String channel : channels) {
+      all.arg(channel);
+      Promise<Void> confirmed = Promise.promise();
+      confirmations.computeIfAbsent(channel, k -> new ArrayDeque<>()).add(confirmed);
+      waits.add(confirmed.future());
+    }
+    c.send(all).onFailure(e -> lost(c, e));
+    return Future.all(waits).mapEmpty();
+  }
+
+  private void handle(Response push) {
+    if (push.type() != ResponseType.PUSH && push.type() != ResponseType.MULTI || push.size() < 3) {
+      return;
+    }
+    String kind = push.get(0).toString();
+    switch (kind) {
+      case "message" -> onMessage.accept(push.get(1).toString(), push.get(2).toBytes());
+      case "subscribe" -> {
+        ArrayDeque<Promise<Void>> waiting = confirmations.get(push.get(1).toString());
+        if (waiting != null) {
+          Promise<Void> p = waiting.poll();
+          if (waiting.isEmpty()) {
+            confirmations.remove(push.get(1).toString());
+          }
+          if (p != null) {
+            p.tryComplete();
+          }
+        }
+      }
+      default -> {
+        // unsubscribe confirmations need no action
+      }
+    }
+  }
+
+  private void lost(RedisConnection c, Throwable e) {
+    if (c == null || connection != c) {
+      return;
+    }
+    connection = null;
+    live = false;
+    LOG.warn("redis subscriber connection lost: {}", e == null ? "closed" : e.getMessage());
+    failConfirmations();
+    c.close();
+    retryLater(e);
+  }
+
+  private void failConfirmations() {
+    var pending = new java.util.ArrayList<Promise<Void>>();
+    confirmations.values().forEach(pending::addAll);
+    confirmations.clear();
+    pending.forEach(p -> p.tryFail(new BrokerUnavailableException("Redis subscriber connection lost")));
+  }
+
+  private void retryLater(Throwable e) {
+    if (closed) {
+      return;
+    }
+    LOG.debug("redis subscriber retry in {} ms: {}", backoffMs, e == null ? "" : e.getMessage());
+    vertx.cancelTimer(retryTimer);
+    retryTimer = vertx.setTimer(backoffMs, t -> connect());
+    backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
+  }
+}

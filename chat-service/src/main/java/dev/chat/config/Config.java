@@ -1,0 +1,156 @@
+package dev.chat.config;
+
+import java.net.InetAddress;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Function;
+
+/**
+ * The service's settings, read once from the environment and validated; every duration is in
+ * milliseconds so tests can run the timers fast.
+ *
+ * @param port                  {@code CHAT_PORT} (8080): HTTP and WebSocket port
+ * @param redisUrl              {@code CHAT_REDIS_URL} (unset): Redis broker; null runs the embedded broker
+ * @param nodeId                {@code CHAT_NODE_ID} (host name + random suffix): the {@code node} in welcome
+ * @param instances             {@code CHAT_INSTANCES} (number of cores): verticle instances sharing the port
+ * @param heartbeatIntervalMs   {@code CHAT_HEARTBEAT_INTERVAL_MS} (25000): server ping period
+ * @param heartbeatTimeoutMs    {@code CHAT_HEARTBEAT_TIMEOUT_MS} (60000): inbound silence that closes with 4000
+ * @param ackTimeoutMs          {@code CHAT_ACK_TIMEOUT_MS} (5000): first redelivery delay, doubled each time
+ * @param maxRedeliveries       {@code CHAT_MAX_REDELIVERIES} (5): redeliveries before closing with 4001
+ * @param historyOnJoin         {@code CHAT_HISTORY_ON_JOIN} (50): messages replayed on a join without recovery
+ * @param historyMax            {@code CHAT_HISTORY_MAX} (1000): messages kept per room
+ * @param maxFrameBytes         {@code CHAT_MAX_FRAME_BYTES} (65536): largest frame or message accepted (else 1009)
+ * @param dedupWindowMs         {@code CHAT_DEDUP_WINDOW_MS} (3600000): how long a client id is remembered
+ * @param maxPendingAcks        {@code CHAT_MAX_PENDING_ACKS} (1000): unacked messages per socket before 4001
+ * @param maxConnections        {@code CHAT_MAX_CONNECTIONS} (100000): sockets per node before 1013
+ * @param maxRoomsPerConnection {@code CHAT_MAX_ROOMS_PER_CONNECTION} (100): joins per socket
+ * @param rateLimitPerSec       {@code CHAT_RATE_LIMIT_PER_SEC} (50): sustained sends per socket
+ * @param rateLimitBurst        {@code CHAT_RATE_LIMIT_BURST} (100): burst of sends per socket
+ * @param nodeLeaseMs           {@code CHAT_NODE_LEASE_MS} (10000): presence lease of a node in Redis
+ * @param brokerTimeoutMs       {@code CHAT_BROKER_TIMEOUT_MS} (5000): a broker call slower than this fails
+ * @param joinedUsersMax        {@code CHAT_JOINED_USERS_MAX} (200): users listed in a joined frame
+ * @param shutdownMs            {@code CHAT_SHUTDOWN_MS} (10000): how long SIGTERM waits for sockets to close
+ */
+public record Config(
+    int port,
+    String redisUrl,
+    String nodeId,
+    int instances,
+    long heartbeatIntervalMs,
+    long heartbeatTimeoutMs,
+    long ackTimeoutMs,
+    int maxRedeliveries,
+    int historyOnJoin,
+    int historyMax,
+    int maxFrameBytes,
+    long dedupWindowMs,
+    int maxPendingAcks,
+    int maxConnections,
+    int maxRoomsPerConnection,
+    int rateLimitPerSec,
+    int rateLimitBurst,
+    long nodeLeaseMs,
+    long brokerTimeoutMs,
+    int joinedUsersMax,
+    long shutdownMs) {
+
+  public Config {
+    require(port >= 0 && port <= 65535, "CHAT_PORT must be 0-65535");
+    require(nodeId != null && !nodeId.isBlank() && nodeId.length() <= 64, "CHAT_NODE_ID must be 1-64 characters");
+    require(instances >= 1, "CHAT_INSTANCES must be at least 1");
+    require(heartbeatIntervalMs > 0, "CHAT_HEARTBEAT_INTERVAL_MS must be positive");
+    require(heartbeatTimeoutMs > heartbeatIntervalMs,
+        "CHAT_HEARTBEAT_TIMEOUT_MS must be greater than CHAT_HEARTBEAT_INTERVAL_MS");
+    require(ackTimeoutMs > 0, "CHAT_ACK_TIMEOUT_MS must be positive");
+    require(maxRedeliveries >= 0, "CHAT_MAX_REDELIVERIES must not be negative");
+    require(historyMax >= 1, "CHAT_HISTORY_MAX must be at least 1");
+    require(historyOnJoin >= 0 && historyOnJoin <= historyMax,
+        "CHAT_HISTORY_ON_JOIN must be between 0 and CHAT_HISTORY_MAX");
+    require(maxFrameBytes >= 1024, "CHAT_MAX_FRAME_BYTES must be at least 1024");
+    require(dedupWindowMs > 0, "CHAT_DEDUP_WINDOW_MS must be positive");
+    require(maxPendingAcks >= 1, "CHAT_MAX_PENDING_ACKS must be at least 1");
+    require(maxConnections >= 1, "CHAT_MAX_CONNECTIONS must be at least 1");
+    require(maxRoomsPerConnection >= 1, "CHAT_MAX_ROOMS_PER_CONNECTION must be at least 1");
+    require(rateLimitPerSec >= 1 && rateLimitBurst >= 1, "CHAT_RATE_LIMIT_PER_SEC and _BURST must be at least 1");
+    require(nodeLeaseMs >= 1000, "CHAT_NODE_LEASE_MS must be at least 1000");
+    require(brokerTimeoutMs > 0, "CHAT_BROKER_TIMEOUT_MS must be positive");
+    require(joinedUsersMax >= 0, "CHAT_JOINED_USERS_MAX must not be negative");
+    require(shutdownMs >= 0, "CHAT_SHUTDOWN_MS must not be negative");
+  }
+
+  /** Reads the process environment. */
+  public static Config fromEnv() {
+    return from(System.getenv());
+  }
+
+  /** Reads settings from a map shaped like the environment; unknown keys are ignored. */
+  public static Config from(Map<String, String> env) {
+    Function<String, String> get = k -> {
+      String v = env.get(k);
+      return v == null || v.isBlank() ? null : v.trim();
+    };
+    String redis = get.apply("CHAT_REDIS_URL");
+    String node = get.apply("CHAT_NODE_ID");
+    return new Config(
+        integer(get, "CHAT_PORT", 8080),
+        redis,
+        node != null ? node : defaultNodeId(),
+        integer(get, "CHAT_INSTANCES", Runtime.getRuntime().availableProcessors()),
+        longValue(get, "CHAT_HEARTBEAT_INTERVAL_MS", 25_000),
+        longValue(get, "CHAT_HEARTBEAT_TIMEOUT_MS", 60_000),
+        longValue(get, "CHAT_ACK_TIMEOUT_MS", 5_000),
+        integer(get, "CHAT_MAX_REDELIVERIES", 5),
+        integer(get, "CHAT_HISTORY_ON_JOIN", 50),
+        integer(get, "CHAT_HISTORY_MAX", 1000),
+        integer(get, "CHAT_MAX_FRAME_BYTES", 65_536),
+        longValue(get, "CHAT_DEDUP_WINDOW_MS", 3_600_000),
+        integer(get, "CHAT_MAX_PENDING_ACKS", 1000),
+        integer(get, "CHAT_MAX_CONNECTIONS", 100_000),
+        integer(get, "CHAT_MAX_ROOMS_PER_CONNECTION", 100),
+        integer(get, "CHAT_RATE_LIMIT_PER_SEC", 50),
+        integer(get, "CHAT_RATE_LIMIT_BURST", 100),
+        longValue(get, "CHAT_NODE_LEASE_MS", 10_000),
+        longValue(get, "CHAT_BROKER_TIMEOUT_MS", 5_000),
+        integer(get, "CHAT_JOINED_USERS_MAX", 200),
+        longValue(get, "CHAT_SHUTDOWN_MS", 10_000));
+  }
+
+  /** True when no Redis URL is configured and the embedded single-node broker is used. */
+  public boolean embeddedBroker() {
+    return redisUrl == null;
+  }
+
+  private static String defaultNodeId() {
+    String host;
+    try {
+      host = InetAddress.getLocalHost().getHostName();
+    } catch (Exception e) {
+      host = "chat";
+    }
+    String suffix = UUID.randomUUID().toString().substring(0, 6);
+    String base = host.length() > 50 ? host.substring(0, 50) : host;
+    return base + "-" + suffix;
+  }
+
+  private static int integer(Function<String, String> get, String key, int fallback) {
+    return Math.toIntExact(longValue(get, key, fallback));
+  }
+
+  private static long longValue(Function<String, String> get, String key, long fallback) {
+    String v = get.apply(key);
+    if (v == null) {
+      return fallback;
+    }
+    try {
+      return Long.parseLong(v);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(key + " must be a whole number, got '" + v + "'");
+    }
+  }
+
+  private static void require(boolean ok, String message) {
+    if (!ok) {
+      throw new IllegalArgumentException(message);
+    }
+  }
+}

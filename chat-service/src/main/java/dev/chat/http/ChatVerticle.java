@@ -1,0 +1,112 @@
+package dev.chat.http;
+
+import dev.chat.NodeState;
+import dev.chat.broker.Broker;
+import dev.chat.config.Config;
+import dev.chat.protocol.CloseCode;
+import dev.chat.protocol.Names;
+import dev.chat.room.RoomHub;
+import dev.chat.session.Session;
+import dev.chat.session.SocketConnection;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.ServerWebSocket;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.StaticHandler;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One event loop's share of the node: an HTTP server on the shared port (WebSocket endpoint,
+ * health, static page) with its own broker and room hub.
+ */
+public final class ChatVerticle extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ChatVerticle.class);
+
+  private final Config config;
+  private final NodeState node;
+  private final Function<Context, Broker> brokers;
+  private Broker broker;
+  private RoomHub hub;
+  private HttpServer server;
+
+  public ChatVerticle(Config config, NodeState node, Function<Context, Broker> brokers) {
+    this.config = config;
+    this.node = node;
+    this.brokers = brokers;
+  }
+
+  @Override
+  public Future<?> start() {
+    broker = brokers.apply(context);
+    hub = new RoomHub(vertx, broker, config.historyOnJoin());
+    node.addBroker(broker::ready);
+    Router router = Router.router(vertx);
+    router.get("/ws").handler(this::upgrade);
+    router.get("/health/live").handler(ctx -> ctx.response().end("live"));
+    router.get("/health/ready").handler(this::ready);
+    router.route().handler(StaticHandler.create("webroot"));
+    HttpServerOptions options = new HttpServerOptions()
+        .setMaxWebSocketFrameSize(config.maxFrameBytes())
+        .setMaxWebSocketMessageSize(config.maxFrameBytes())
+        // Off: with compression on, Vert.x accepted RSV bits it should not; nothing here tests it.
+        .setPerMessageWebSocketCompressionSupported(false)
+        .setPerFrameWebSocketCompressionSupported(false);
+    server = vertx.createHttpServer(options).requestHandler(router);
+    return broker.start().compose(v -> server.listen(config.port()));
+  }
+
+  @Override
+  public Future<?> stop() {
+    // shutdown() calls every socket's shutdownHandler, which closes it with 1012.
+    return server.shutdown(config.shutdownMs(), TimeUnit.MILLISECONDS)
+        .eventually(() -> broker.close());
+  }
+
+  private void ready(RoutingContext ctx) {
+    boolean ok = node.ready();
+    ctx.response().setStatusCode(ok ? 200 : 503).end(ok ? "ready" : "not ready");
+  }
+
+  private void upgrade(RoutingContext ctx) {
+    String user = ctx.request().getParam("user");
+    if (user == null || !Names.isUserId(user)) {
+      ctx.response().setStatusCode(400)
+          .end("query parameter user must be 1-32 letters, digits, '_', '-' or '.'");
+      return;
+    }
+    if (node.draining()) {
+      ctx.response().setStatusCode(503).end("node shutting down");
+      return;
+    }
+    boolean admitted = node.tryOpen(config.maxConnections());
+    ctx.request().toWebSocket()
+        .onSuccess(ws -> {
+          if (!admitted) {
+            ws.close(CloseCode.OVERLOADED.code(), CloseCode.OVERLOADED.reason());
+            return;
+          }
+          accept(ws, user);
+        })
+        .onFailure(e -> {
+          if (admitted) {
+            node.closed();
+          }
+          LOG.debug("upgrade failed: {}", e.getMessage());
+        });
+  }
+
+  private void accept(ServerWebSocket ws, String user) {
+    String connId = UUID.randomUUID().toString();
+    SocketConnection socket = new SocketConnection(ws, config.maxFrameBytes(), node::closed);
+    socket.attach(new Session(vertx, config, hub, broker, socket, user, connId));
+  }
+}

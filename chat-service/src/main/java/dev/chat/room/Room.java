@@ -1,0 +1,56 @@
+package dev.chat.room;
+
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+import io.vertx.core.Future;
+
+/**
+ * One room as seen by one event loop: its local members, its position in the live stream, and
+ * the live messages held back while a read of its history is in flight.
+ */
+final class Room {
+
+  /** A live message held back while the room is busy. */
+  record Held(String epoch, long seq, byte[] frame) {
+  }
+
+  final String name;
+  final Set<Member> members = new LinkedHashSet<>();
+  final Set<Member> joining = new LinkedHashSet<>();
+  final Map<String, Integer> localUsers = new HashMap<>();
+  final ArrayDeque<Held> held = new ArrayDeque<>();
+  Future<Void> subscribed;
+  String epoch;
+  long seq;
+  boolean initialized;
+  int busy;
+  boolean needsRepair;
+  boolean needsReset;
+
+  Room(String name) {
+    this.name = name;
+  }
+
+  boolean empty() {
+    return members.isEmpty() && joining.isEmpty();
+  }
+
+  /** Counts one more local connection of {@code user}; true when it is the first. */
+  boolean addUser(String user) {
+    return localUsers.merge(user, 1, Integer::sum) == 1;
+  }
+
+  /** Counts one fewer local connection of {@code user}; true when it was the last. */
+  boolean removeUser(String user) {
+    Integer n = localUsers.get(user);
+    if (n == null || n <= 1) {
+      localUsers.remove(user);
+      return n != null;
+    }
+    localUsers.put(user, n - 1);
+    return false;
+  }
+}

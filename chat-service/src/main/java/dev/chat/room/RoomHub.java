@@ -1,0 +1,226 @@
+package dev.chat.room;
+
+import dev.chat.broker.Broker;
+import dev.chat.broker.BrokerListener;
+import dev.chat.broker.ReadRequest;
+import dev.chat.broker.Snapshot;
+import dev.chat.protocol.Names;
+import dev.chat.protocol.ServerFrames;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The rooms of one event loop: subscribes a room while it has local members, gives every member
+ * a gap-free, duplicate-free stream from its join on, and repairs the live stream from history.
+ *
+ * <p>While any history read of a room is in flight (a join or a repair), its live messages are
+ * held back; afterwards they are delivered in order. A member's stream starts at the snapshot of
+ * its join, and members drop seqs they already have, so the replay and the live stream meet with
+ * no gap and no duplicate. A seq gap or a new epoch on the live stream triggers a repair read.
+ */
+public final class RoomHub implements BrokerListener {
+
+  private static final Logger LOG = LoggerFactory.getLogger(RoomHub.class);
+  private static final int MAX_HELD = 10_000;
+  private static final long REPAIR_RETRY_MS = 500;
+
+  private final Vertx vertx;
+  private final Broker broker;
+  private final int historyOnJoin;
+  private final Map<String, Room> rooms = new HashMap<>();
+
+  public RoomHub(Vertx vertx, Broker broker, int historyOnJoin) {
+    this.vertx = vertx;
+    this.broker = broker;
+    this.historyOnJoin = historyOnJoin;
+    broker.listener(this);
+  }
+
+  /** Joins {@code member} to a room; completes once the member was handed its snapshot. */
+  public Future<Void> join(Member member, String name, String epoch, Long since) {
+    Room room = rooms.computeIfAbsent(name, this::open);
+    if (!room.members.remove(member) && !room.joining.contains(member)) {
+      room.addUser(member.user());
+    }
+    room.joining.add(member);
+    return room.subscribed.compose(v -> {
+      if (!room.joining.contains(member)) {
+        return Future.succeededFuture();
+      }
+      room.busy++;
+      String presenceUser = Names.isInbox(name) ? null : member.user();
+      return broker.join(name, presenceUser, new ReadRequest(epoch, since, historyOnJoin), false)
+          .andThen(ar -> room.busy--)
+          .map(snapshot -> {
+            if (room.joining.remove(member)) {
+              admit(room, member, snapshot);
+            }
+            return (Void) null;
+          })
+          .eventually(() -> {
+            settle(room);
+            return Future.succeededFuture();
+          });
+    }).onFailure(e -> leave(member, name));
+  }
+
+  /** Removes {@code member} from a room, announcing a leave when it was the user's last local connection. */
+  public void leave(Member member, String name) {
+    Room room = rooms.get(name);
+    if (room == null || !(room.members.remove(member) | room.joining.remove(member))) {
+      return;
+    }
+    if (room.removeUser(member.user()) && !Names.isInbox(name)) {
+      broker.leave(name, member.user());
+    }
+    if (room.empty()) {
+      rooms.remove(name);
+      broker.unsubscribe(name);
+    }
+  }
+
+  /** Number of rooms with local members. */
+  public int size() {
+    return rooms.size();
+  }
+
+  @Override
+  public void onMessage(String name, String epoch, long seq, byte[] frame) {
+    Room room = rooms.get(name);
+    if (room == null) {
+      return;
+    }
+    if (room.busy > 0) {
+      hold(room, epoch, seq, frame);
+    } else if (room.initialized) {
+      accept(room, epoch, seq, frame);
+    }
+  }
+
+  @Override
+  public void onPresence(String name, String event, String user, int online) {
+    Room room = rooms.get(name);
+    if (room == null || room.members.isEmpty()) {
+      return;
+    }
+    byte[] frame = ServerFrames.presence(name, event, user, online);
+    for (Member m : room.members) {
+      if (!m.user().equals(user)) {
+        m.presence(name, frame);
+      }
+    }
+  }
+
+  @Override
+  public void onResync() {
+    LOG.info("live stream restored, re-reading {} rooms", rooms.size());
+    for (Room room : List.copyOf(rooms.values())) {
+      if (!Names.isInbox(room.name)) {
+        room.localUsers.keySet().forEach(u -> broker.join(room.name, u, ReadRequest.stateOnly(), true));
+      }
+      room.needsRepair = true;
+      settle(room);
+    }
+  }
+
+  private Room open(String name) {
+    Room room = new Room(name);
+    room.subscribed = broker.subscribe(name);
+    return room;
+  }
+
+  private void admit(Room room, Member member, Snapshot snapshot) {
+    if (!room.initialized) {
+      room.epoch = snapshot.epoch();
+      room.seq = snapshot.seq();
+      room.initialized = true;
+    } else if (!snapshot.epoch().equals(room.epoch)) {
+      // The store lost the room while we held an older epoch: everyone starts over, this member too.
+      room.members.add(member);
+      room.needsReset = true;
+      return;
+    }
+    member.joined(room.name, snapshot);
+    room.members.add(member);
+  }
+
+  private void hold(Room room, String epoch, long seq, byte[] frame) {
+    if (room.held.size() >= MAX_HELD) {
+      room.needsRepair = true;
+      return;
+    }
+    room.held.add(new Room.Held(epoch, seq, frame));
+  }
+
+  private void accept(Room room, String epoch, long seq, byte[] frame) {
+    if (!epoch.equals(room.epoch) || seq > room.seq + 1) {
+      hold(room, epoch, seq, frame);
+      repair(room);
+      return;
+    }
+    if (seq <= room.seq) {
+      return;
+    }
+    room.seq = seq;
+    for (Member m : room.members) {
+      m.deliver(room.name, seq, frame);
+    }
+  }
+
+  /** Runs what waited for the room to be idle: a repair, then the held-back messages. */
+  private void settle(Room room) {
+    if (room.busy > 0 || rooms.get(room.name) != room) {
+      return;
+    }
+    if (!room.initialized) {
+      room.held.clear();
+      return;
+    }
+    if (room.needsRepair || room.needsReset) {
+      repair(room);
+      return;
+    }
+    while (!room.held.isEmpty() && room.busy == 0) {
+      Room.Held h = room.held.poll();
+      accept(room, h.epoch(), h.seq(), h.frame());
+    }
+  }
+
+  private void repair(Room room) {
+    boolean reset = room.needsReset;
+    room.needsRepair = false;
+    room.needsReset = false;
+    room.busy++;
+    ReadRequest read = reset ? new ReadRequest(null, null, historyOnJoin)
+        : new ReadRequest(room.epoch, room.seq, historyOnJoin);
+    broker.read(room.name, read).onComplete(ar -> {
+      room.busy--;
+      if (ar.failed()) {
+        room.needsRepair = true;
+        room.needsReset |= reset;
+        LOG.debug("repair of {} failed, retrying: {}", room.name, ar.cause().getMessage());
+        vertx.setTimer(REPAIR_RETRY_MS, t -> settle(room));
+        return;
+      }
+      Snapshot s = ar.result();
+      if (s.recovered()) {
+        for (int i = 0; i < s.messages().size(); i++) {
+          accept(room, s.epoch(), s.seqOf(i), s.messages().get(i));
+        }
+      } else {
+        LOG.info("room {} starts over at epoch {} seq {}", room.name, s.epoch(), s.seq());
+        room.epoch = s.epoch();
+        room.seq = s.seq();
+        for (Member m : List.copyOf(room.members)) {
+          m.joined(room.name, s);
+        }
+      }
+      settle(room);
+    });
+  }
+}

@@ -1,0 +1,326 @@
+package dev.chat.session;
+
+import dev.chat.broker.Broker;
+import dev.chat.broker.BrokerUnavailableException;
+import dev.chat.broker.Draft;
+import dev.chat.broker.Snapshot;
+import dev.chat.broker.Stored;
+import dev.chat.config.Config;
+import dev.chat.protocol.ClientCodec;
+import dev.chat.protocol.ClientFrame;
+import dev.chat.protocol.CloseCode;
+import dev.chat.protocol.Decoded;
+import dev.chat.protocol.ErrorCode;
+import dev.chat.protocol.Names;
+import dev.chat.protocol.ServerFrames;
+import dev.chat.room.Member;
+import dev.chat.room.RoomHub;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One client connection's protocol logic: it answers frames, tracks joined rooms and what the
+ * client has not acknowledged, redelivers, and keeps the heartbeat. Lives on one event loop.
+ */
+public final class Session implements Member {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Session.class);
+  private static final int BAD_FRAMES_ALLOWED = 20;
+  private static final long BAD_FRAMES_WINDOW_MS = 10_000;
+
+  private final Vertx vertx;
+  private final Config config;
+  private final RoomHub hub;
+  private final Broker broker;
+  private final Outbound out;
+  private final String user;
+  private final String connId;
+  private final Map<String, Long> lastSeq = new HashMap<>();
+  private final PendingAcks pending;
+  private final TokenBucket sends;
+  private long heartbeatTimer = -1;
+  private long redeliveryTimer = -1;
+  private long lastInbound;
+  private long nextPing;
+  private int badFrames;
+  private long badFramesSince;
+  private boolean closed;
+  private boolean released;
+
+  public Session(Vertx vertx, Config config, RoomHub hub, Broker broker, Outbound out, String user, String connId) {
+    this.vertx = vertx;
+    this.config = config;
+    this.hub = hub;
+    this.broker = broker;
+    this.out = out;
+    this.user = user;
+    this.connId = connId;
+    this.pending = new PendingAcks(config.ackTimeoutMs(), config.maxRedeliveries());
+    long now = now();
+    this.sends = new TokenBucket(config.rateLimitPerSec(), config.rateLimitBurst(), now);
+    this.lastInbound = now;
+    this.nextPing = now + config.heartbeatIntervalMs();
+  }
+
+  /** Sends the welcome and starts the heartbeat. */
+  public void start() {
+    out.send(ServerFrames.welcome(user, connId, config.nodeId(), config.heartbeatIntervalMs(),
+        config.heartbeatTimeoutMs(), config.ackTimeoutMs()));
+    armHeartbeat(config.heartbeatIntervalMs());
+  }
+
+  @Override
+  public String user() {
+    return user;
+  }
+
+  public String connId() {
+    return connId;
+  }
+
+  /** Any frame from the client, data or control, proves it alive. */
+  public void onActivity() {
+    lastInbound = now();
+  }
+
+  /** Handles one complete text message (valid UTF-8, within the size limit). */
+  public void onText(String text) {
+    if (closed) {
+      return;
+    }
+    onActivity();
+    switch (ClientCodec.decode(text)) {
+      case Decoded.Parsed p -> dispatch(p.frame());
+      case Decoded.Invalid bad -> badRequest(bad.message(), bad.id());
+    }
+  }
+
+  /**
+   * Closes the connection with {@code code}. Nothing more is written; rooms are released on the
+   * next turn of the loop, since this may run while the hub is iterating a room's members.
+   */
+  public void close(CloseCode code) {
+    if (!closed) {
+      closed = true;
+      LOG.debug("closing {} ({}) with {}", connId, user, code);
+      out.close(code);
+      vertx.runOnContext(v -> onClosed());
+    }
+  }
+
+  /** The socket is gone: cancels every timer and leaves every room. Idempotent. */
+  public void onClosed() {
+    closed = true;
+    if (released) {
+      return;
+    }
+    released = true;
+    vertx.cancelTimer(heartbeatTimer);
+    vertx.cancelTimer(redeliveryTimer);
+    for (String room : List.copyOf(lastSeq.keySet())) {
+      hub.leave(this, room);
+    }
+    lastSeq.clear();
+  }
+
+  public boolean closed() {
+    return closed;
+  }
+
+  private void dispatch(ClientFrame frame) {
+    switch (frame) {
+      case ClientFrame.Join j -> join(j);
+      case ClientFrame.Leave l -> leave(l.room());
+      case ClientFrame.Send s -> send(s);
+      case ClientFrame.Dm d -> dm(d);
+      case ClientFrame.Ack a -> pending.ack(a.room(), a.seq());
+      case ClientFrame.Ping p -> out.send(ServerFrames.PONG);
+    }
+  }
+
+  private void join(ClientFrame.Join j) {
+    String owner = Names.inboxOwner(j.room());
+    if (owner != null && !owner.equals(user)) {
+      out.send(ServerFrames.error(ErrorCode.FORBIDDEN, "only " + owner + " may join " + j.room(), null));
+      return;
+    }
+    if (!lastSeq.containsKey(j.room()) && lastSeq.size() >= config.maxRoomsPerConnection()) {
+      out.send(ServerFrames.error(ErrorCode.BAD_REQUEST,
+          "too many rooms on one connection (at most " + config.maxRoomsPerConnection() + ")", null));
+      return;
+    }
+    lastSeq.put(j.room(), -1L);
+    pending.clear(j.room());
+    hub.join(this, j.room(), j.epoch(), j.since()).onFailure(e -> {
+      if (!closed && lastSeq.remove(j.room()) != null) {
+        pending.clear(j.room());
+        out.send(brokerError(e, null));
+      }
+    });
+  }
+
+  private void leave(String room) {
+    if (lastSeq.remove(room) == null) {
+      out.send(ServerFrames.error(ErrorCode.NOT_JOINED, "not joined to " + room, null));
+      return;
+    }
+    pending.clear(room);
+    hub.leave(this, room);
+    out.send(ServerFrames.left(room));
+  }
+
+  private void send(ClientFrame.Send s) {
+    if (!lastSeq.containsKey(s.room())) {
+      out.send(ServerFrames.error(ErrorCode.NOT_JOINED, "join " + s.room() + " before sending to it", s.id()));
+      return;
+    }
+    if (rateLimited(s.id())) {
+      return;
+    }
+    acknowledge(broker.publish(new Draft(s.room(), user, s.id(), s.text(), null)), s.id());
+  }
+
+  private void dm(ClientFrame.Dm d) {
+    if (rateLimited(d.id())) {
+      return;
+    }
+    String mine = Names.inboxOf(user);
+    Future<Stored> stored = d.to().equals(user)
+        ? broker.publish(new Draft(mine, user, d.id(), d.text(), d.to()))
+        : broker.publish(new Draft(Names.inboxOf(d.to()), user, d.id(), d.text(), d.to()))
+            .compose(theirs -> broker.publish(new Draft(mine, user, d.id(), d.text(), d.to())));
+    acknowledge(stored, d.id());
+  }
+
+  private void acknowledge(Future<Stored> stored, String id) {
+    stored.onComplete(ar -> {
+      if (closed) {
+        return;
+      }
+      if (ar.succeeded()) {
+        Stored s = ar.result();
+        out.send(ServerFrames.sendAck(id, s.room(), s.seq(), s.ts()));
+      } else {
+        out.send(brokerError(ar.cause(), id));
+      }
+    });
+  }
+
+  private boolean rateLimited(String id) {
+    long wait = sends.take(now());
+    if (wait > 0) {
+      out.send(ServerFrames.rateLimited("too many messages, retry later", id, wait));
+      return true;
+    }
+    return false;
+  }
+
+  private byte[] brokerError(Throwable e, String id) {
+    if (!(e instanceof BrokerUnavailableException)) {
+      LOG.warn("broker call of {} failed: {}", connId, e.toString());
+    }
+    return ServerFrames.unavailable("the message broker cannot be reached, retry", id);
+  }
+
+  private void badRequest(String message, String id) {
+    out.send(ServerFrames.error(ErrorCode.BAD_REQUEST, message, id));
+    long now = now();
+    if (now - badFramesSince > BAD_FRAMES_WINDOW_MS) {
+      badFramesSince = now;
+      badFrames = 0;
+    }
+    if (++badFrames > BAD_FRAMES_ALLOWED) {
+      close(CloseCode.POLICY);
+    }
+  }
+
+  @Override
+  public void joined(String room, Snapshot s) {
+    if (closed || !lastSeq.containsKey(room)) {
+      return;
+    }
+    pending.clear(room);
+    lastSeq.put(room, s.seq());
+    out.send(ServerFrames.joined(room, s.epoch(), s.seq(), s.online(), s.users(), s.usersTruncated(), s.recovered()));
+    for (int i = 0; i < s.messages().size(); i++) {
+      write(room, s.seqOf(i), s.messages().get(i));
+    }
+  }
+
+  @Override
+  public void deliver(String room, long seq, byte[] frame) {
+    Long last = lastSeq.get(room);
+    if (closed || last == null || last < 0 || seq <= last) {
+      return;
+    }
+    lastSeq.put(room, seq);
+    write(room, seq, frame);
+  }
+
+  @Override
+  public void presence(String room, byte[] frame) {
+    Long last = lastSeq.get(room);
+    if (!closed && last != null && last >= 0) {
+      out.send(frame);
+    }
+  }
+
+  private void write(String room, long seq, byte[] frame) {
+    if (pending.size() >= config.maxPendingAcks() || out.writeQueueFull()) {
+      // The client is not keeping up; buffering more for it would be unbounded.
+      close(CloseCode.UNACKED);
+      return;
+    }
+    out.send(frame);
+    pending.add(room, seq, frame, now());
+    if (redeliveryTimer == -1) {
+      redeliveryTimer = vertx.setTimer(config.ackTimeoutMs(), t -> redeliver());
+    }
+  }
+
+  private void redeliver() {
+    redeliveryTimer = -1;
+    if (closed) {
+      return;
+    }
+    long now = now();
+    if (!pending.redeliverDue(now, frame -> out.send(ServerFrames.redelivered(frame)))) {
+      close(CloseCode.UNACKED);
+      return;
+    }
+    long next = pending.nextDue();
+    if (next != Long.MAX_VALUE) {
+      redeliveryTimer = vertx.setTimer(Math.max(1, next - now), t -> redeliver());
+    }
+  }
+
+  private void armHeartbeat(long delay) {
+    heartbeatTimer = vertx.setTimer(Math.max(1, delay), t -> heartbeat());
+  }
+
+  private void heartbeat() {
+    if (closed) {
+      return;
+    }
+    long now = now();
+    long deadline = lastInbound + config.heartbeatTimeoutMs();
+    if (now >= deadline) {
+      close(CloseCode.HEARTBEAT_TIMEOUT);
+      return;
+    }
+    if (now >= nextPing) {
+      out.ping();
+      nextPing = now + config.heartbeatIntervalMs();
+    }
+    armHeartbeat(Math.min(nextPing, deadline) - now);
+  }
+
+  private static long now() {
+    return System.currentTimeMillis();
+  }
+}

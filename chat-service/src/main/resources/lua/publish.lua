@@ -1,0 +1,25 @@
+-- Stores one message atomically: dedup check, next seq, capped history, publish.
+-- KEYS: 1 seq, 2 history, 3 epoch, 4 dedup key of (room, user, client id)
+-- ARGV: 1 frame head (ends with "seq":), 2 frame middle (ends with "ts":), 3 dedup window ms,
+--       4 history max, 5 channel, 6 epoch to create if the room has none
+-- Returns {duplicate 0|1, seq, ts, epoch}
+local epoch = redis.call('GET', KEYS[3])
+if not epoch then
+  epoch = ARGV[6]
+  redis.call('SET', KEYS[3], epoch)
+end
+local seen = redis.call('GET', KEYS[4])
+if seen then
+  local sep = string.find(seen, ':', 1, true)
+  return {1, tonumber(string.sub(seen, 1, sep - 1)), tonumber(string.sub(seen, sep + 1)), epoch}
+end
+local seq = redis.call('INCR', KEYS[1])
+local t = redis.call('TIME')
+local ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local tsText = string.format('%.0f', ts)
+local frame = ARGV[1] .. seq .. ARGV[2] .. tsText .. '}'
+redis.call('RPUSH', KEYS[2], frame)
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[4]), -1)
+redis.call('SET', KEYS[4], seq .. ':' .. tsText, 'PX', ARGV[3])
+redis.call('PUBLISH', ARGV[5], 'M|' .. epoch .. '|' .. seq .. '|' .. frame)
+return {0, seq, ts, epoch}
