@@ -13,10 +13,10 @@ import org.junit.jupiter.api.Test;
 class CodesTest {
 
     @Test
-    @DisplayName("cover exactly the close codes of the contract, each once")
+    @DisplayName("cover the close codes of the contract, plus 1002 for broken framing, each once")
     void closeCodesMatchContract() {
         assertThat(Arrays.stream(CloseCode.values()).map(c -> (int) c.code()))
-                .containsExactly(1000, 1003, 1007, 1008, 1009, 1011, 1012, 1013, 4000, 4001, 4002);
+                .containsExactly(1000, 1002, 1003, 1007, 1008, 1009, 1011, 1012, 1013, 4000, 4001, 4002);
     }
 
     @Test
