@@ -48,13 +48,21 @@ public final class SocketConnection implements Outbound {
   /** Starts feeding {@code session} with this socket's traffic. */
   public void attach(Session session) {
     this.session = session;
-    ws.frameHandler(this::onFrame);
-    ws.exceptionHandler(this::onError);
-    ws.closeHandler(v -> {
+    try {
+      ws.frameHandler(this::onFrame);
+      ws.exceptionHandler(this::onError);
+      ws.closeHandler(v -> {
+        session.onClosed();
+        onClosed.run();
+      });
+      ws.shutdownHandler(v -> session.close(CloseCode.SHUTTING_DOWN));
+    } catch (IllegalStateException closedAlready) {
+      // The client went away between the upgrade and here: no close handler will ever run.
+      closing = true;
       session.onClosed();
       onClosed.run();
-    });
-    ws.shutdownHandler(v -> session.close(CloseCode.SHUTTING_DOWN));
+      return;
+    }
     session.start();
   }
 
@@ -83,7 +91,12 @@ public final class SocketConnection implements Outbound {
 
   @Override
   public boolean writeQueueFull() {
-    return ws.writeQueueFull();
+    try {
+      return !closing && ws.writeQueueFull();
+    } catch (IllegalStateException closedAlready) {
+      // Vert.x throws here once the socket closed; the close handler is on its way.
+      return false;
+    }
   }
 
   private void onFrame(WebSocketFrame frame) {
