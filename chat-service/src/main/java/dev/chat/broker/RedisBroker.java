@@ -44,7 +44,8 @@ public final class RedisBroker implements Broker {
         .setConnectionString(config.redisUrl())
         .setMaxWaitingHandlers(65_536);
     this.commands = new RedisCommands(vertx, options, config.brokerTimeoutMs(), () -> { });
-    this.subscriber = new RedisSubscriber(vertx, new RedisOptions(options), this::onPush, this::onRestored);
+    this.subscriber = new RedisSubscriber(vertx, new RedisOptions(options), config.brokerTimeoutMs(),
+        this::onPush, this::onRestored);
     this.probeMs = Math.max(200, Math.min(1_000, config.nodeLeaseMs() / 5));
   }
 

@@ -15,6 +15,7 @@ import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,6 +39,7 @@ final class RedisSubscriber {
   private final Redis client;
   private final BiConsumer<String, byte[]> onMessage;
   private final Runnable onRestored;
+  private final long timeoutMs;
   private final Set<String> channels = new LinkedHashSet<>();
   private final Map<String, ArrayDeque<Promise<Void>>> confirmations = new HashMap<>();
   private volatile RedisConnection connection;
@@ -48,8 +50,10 @@ final class RedisSubscriber {
   private long backoffMs = 50;
   private long retryTimer = -1;
 
-  RedisSubscriber(Vertx vertx, RedisOptions options, BiConsumer<String, byte[]> onMessage, Runnable onRestored) {
+  RedisSubscriber(Vertx vertx, RedisOptions options, long timeoutMs, BiConsumer<String, byte[]> onMessage,
+                  Runnable onRestored) {
     this.vertx = vertx;
+    this.timeoutMs = timeoutMs;
     this.client = Redis.createClient(vertx, options);
     this.onMessage = onMessage;
     this.onRestored = onRestored;
@@ -72,8 +76,10 @@ final class RedisSubscriber {
     }
     Promise<Void> confirmed = Promise.promise();
     confirmations.computeIfAbsent(channel, c -> new ArrayDeque<>()).add(confirmed);
-    connection.send(Request.cmd(Command.SUBSCRIBE).arg(channel)).onFailure(e -> lost(connection, e));
-    return confirmed.future();
+    RedisConnection c = connection;
+    c.send(Request.cmd(Command.SUBSCRIBE).arg(channel)).onFailure(e -> lost(c, e));
+    return confirmed.future().timeout(timeoutMs, TimeUnit.MILLISECONDS)
+        .recover(e -> Future.failedFuture(new BrokerUnavailableException("no subscribe confirmation: " + e.getMessage())));
   }
 
   Future<Void> unsubscribe(String channel) {
@@ -147,7 +153,9 @@ final class RedisSubscriber {
       waits.add(confirmed.future());
     }
     c.send(all).onFailure(e -> lost(c, e));
-    return Future.all(waits).mapEmpty();
+    return Future.all(waits).timeout(timeoutMs, TimeUnit.MILLISECONDS)
+        .onFailure(e -> lost(c, e))
+        .mapEmpty();
   }
 
   private void handle(Response push) {
