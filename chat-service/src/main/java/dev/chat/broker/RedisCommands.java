@@ -9,7 +9,6 @@ import io.vertx.redis.client.RedisOptions;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,8 +52,7 @@ final class RedisCommands {
     if (c == null) {
       return Future.failedFuture(new BrokerUnavailableException("Redis is not connected"));
     }
-    return c.send(request)
-        .timeout(timeoutMs, TimeUnit.MILLISECONDS)
+    return Deadline.within(vertx, c.send(request), timeoutMs, "Redis " + request.command())
         .recover(e -> Future.failedFuture(unavailable(e)));
   }
 

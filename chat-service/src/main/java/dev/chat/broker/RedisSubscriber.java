@@ -15,7 +15,6 @@ import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -78,8 +77,7 @@ final class RedisSubscriber {
     confirmations.computeIfAbsent(channel, c -> new ArrayDeque<>()).add(confirmed);
     RedisConnection c = connection;
     c.send(Request.cmd(Command.SUBSCRIBE).arg(channel)).onFailure(e -> lost(c, e));
-    return confirmed.future().timeout(timeoutMs, TimeUnit.MILLISECONDS)
-        .recover(e -> Future.failedFuture(new BrokerUnavailableException("no subscribe confirmation: " + e.getMessage())));
+    return Deadline.within(vertx, confirmed.future(), timeoutMs, "SUBSCRIBE " + channel);
   }
 
   Future<Void> unsubscribe(String channel) {
@@ -153,7 +151,7 @@ final class RedisSubscriber {
       waits.add(confirmed.future());
     }
     c.send(all).onFailure(e -> lost(c, e));
-    return Future.all(waits).timeout(timeoutMs, TimeUnit.MILLISECONDS)
+    return Deadline.within(vertx, Future.all(waits), timeoutMs, "SUBSCRIBE of " + waits.size() + " channels")
         .onFailure(e -> lost(c, e))
         .mapEmpty();
   }
