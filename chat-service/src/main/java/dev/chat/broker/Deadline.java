@@ -23,7 +23,11 @@ final class Deadline {
         result.tryFail(new BrokerUnavailableException(what + ": no answer within " + timeoutMs + " ms")));
     future.onComplete(ar -> {
       vertx.cancelTimer(timer);
-      result.tryHandle(ar);
+      if (ar.succeeded()) {
+        result.tryComplete(ar.result());
+      } else {
+        result.tryFail(ar.cause());
+      }
     });
     return result.future();
   }
