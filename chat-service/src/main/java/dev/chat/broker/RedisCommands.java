@@ -20,20 +20,19 @@ import org.slf4j.LoggerFactory;
 final class RedisCommands {
 
   private static final Logger LOG = LoggerFactory.getLogger(RedisCommands.class);
-  private static final long MAX_BACKOFF_MS = 2_000;
 
   private final Vertx vertx;
+  private final Backoff backoff;
   private final Redis client;
   private final long timeoutMs;
   private final Runnable onConnected;
   private volatile RedisConnection connection;
   private boolean connecting;
   private boolean closed;
-  private long backoffMs = 50;
-  private long retryTimer = -1;
 
   RedisCommands(Vertx vertx, RedisOptions options, long timeoutMs, Runnable onConnected) {
     this.vertx = vertx;
+    this.backoff = new Backoff(vertx);
     this.client = Redis.createClient(vertx, options);
     this.timeoutMs = timeoutMs;
     this.onConnected = onConnected;
@@ -66,7 +65,7 @@ final class RedisCommands {
 
   Future<Void> close() {
     closed = true;
-    vertx.cancelTimer(retryTimer);
+    backoff.cancel();
     RedisConnection c = connection;
     connection = null;
     Future<Void> done = c == null ? Future.succeededFuture() : c.close();
@@ -93,7 +92,7 @@ final class RedisCommands {
             return;
           }
           connection = c;
-          backoffMs = 50;
+          backoff.reset();
           c.exceptionHandler(e -> lost(c, e));
           c.endHandler(v -> lost(c, null));
           LOG.info("redis command connection established");
@@ -120,10 +119,8 @@ final class RedisCommands {
     if (closed) {
       return;
     }
-    LOG.debug("redis command connection retry in {} ms: {}", backoffMs, e == null ? "" : e.getMessage());
-    vertx.cancelTimer(retryTimer);
-    retryTimer = vertx.setTimer(backoffMs, t -> connect());
-    backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
+    long delay = backoff.schedule(this::connect);
+    LOG.debug("redis command connection retry in {} ms: {}", delay, e == null ? "" : e.getMessage());
   }
 
   private static Throwable unavailable(Throwable e) {

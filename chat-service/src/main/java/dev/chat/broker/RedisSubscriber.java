@@ -32,9 +32,9 @@ import org.slf4j.LoggerFactory;
 final class RedisSubscriber {
 
   private static final Logger LOG = LoggerFactory.getLogger(RedisSubscriber.class);
-  private static final long MAX_BACKOFF_MS = 2_000;
 
   private final Vertx vertx;
+  private final Backoff backoff;
   private final Redis client;
   private final BiConsumer<String, byte[]> onMessage;
   private final Runnable onRestored;
@@ -46,12 +46,11 @@ final class RedisSubscriber {
   private boolean connecting;
   private boolean closed;
   private boolean everLive;
-  private long backoffMs = 50;
-  private long retryTimer = -1;
 
   RedisSubscriber(Vertx vertx, RedisOptions options, long timeoutMs, BiConsumer<String, byte[]> onMessage,
                   Runnable onRestored) {
     this.vertx = vertx;
+    this.backoff = new Backoff(vertx);
     this.timeoutMs = timeoutMs;
     this.client = Redis.createClient(vertx, options);
     this.onMessage = onMessage;
@@ -97,7 +96,7 @@ final class RedisSubscriber {
 
   Future<Void> close() {
     closed = true;
-    vertx.cancelTimer(retryTimer);
+    backoff.cancel();
     RedisConnection c = connection;
     connection = null;
     live = false;
@@ -124,7 +123,7 @@ final class RedisSubscriber {
           return resubscribeAll(c);
         })
         .onSuccess(v -> {
-          backoffMs = 50;
+          backoff.reset();
           live = true;
           LOG.info("redis subscriber live on {} channels", channels.size());
           if (everLive) {
@@ -204,9 +203,7 @@ final class RedisSubscriber {
     if (closed) {
       return;
     }
-    LOG.debug("redis subscriber retry in {} ms: {}", backoffMs, e == null ? "" : e.getMessage());
-    vertx.cancelTimer(retryTimer);
-    retryTimer = vertx.setTimer(backoffMs, t -> connect());
-    backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
+    long delay = backoff.schedule(this::connect);
+    LOG.debug("redis subscriber retry in {} ms: {}", delay, e == null ? "" : e.getMessage());
   }
 }
