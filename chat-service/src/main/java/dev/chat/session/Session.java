@@ -45,6 +45,7 @@ public final class Session implements Member {
   private final TokenBucket sends;
   private long heartbeatTimer = -1;
   private long redeliveryTimer = -1;
+  private long redeliveryAt;
   private long lastInbound;
   private long nextPing;
   private int badFrames;
@@ -277,10 +278,24 @@ public final class Session implements Member {
       return;
     }
     out.send(frame);
-    pending.add(room, seq, frame, now());
-    if (redeliveryTimer == -1) {
-      redeliveryTimer = vertx.setTimer(config.ackTimeoutMs(), t -> redeliver());
+    long now = now();
+    pending.add(room, seq, frame, now);
+    armRedelivery(now + config.ackTimeoutMs(), now);
+  }
+
+  /**
+   * Makes the redelivery timer fire by {@code at}. A timer armed for an older message's longer
+   * backoff fires too late for a new message, so an earlier due time re-arms it.
+   */
+  private void armRedelivery(long at, long now) {
+    if (redeliveryTimer != -1) {
+      if (redeliveryAt <= at) {
+        return;
+      }
+      vertx.cancelTimer(redeliveryTimer);
     }
+    redeliveryAt = at;
+    redeliveryTimer = vertx.setTimer(Math.max(1, at - now), t -> redeliver());
   }
 
   private void redeliver() {
@@ -295,7 +310,7 @@ public final class Session implements Member {
     }
     long next = pending.nextDue();
     if (next != Long.MAX_VALUE) {
-      redeliveryTimer = vertx.setTimer(Math.max(1, next - now), t -> redeliver());
+      armRedelivery(next, now);
     }
   }
 
