@@ -41,6 +41,8 @@ public final class Session implements Member {
   private final String user;
   private final String connId;
   private final Map<String, Long> lastSeq = new HashMap<>();
+  // Rooms with a join in flight, each with the join that arrived meanwhile (null if none).
+  private final Map<String, ClientFrame.Join> joinsInFlight = new HashMap<>();
   private final PendingAcks pending;
   private final TokenBucket sends;
   private long heartbeatTimer = -1;
@@ -155,17 +157,33 @@ public final class Session implements Member {
           "too many rooms on one connection (at most " + config.maxRoomsPerConnection() + ")", null));
       return;
     }
+    if (joinsInFlight.containsKey(j.room())) {
+      // Answer every join: this one runs once the one in flight has been answered.
+      joinsInFlight.put(j.room(), j);
+      return;
+    }
+    joinsInFlight.put(j.room(), null);
     lastSeq.put(j.room(), -1L);
     pending.clear(j.room());
-    hub.join(this, j.room(), j.epoch(), j.since()).onFailure(e -> {
-      if (!closed && lastSeq.remove(j.room()) != null) {
+    hub.join(this, j.room(), j.epoch(), j.since()).onComplete(ar -> {
+      ClientFrame.Join next = joinsInFlight.remove(j.room());
+      if (closed) {
+        return;
+      }
+      if (ar.failed() && lastSeq.remove(j.room()) != null) {
         pending.clear(j.room());
-        out.send(brokerError(e, null));
+        out.send(brokerError(ar.cause(), null));
+      }
+      if (next != null) {
+        join(next);
       }
     });
   }
 
   private void leave(String room) {
+    if (joinsInFlight.containsKey(room)) {
+      joinsInFlight.put(room, null);
+    }
     if (lastSeq.remove(room) == null) {
       out.send(ServerFrames.error(ErrorCode.NOT_JOINED, "not joined to " + room, null));
       return;

@@ -90,6 +90,30 @@ class ResumeTest {
   }
 
   @Test
+  @DisplayName("two joins sent back to back are both answered, the second as asked (a resume)")
+  void backToBackJoins() {
+    String room = room();
+    ChatPeer sender = cluster.connect(cluster.a(), user("sender"));
+    String epoch = sender.join(room).getString("epoch");
+    sendAll(sender, room, 6);
+
+    ChatPeer reader = cluster.connect(cluster.b(), user("reader"));
+    reader.send(new JsonObject().put("type", "join").put("room", room));
+    reader.send(new JsonObject().put("type", "join").put("room", room).put("epoch", epoch).put("since", 4L));
+    JsonObject first = reader.awaitJoined(room);
+    JsonObject second = reader.awaitJoined(room);
+
+    assertThat(first.getBoolean("recovered")).isFalse();
+    assertThat(second.getBoolean("recovered")).isTrue();
+    assertThat(second.getLong("seq")).isEqualTo(6L);
+    long live = sender.say(room, id(), "live").getLong("seq");
+    reader.awaitSeq(room, live);
+    // the first join replayed 1..6; the second started over from since=4 and replayed 5..6
+    assertThat(reader.messages(room)).extracting(m -> m.getLong("seq"))
+        .containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 5L, 6L, 7L);
+  }
+
+  @Test
   @DisplayName("a join with the epoch and since replays exactly the messages after since, recovered:true")
   void resumeWithSince() {
     String room = room();
