@@ -45,6 +45,7 @@ public final class Session implements Member {
   private final TokenBucket sends;
   private long heartbeatTimer = -1;
   private long redeliveryTimer = -1;
+  private long redeliveryAt;
   private long lastInbound;
   private long nextPing;
   private int badFrames;
@@ -277,9 +278,11 @@ public final class Session implements Member {
       return;
     }
     out.send(frame);
-    pending.add(room, seq, frame, now());
-    if (redeliveryTimer == -1) {
-      redeliveryTimer = vertx.setTimer(config.ackTimeoutMs(), t -> redeliver());
+    long now = now();
+    pending.add(room, seq, frame, now);
+    // The timer may be set for an older message's later, backed-off retry: this one is due sooner.
+    if (redeliveryTimer == -1 || redeliveryAt > now + config.ackTimeoutMs()) {
+      armRedelivery(now + config.ackTimeoutMs(), now);
     }
   }
 
@@ -295,8 +298,14 @@ public final class Session implements Member {
     }
     long next = pending.nextDue();
     if (next != Long.MAX_VALUE) {
-      redeliveryTimer = vertx.setTimer(Math.max(1, next - now), t -> redeliver());
+      armRedelivery(next, now);
     }
+  }
+
+  private void armRedelivery(long at, long now) {
+    vertx.cancelTimer(redeliveryTimer);
+    redeliveryAt = at;
+    redeliveryTimer = vertx.setTimer(Math.max(1, at - now), t -> redeliver());
   }
 
   private void armHeartbeat(long delay) {
