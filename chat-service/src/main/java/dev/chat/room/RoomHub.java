@@ -9,6 +9,7 @@ import dev.chat.protocol.ServerFrames;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -191,11 +192,26 @@ public final class RoomHub implements BrokerListener {
     }
   }
 
+  /**
+   * Drops the first {@code count} held messages unless they are of {@code epoch}, which a read made
+   * after they arrived returned: epochs never come back, so theirs is a lost history. Held, such a
+   * message would trigger the next repair, forever.
+   */
+  private static void dropLostEpochs(Room room, int count, String epoch) {
+    Iterator<Room.Held> it = room.held.iterator();
+    for (int i = 0; i < count && it.hasNext(); i++) {
+      if (!it.next().epoch().equals(epoch)) {
+        it.remove();
+      }
+    }
+  }
+
   private void repair(Room room) {
     boolean reset = room.needsReset;
     room.needsRepair = false;
     room.needsReset = false;
     room.busy++;
+    int heldBefore = room.held.size();
     ReadRequest read = reset ? new ReadRequest(null, null, historyOnJoin)
         : new ReadRequest(room.epoch, room.seq, historyOnJoin);
     broker.read(room.name, read).onComplete(ar -> {
@@ -208,6 +224,7 @@ public final class RoomHub implements BrokerListener {
         return;
       }
       Snapshot s = ar.result();
+      dropLostEpochs(room, heldBefore, s.epoch());
       if (s.recovered()) {
         for (int i = 0; i < s.messages().size(); i++) {
           accept(room, s.epoch(), s.seqOf(i), s.messages().get(i));

@@ -68,6 +68,7 @@ public final class Session implements Member {
     this.sends = new TokenBucket(config.rateLimitPerSec(), config.rateLimitBurst(), now);
     this.lastInbound = now;
     this.nextPing = now + config.heartbeatIntervalMs();
+    this.badFramesSince = now;
   }
 
   /** Sends the welcome and starts the heartbeat. */
@@ -353,7 +354,12 @@ public final class Session implements Member {
     armHeartbeat(Math.min(nextPing, deadline) - now);
   }
 
+  /**
+   * Milliseconds on the monotonic clock: every time here is a duration, and a wall-clock step (NTP,
+   * a resumed VM) would otherwise close every connection with 4000, or stall heartbeats,
+   * redeliveries and the rate limit for as long as the clock went back.
+   */
   private static long now() {
-    return System.currentTimeMillis();
+    return System.nanoTime() / 1_000_000;
   }
 }
