@@ -474,7 +474,7 @@ export class ChatClient {
 
   #sendJoin(room, state) {
     const frame = { type: 'join', room };
-    if (state.epoch && state.seq > 0) {
+    if (state.epoch) {
       frame.epoch = state.epoch;
       frame.since = state.seq;
     }
