@@ -30,6 +30,11 @@ describe('the chat page in Chromium, through nginx, on two nodes', () => {
   });
 
   after(async () => {
+    for (const who of [alice, bob]) {
+      if (who?.page && !who.page.isClosed()) {
+        await screenshot(who, `99-final-${who === alice ? 'alice' : 'bob'}`).catch(() => {});
+      }
+    }
     await browser?.close().catch(() => {});
     await nginx?.cleanup();
     await Promise.all(nodes.map(n => n.kill()));
@@ -71,9 +76,16 @@ describe('the chat page in Chromium, through nginx, on two nodes', () => {
     await waitShown(bob, ['a secret for you', 'got it']);
     await screenshot(bob, '02-bob-dm');
 
-    await alice.page.locator(`button[data-conv="room:${room}"]`).click();
+    // A room message while alice looks at the DM counts as unread in the room's entry.
     await bob.page.locator(`button[data-conv="room:${room}"]`).click();
+    await waitShown(bob, said);
+    await speak(bob, 'back in the room');
+    const roomButton = alice.page.locator(`button[data-conv="room:${room}"]`);
+    await waitFor('alice has 1 unread in the room', async () => (await roomButton.getAttribute('data-unread')) === '1');
+
+    await roomButton.click();
     await waitShown(alice, said);
+    await waitFor('alice read the room', async () => (await roomButton.getAttribute('data-unread')) === '0');
     await waitShown(bob, said);
     await screenshot(alice, '03-alice-room');
     assert.deepEqual([...alice.problems, ...bob.problems], []);
@@ -182,6 +194,18 @@ describe('the chat page in Chromium, through nginx, on two nodes', () => {
     await bob.page.getByLabel('Message', { exact: true }).waitFor();
     await speak(bob, 'from a phone');
     await waitShown(alice, said);
+    assert.deepEqual([...alice.problems, ...bob.problems], []);
+  });
+
+  test('a person who logs out is announced as gone', async () => {
+    await waitOnline(alice);
+    await waitFor('alice sees 2 online', async () => (await alice.page.locator('#online').textContent()) === '2 online');
+    await bob.page.getByRole('button', { name: 'Log out' }).click();
+    await bob.page.getByLabel('Nickname').waitFor();
+    await waitFor('alice sees bob leave', async () =>
+      (await alice.page.locator('#messages li.notice').allTextContents()).includes(`${bob.nick} left`));
+    await waitFor('alice sees 1 online', async () => (await alice.page.locator('#online').textContent()) === '1 online');
+    await screenshot(alice, '11-alice-bob-left');
     assert.deepEqual([...alice.problems, ...bob.problems], []);
   });
 });
