@@ -207,8 +207,10 @@ function firstPending() {
 
 function renderConversation() {
   const list = $('messages');
+  list.setAttribute('aria-busy', 'true');  // a screen reader reads the new conversation, not a flood of additions
   list.replaceChildren(...messagesOf(current).map(messageItem));
   syncPending();
+  list.removeAttribute('aria-busy');
   list.scrollTop = list.scrollHeight;
   updateOnline();
 }

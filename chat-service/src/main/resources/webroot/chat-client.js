@@ -305,6 +305,10 @@ export class ChatClient {
 
   #open() {
     this.#clear('reconnect');
+    if (this.#token === null && this.#user === null) {
+      this.#renewToken({ reason: 'first token' });  // getToken-only: ask for the first token
+      return;
+    }
     const serial = ++this.#connSerial;
     const Ctor = this.#opts.WebSocket ?? globalThis.WebSocket;
     let ws;
@@ -395,7 +399,9 @@ export class ChatClient {
       this.#emit('error', { code: 'token_expired', closeCode: 4002, message: 'the token expired; connect again with a new one' });
       return;
     }
-    this.#setStatus(STATUS.RECONNECTING, { ...detail, attempt: this.#attempt, delayMs: 0 });
+    if (this.#status !== STATUS.CONNECTING) {
+      this.#setStatus(STATUS.RECONNECTING, { ...detail, attempt: this.#attempt, delayMs: 0 });
+    }
     Promise.resolve().then(() => getToken()).then(token => {
       this.#token = token;
       if (this.#wanted) {
