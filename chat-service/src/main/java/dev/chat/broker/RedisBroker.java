@@ -62,6 +62,9 @@ public final class RedisBroker implements Broker {
     lastProbeSeen = System.currentTimeMillis();
     // Start even when Redis is down: the node reports not ready and keeps reconnecting.
     return Future.all(commands.start(), subscriber.start())
+        // A previous process with the same owner (a node restarted under the same CHAT_NODE_ID
+        // before its lease ran out) left presence behind; renewing the lease would keep it forever.
+        .compose(v -> reap(owner))
         .onSuccess(v -> renewLease())
         .onFailure(e -> LOG.warn("redis not reachable at start, retrying: {}", e.getMessage()))
         .otherwiseEmpty()

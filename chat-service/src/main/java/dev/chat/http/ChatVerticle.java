@@ -30,6 +30,9 @@ import org.slf4j.LoggerFactory;
 public final class ChatVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(ChatVerticle.class);
+  private static final String CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; "
+      + "style-src 'self'; img-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; "
+      + "form-action 'self'; frame-ancestors 'none'";
 
   private final Config config;
   private final NodeState node;
@@ -53,6 +56,7 @@ public final class ChatVerticle extends VerticleBase {
     router.get("/ws").handler(this::upgrade);
     router.get("/health/live").handler(ctx -> ctx.response().end("live"));
     router.get("/health/ready").handler(this::ready);
+    router.route().handler(ChatVerticle::staticHeaders);
     router.route().handler(StaticHandler.create("webroot"));
     HttpServerOptions options = new HttpServerOptions()
         .setMaxWebSocketFrameSize(config.maxFrameBytes())
@@ -69,6 +73,22 @@ public final class ChatVerticle extends VerticleBase {
     // shutdown() calls every socket's shutdownHandler, which closes it with 1012.
     return server.shutdown(config.shutdownMs(), TimeUnit.MILLISECONDS)
         .eventually(() -> broker.close());
+  }
+
+  /**
+   * Security headers for the page and its files. The page renders user text as text only; the
+   * policy makes sure an injected tag could not run script or load anything from elsewhere anyway.
+   * The client library may be imported as a module by other origins' apps, hence CORS on it.
+   */
+  private static void staticHeaders(RoutingContext ctx) {
+    ctx.response().headers()
+        .set("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        .set("X-Content-Type-Options", "nosniff")
+        .set("Referrer-Policy", "no-referrer");
+    if ("/chat-client.js".equals(ctx.normalizedPath())) {
+      ctx.response().putHeader("Access-Control-Allow-Origin", "*");
+    }
+    ctx.next();
   }
 
   private void ready(RoutingContext ctx) {
