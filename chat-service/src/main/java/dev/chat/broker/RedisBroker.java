@@ -33,6 +33,7 @@ public final class RedisBroker implements Broker {
   private long leaseTimer = -1;
   private long probeTimer = -1;
   private long lastProbeSeen;
+  private boolean leased;
   private boolean closed;
 
   /** {@code owner} names this broker's presence and lease; unique per event loop in the cluster. */
@@ -190,10 +191,12 @@ public final class RedisBroker implements Broker {
     commands.eval(RedisScript.LEASE, List.of(RedisKeys.OWNERS),
             List.of(owner, Long.toString(config.nodeLeaseMs()), Integer.toString(REAP_BATCH)))
         .onSuccess(r -> {
-          if (r.get(0).toInteger() == 1 && listener != null && subscriber.live()) {
-            // Our lease was missing: Redis lost its data or a peer reaped us after a pause.
+          if (r.get(0).toInteger() == 1 && leased && listener != null && subscriber.live()) {
+            // The lease we had is gone: Redis lost its data or a peer reaped us after a pause.
+            // (Our very first lease is missing by nature: nothing was missed, no resync.)
             listener.onResync();
           }
+          leased = true;
           r.get(1).forEach(dead -> {
             if (!dead.toString().equals(owner)) {
               claimAndReap(dead.toString());
