@@ -10,7 +10,11 @@ import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,6 +33,9 @@ public final class RedisBroker implements Broker {
   private final RedisCommands commands;
   private final RedisSubscriber subscriber;
   private final long probeMs;
+  // This broker's presences by room: the owner's room list in Redis drops a room when the last
+  // of them leaves, a decision taken here so it goes out in order with any later join's SADD.
+  private final Map<String, Set<String>> present = new HashMap<>();
   private BrokerListener listener;
   private long leaseTimer = -1;
   private long probeTimer = -1;
@@ -75,7 +82,6 @@ public final class RedisBroker implements Broker {
 
   @Override
   public Future<Void> unsubscribe(String room) {
-    commands.send(Request.cmd(Command.SREM).arg(RedisKeys.ownerRooms(owner)).arg(room));
     return subscriber.unsubscribe(RedisKeys.channel(room));
   }
 
@@ -93,6 +99,7 @@ public final class RedisBroker implements Broker {
   @Override
   public Future<Snapshot> join(String room, String user, ReadRequest read, boolean silent) {
     if (user != null) {
+      present.computeIfAbsent(room, r -> new HashSet<>()).add(user);
       // Recorded before the presence itself, so a reaper that finds the room finds every presence in it.
       commands.send(Request.cmd(Command.SADD).arg(RedisKeys.ownerRooms(owner)).arg(room));
     }
@@ -107,8 +114,15 @@ public final class RedisBroker implements Broker {
 
   @Override
   public Future<Void> leave(String room, String user) {
-    return commands.eval(RedisScript.LEAVE, List.of(RedisKeys.users(room), RedisKeys.presence(room, owner)),
+    Future<Void> left = commands.eval(RedisScript.LEAVE,
+        List.of(RedisKeys.users(room), RedisKeys.presence(room, owner)),
         List.of(RedisKeys.channel(room), user)).mapEmpty();
+    Set<String> users = present.get(room);
+    if (users != null && users.remove(user) && users.isEmpty()) {
+      present.remove(room);
+      commands.send(Request.cmd(Command.SREM).arg(RedisKeys.ownerRooms(owner)).arg(room));
+    }
+    return left;
   }
 
   @Override
