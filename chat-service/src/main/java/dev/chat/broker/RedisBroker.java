@@ -154,11 +154,11 @@ public final class RedisBroker implements Broker {
   }
 
   private void onPush(String channel, byte[] payload) {
+    // Any push proves the subscriber alive, not only our probe: in a burst the probe waits behind
+    // the traffic, and resetting the subscriber then would drop live messages for nothing.
+    lastProbeSeen = System.currentTimeMillis();
     String room = RedisKeys.roomOfChannel(channel);
     if (room == null) {
-      if (channel.equals(RedisKeys.probe(owner))) {
-        lastProbeSeen = System.currentTimeMillis();
-      }
       return;
     }
     if (listener == null || payload.length < 2) {
