@@ -10,7 +10,11 @@ import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,10 +33,14 @@ public final class RedisBroker implements Broker {
   private final RedisCommands commands;
   private final RedisSubscriber subscriber;
   private final long probeMs;
+  // This broker's presences by room: the owner's room list in Redis drops a room when the last
+  // of them leaves, a decision taken here so it goes out in order with any later join's SADD.
+  private final Map<String, Set<String>> present = new HashMap<>();
   private BrokerListener listener;
   private long leaseTimer = -1;
   private long probeTimer = -1;
   private long lastProbeSeen;
+  private boolean leased;
   private boolean closed;
 
   /** {@code owner} names this broker's presence and lease; unique per event loop in the cluster. */
@@ -78,7 +86,6 @@ public final class RedisBroker implements Broker {
 
   @Override
   public Future<Void> unsubscribe(String room) {
-    commands.send(Request.cmd(Command.SREM).arg(RedisKeys.ownerRooms(owner)).arg(room));
     return subscriber.unsubscribe(RedisKeys.channel(room));
   }
 
@@ -96,6 +103,7 @@ public final class RedisBroker implements Broker {
   @Override
   public Future<Snapshot> join(String room, String user, ReadRequest read, boolean silent) {
     if (user != null) {
+      present.computeIfAbsent(room, r -> new HashSet<>()).add(user);
       // Recorded before the presence itself, so a reaper that finds the room finds every presence in it.
       commands.send(Request.cmd(Command.SADD).arg(RedisKeys.ownerRooms(owner)).arg(room));
     }
@@ -110,8 +118,15 @@ public final class RedisBroker implements Broker {
 
   @Override
   public Future<Void> leave(String room, String user) {
-    return commands.eval(RedisScript.LEAVE, List.of(RedisKeys.users(room), RedisKeys.presence(room, owner)),
+    Future<Void> left = commands.eval(RedisScript.LEAVE,
+        List.of(RedisKeys.users(room), RedisKeys.presence(room, owner)),
         List.of(RedisKeys.channel(room), user)).mapEmpty();
+    Set<String> users = present.get(room);
+    if (users != null && users.remove(user) && users.isEmpty()) {
+      present.remove(room);
+      commands.send(Request.cmd(Command.SREM).arg(RedisKeys.ownerRooms(owner)).arg(room));
+    }
+    return left;
   }
 
   @Override
@@ -143,11 +158,11 @@ public final class RedisBroker implements Broker {
   }
 
   private void onPush(String channel, byte[] payload) {
+    // Any push proves the subscriber alive, not only our probe: in a burst the probe waits behind
+    // the traffic, and resetting the subscriber then would drop live messages for nothing.
+    lastProbeSeen = System.currentTimeMillis();
     String room = RedisKeys.roomOfChannel(channel);
     if (room == null) {
-      if (channel.equals(RedisKeys.probe(owner))) {
-        lastProbeSeen = System.currentTimeMillis();
-      }
       return;
     }
     if (listener == null || payload.length < 2) {
@@ -194,10 +209,12 @@ public final class RedisBroker implements Broker {
     commands.eval(RedisScript.LEASE, List.of(RedisKeys.OWNERS),
             List.of(owner, Long.toString(config.nodeLeaseMs()), Integer.toString(REAP_BATCH)))
         .onSuccess(r -> {
-          if (r.get(0).toInteger() == 1 && listener != null && subscriber.live()) {
-            // Our lease was missing: Redis lost its data or a peer reaped us after a pause.
+          if (r.get(0).toInteger() == 1 && leased && listener != null && subscriber.live()) {
+            // The lease we had is gone: Redis lost its data or a peer reaped us after a pause.
+            // (Our very first lease is missing by nature: nothing was missed, no resync.)
             listener.onResync();
           }
+          leased = true;
           r.get(1).forEach(dead -> {
             if (!dead.toString().equals(owner)) {
               claimAndReap(dead.toString());
