@@ -69,7 +69,9 @@ final class RedisCommands {
     RedisConnection c = connection;
     connection = null;
     Future<Void> done = c == null ? Future.succeededFuture() : c.close();
-    return done.eventually(client::close);
+    // The client's own close completes on the acceptor thread: not chained, so close() stays on our loop.
+    done.onComplete(ar -> client.close());
+    return done;
   }
 
   private static Request scriptRequest(Command cmd, String script, List<String> keys, List<String> args) {

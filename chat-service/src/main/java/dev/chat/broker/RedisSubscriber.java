@@ -102,7 +102,9 @@ final class RedisSubscriber {
     live = false;
     failConfirmations();
     Future<Void> done = c == null ? Future.succeededFuture() : c.close();
-    return done.eventually(client::close);
+    // The client's own close completes on the acceptor thread: not chained, so close() stays on our loop.
+    done.onComplete(ar -> client.close());
+    return done;
   }
 
   private Future<Void> connect() {
