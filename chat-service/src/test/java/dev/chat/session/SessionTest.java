@@ -483,9 +483,23 @@ class SessionTest {
     assertThat(alice.out.awaitClose()).isEqualTo(CloseCode.HEARTBEAT_TIMEOUT);
     long closedAt = closeEvent(alice).nanos();
     assertThat((closedAt - lastActivity) / 1_000_000).isGreaterThanOrEqualTo(timeout - 2);
+    // The session releases its rooms on the loop's next turn after writing the close.
+    awaitUntil(() -> presentUsers(room).isEmpty() && h.hubRooms() == 0);
     assertThat(presentUsers(room)).isEmpty();
     assertThat(h.hubRooms()).isZero();
     assertNothingAfterClose(alice, 100);
+  }
+
+  private static void awaitUntil(java.util.function.BooleanSupplier condition) {
+    long deadline = System.nanoTime() + 5_000_000_000L;
+    while (!condition.getAsBoolean() && System.nanoTime() < deadline) {
+      try {
+        Thread.sleep(5);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
   }
 
   /** Who the store has present in {@code room}. */
