@@ -15,6 +15,7 @@ import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
@@ -87,12 +88,8 @@ class RedisOutageTest {
 
       alice.send(send(room, "during-a", "while Redis is down"));
       bob.send(send(room, "during-b", "while Redis is down"));
-      for (var sent : List.of(new Object[] {alice, "during-a"}, new Object[] {bob, "during-b"})) {
-        JsonObject answer = answerTo((WsClient) sent[0], (String) sent[1]);
-        assertThat(answer.getString("type")).as("answer to a send during the outage").isEqualTo("error");
-        assertThat(answer.getString("code")).isEqualTo("unavailable");
-        assertThat(answer.getBoolean("retryable")).isTrue();
-      }
+      assertUnavailable(answerTo(alice, "during-a"));
+      assertUnavailable(answerTo(bob, "during-b"));
       assertThat(alice.isClosed()).isFalse();
       assertThat(bob.isClosed()).isFalse();
 
@@ -139,6 +136,12 @@ class RedisOutageTest {
     }
   }
 
+  private static void assertUnavailable(JsonObject answer) {
+    assertThat(answer.getString("type")).as("answer to a send during the outage").isEqualTo("error");
+    assertThat(answer.getString("code")).isEqualTo("unavailable");
+    assertThat(answer.getBoolean("retryable")).isTrue();
+  }
+
   private static JsonObject answerTo(WsClient client, String id) {
     return client.awaitMatching(
         f -> ("ack".equals(f.getString("type")) || "error".equals(f.getString("type")))
@@ -172,7 +175,7 @@ class RedisOutageTest {
   }
 
   private static JsonObject awaitRecording(
-      WsClient client, List<JsonObject> skipped, java.util.function.Predicate<JsonObject> wanted) {
+      WsClient client, List<JsonObject> skipped, Predicate<JsonObject> wanted) {
     return awaitRecording(client, skipped, wanted, WAIT);
   }
 
@@ -180,7 +183,7 @@ class RedisOutageTest {
   private static JsonObject awaitRecording(
       WsClient client,
       List<JsonObject> skipped,
-      java.util.function.Predicate<JsonObject> wanted,
+      Predicate<JsonObject> wanted,
       Duration timeout) {
     return client.awaitMatching(
         f -> {
