@@ -19,6 +19,8 @@ import org.slf4j.LoggerFactory;
 public final class Main {
 
   private static final Logger LOG = LoggerFactory.getLogger(Main.class);
+  /** How long a draining node keeps its port open, answering 503, before it closes anything. */
+  private static final long DRAIN_NOTICE_MS = 500;
 
   private Main() {
   }
@@ -61,7 +63,16 @@ public final class Main {
   /** SIGTERM: stop being ready, close every socket with 1012, release the broker, exit. */
   private static void stop(Vertx vertx, NodeState node, String deployment, Config config) {
     node.drain();
-    LOG.info("shutting down: closing {} connections", node.connections());
+    // Vert.x's server shutdown unbinds the port before anything else, so without this pause the
+    // 503 of /health/ready (and of a draining upgrade) was visible for a few milliseconds at most:
+    // probes and load balancers went from 200 straight to "connection refused".
+    long notice = Math.min(DRAIN_NOTICE_MS, config.shutdownMs());
+    LOG.info("shutting down: not ready, closing {} connections in {} ms", node.connections(), notice);
+    try {
+      Thread.sleep(notice);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     try {
       vertx.undeploy(deployment).toCompletionStage().toCompletableFuture()
           .get(config.shutdownMs() + 5_000, TimeUnit.MILLISECONDS);

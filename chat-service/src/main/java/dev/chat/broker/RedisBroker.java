@@ -41,6 +41,7 @@ public final class RedisBroker implements Broker {
   private long probeTimer = -1;
   private long lastProbeSeen;
   private boolean leased;
+  private boolean resyncPending;
   private boolean closed;
 
   /** {@code owner} names this broker's presence and lease; unique per event loop in the cluster. */
@@ -51,7 +52,7 @@ public final class RedisBroker implements Broker {
     RedisOptions options = new RedisOptions()
         .setConnectionString(config.redisUrl())
         .setMaxWaitingHandlers(65_536);
-    this.commands = new RedisCommands(vertx, options, config.brokerTimeoutMs(), () -> { });
+    this.commands = new RedisCommands(vertx, options, config.brokerTimeoutMs(), this::onCommandsConnected);
     this.subscriber = new RedisSubscriber(vertx, new RedisOptions(options), config.brokerTimeoutMs(),
         this::onPush, this::onRestored);
     this.probeMs = Math.max(200, Math.min(1_000, config.nodeLeaseMs() / 5));
@@ -187,6 +188,25 @@ public final class RedisBroker implements Broker {
   }
 
   private void onRestored() {
+    // A resync re-registers presence and re-reads rooms over the command connection. After a
+    // Redis restart that connection may come back after the subscriber; a resync run before it
+    // failed its presence re-registration, which nothing retried, so users stayed missing from
+    // the new Redis. It waits for the command connection instead.
+    if (commands.connected()) {
+      resync();
+    } else {
+      resyncPending = true;
+    }
+  }
+
+  private void onCommandsConnected() {
+    if (resyncPending && subscriber.live()) {
+      resync();
+    }
+  }
+
+  private void resync() {
+    resyncPending = false;
     if (listener != null) {
       listener.onResync();
     }
