@@ -258,12 +258,12 @@ class ConnectionRulesTest {
   }
 
   @Test
-  @DisplayName("the health endpoints answer 200 and GET / serves the HTML page")
+  @DisplayName("the health endpoints answer 200 and GET / serves the chat page with its script")
   void healthAndPage() {
     assertThat(node.httpStatus("/health/live")).isEqualTo(200);
     assertThat(node.httpStatus("/health/ready")).isEqualTo(200);
     LiveChecks.HttpAnswer page = LiveChecks.get(node.httpUri("/"));
     assertThat(page.status()).isEqualTo(200);
-    assertThat(page.body()).contains("<html").contains("Chat service").contains("/ws?user=");
+    assertThat(page.body()).contains("<html").contains("<title>Chat</title>").contains("/app.js");
   }
 }
