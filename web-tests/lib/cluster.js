@@ -151,7 +151,27 @@ export const FAST_TIMERS = Object.freeze({
  * `env` adds CHAT_* settings; `port` reuses a port (to restart a node where nginx expects it).
  */
 export async function startNode({ name = unique('node-'), redisUrl, env = {}, port } = {}) {
-  port ??= await freePort();
+  // A port found free can be taken by another process before the node binds it: pick another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNodeOnce({ name, redisUrl, env, port: port ?? await freePort() });
+    } catch (e) {
+      if (port !== undefined || attempt === 3 || !/BindException/.test(logOf(name))) {
+        throw e;
+      }
+    }
+  }
+}
+
+function logOf(name) {
+  try {
+    return fs.readFileSync(path.join(LOGS, `${name}.log`), 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+async function startNodeOnce({ name, redisUrl, env, port }) {
   const vars = { ...process.env, ...FAST_TIMERS, CHAT_PORT: String(port), CHAT_NODE_ID: name, ...env };
   if (redisUrl) {
     vars.CHAT_REDIS_URL = redisUrl;

@@ -115,6 +115,8 @@ export class ChatClient {
   #timers = { reconnect: null, connect: null, heartbeat: null, ack: null, persist: null, flush: null, rejoin: null };
   #rooms = new Map();
   #outbox = [];
+  // Own messages whose frame arrived before their ack, by id (bounded), so the ack still reports them.
+  #deliveredBeforeAck = new Map();
   #unacked = 0;
   #dirty = new Set();
   #onBrowserOnline = () => this.#reconnectNowIfWaiting();
@@ -541,15 +543,34 @@ export class ChatClient {
     this.#markDirty(f.room);
     const own = f.from === this.#user;
     if (own) {
-      this.#removeFromOutbox(e => e.id === f.id);
+      // The message frame may overtake its ack (they travel different paths in the service):
+      // the entry leaves the outbox now, and is remembered so the ack still reports it.
+      const sent = this.#outbox.find(e => e.id === f.id);
+      if (sent) {
+        this.#rememberDelivered(sent);
+        this.#removeFromOutbox(e => e === sent);
+      }
     }
     this.#dropAckedIn(f.room, f.seq);
     this.#scheduleAck(f.room);
     this.#emit('message', { ...m, room: f.room, own });
   }
 
+  #rememberDelivered(entry) {
+    this.#deliveredBeforeAck.set(entry.id, entry);
+    if (this.#deliveredBeforeAck.size > 256) {
+      this.#deliveredBeforeAck.delete(this.#deliveredBeforeAck.keys().next().value);
+    }
+  }
+
   #onAck(f) {
     if (typeof f.id !== 'string') {
+      return;
+    }
+    const delivered = this.#deliveredBeforeAck.get(f.id);
+    if (delivered) {
+      this.#deliveredBeforeAck.delete(f.id);
+      this.#emit('ack', { id: f.id, room: f.room, seq: f.seq, ts: f.ts, entry: { ...delivered } });
       return;
     }
     const entry = this.#outbox.find(e => e.id === f.id);

@@ -97,6 +97,20 @@ public final class ChatNode implements AutoCloseable {
      */
     public ChatNode start() {
       String nodeName = name != null ? name : "node-" + NAMES.incrementAndGet();
+      // A port found free can be taken by another process before the node binds it: pick another.
+      for (int attempt = 1; ; attempt++) {
+        try {
+          return startOnce(nodeName);
+        } catch (IllegalStateException e) {
+          boolean portChosenHere = !env.containsKey("CHAT_PORT");
+          if (!portChosenHere || attempt == 3 || !String.valueOf(e.getMessage()).contains("BindException")) {
+            throw e;
+          }
+        }
+      }
+    }
+
+    private ChatNode startOnce(String nodeName) {
       Map<String, String> childEnv = new LinkedHashMap<>(env);
       int port =
           childEnv.containsKey("CHAT_PORT")
