@@ -4,7 +4,7 @@ package dev.chat.protocol;
 public enum ErrorCode {
     /** Malformed JSON, an unknown {@code type}, or a missing or invalid field. */
     BAD_REQUEST("bad_request"),
-    /** A {@code send} or {@code ack} for a room the connection has not joined. */
+    /** A {@code send} to, or {@code leave} of, a room the connection has not joined (acks for such rooms are ignored). */
     NOT_JOINED("not_joined"),
     /** Joining another user's inbox. */
     FORBIDDEN("forbidden"),
