@@ -18,6 +18,9 @@ import io.vertx.core.Future;
  *   <li>An epoch changes only when the room's history was lost.</li>
  *   <li>Presence counts distinct users across brokers; a broker that dies without leaving has
  *       its users removed (and {@code leave} announced) once its lease runs out.</li>
+ *   <li>Slots ({@link #acquire}) are counted across brokers: at most {@code max} of a key are held
+ *       at once, cluster-wide; a broker that closes or dies gives its slots back (a dead one once
+ *       its lease runs out, with its presence).</li>
  * </ul>
  */
 public interface Broker {
@@ -51,6 +54,15 @@ public interface Broker {
 
   /** Removes this broker's presence of {@code user} in {@code room}, announcing a leave if it was the last. */
   Future<Void> leave(String room, String user);
+
+  /**
+   * Takes a slot of {@code key} (a user's or an address's connections) unless {@code max} are
+   * already held across the cluster; completes with whether it was taken. Check and take are atomic.
+   */
+  Future<Boolean> acquire(String key, int max);
+
+  /** Gives back a slot of {@code key} taken through this broker. */
+  Future<Void> release(String key);
 
   /** True while the broker can store and deliver. */
   boolean ready();

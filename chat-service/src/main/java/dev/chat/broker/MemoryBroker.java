@@ -59,6 +59,17 @@ public final class MemoryBroker implements Broker {
   }
 
   @Override
+  public Future<Boolean> acquire(String key, int max) {
+    return Future.succeededFuture(store.acquire(key, max, this));
+  }
+
+  @Override
+  public Future<Void> release(String key) {
+    store.release(key, this);
+    return Future.succeededFuture();
+  }
+
+  @Override
   public boolean ready() {
     return true;
   }

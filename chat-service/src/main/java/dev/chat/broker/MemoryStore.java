@@ -12,8 +12,8 @@ import java.util.Set;
 import java.util.function.LongSupplier;
 
 /**
- * The embedded broker's data, shared by the node's event loops: history, seq, epochs, dedup ids
- * and presence, kept in memory for a single node.
+ * The embedded broker's data, shared by the node's event loops: history, seq, epochs, dedup ids,
+ * presence and slots, kept in memory for a single node.
  *
  * <p>This is the one piece of state shared across event loops, so its methods are synchronized;
  * each call is short and never blocks on I/O. Live delivery is handed to each subscriber's own
@@ -28,6 +28,9 @@ public final class MemoryStore {
   // Insertion order is expiry order (one fixed window), so expired ids are swept from the head.
   private final LinkedHashMap<String, DedupEntry> dedup = new LinkedHashMap<>();
   private final Map<String, List<MemoryBroker>> subscribers = new HashMap<>();
+  // Slots held, by key in total and by owner, so that a closing broker gives back its own.
+  private final Map<String, Integer> slots = new HashMap<>();
+  private final Map<Object, Map<String, Integer>> slotsByOwner = new HashMap<>();
   private final String epoch = Epochs.next();
 
   public MemoryStore(int historyMax, long dedupWindowMs, LongSupplier clock) {
@@ -94,8 +97,41 @@ public final class MemoryStore {
     }
   }
 
-  /** Removes every presence held by {@code owner}, announcing the leaves. */
+  synchronized boolean acquire(String key, int max, Object owner) {
+    if (slots.getOrDefault(key, 0) >= max) {
+      return false;
+    }
+    slots.merge(key, 1, Integer::sum);
+    slotsByOwner.computeIfAbsent(owner, o -> new HashMap<>()).merge(key, 1, Integer::sum);
+    return true;
+  }
+
+  synchronized void release(String key, Object owner) {
+    Map<String, Integer> held = slotsByOwner.get(owner);
+    if (held == null || !held.containsKey(key)) {
+      return;
+    }
+    if (held.merge(key, -1, Integer::sum) <= 0) {
+      held.remove(key);
+      if (held.isEmpty()) {
+        slotsByOwner.remove(owner);
+      }
+    }
+    if (slots.merge(key, -1, Integer::sum) <= 0) {
+      slots.remove(key);
+    }
+  }
+
+  /** Removes every presence held by {@code owner}, announcing the leaves, and gives back its slots. */
   synchronized void leaveAll(Object owner) {
+    Map<String, Integer> held = slotsByOwner.remove(owner);
+    if (held != null) {
+      held.forEach((key, n) -> {
+        if (slots.merge(key, -n, Integer::sum) <= 0) {
+          slots.remove(key);
+        }
+      });
+    }
     for (Map.Entry<String, RoomData> e : rooms.entrySet()) {
       Set<String> users = e.getValue().byOwner.get(owner);
       if (users == null) {

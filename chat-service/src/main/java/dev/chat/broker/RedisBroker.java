@@ -20,7 +20,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The Redis broker of one event loop: scripts store messages atomically, pub/sub fans them out,
- * and a lease per broker ("owner") lets the survivors clear the presence of a node that died.
+ * and a lease per broker ("owner") lets the survivors clear the presence and slots of a node that died.
  */
 public final class RedisBroker implements Broker {
 
@@ -36,6 +36,9 @@ public final class RedisBroker implements Broker {
   // This broker's presences by room: the owner's room list in Redis drops a room when the last
   // of them leaves, a decision taken here so it goes out in order with any later join's SADD.
   private final Map<String, Set<String>> present = new HashMap<>();
+  // Slots this broker holds or is taking, by key: the owner's slot list in Redis drops a key when
+  // its count here reaches zero, decided here for the same reason as rooms above.
+  private final Map<String, Integer> slots = new HashMap<>();
   private BrokerListener listener;
   private long leaseTimer = -1;
   private long probeTimer = -1;
@@ -131,6 +134,45 @@ public final class RedisBroker implements Broker {
   }
 
   @Override
+  public Future<Boolean> acquire(String key, int max) {
+    if (slots.merge(key, 1, Integer::sum) == 1) {
+      // Recorded before the slot itself, so a reaper finds every slot it must give back.
+      commands.send(Request.cmd(Command.SADD).arg(RedisKeys.ownerSlots(owner)).arg(key));
+    }
+    return commands.eval(RedisScript.ACQUIRE, List.of(RedisKeys.slots(key)), List.of(owner, Integer.toString(max)))
+        .map(r -> r.toInteger() == 1)
+        .andThen(ar -> {
+          if (ar.failed() || !ar.result()) {
+            forgetSlot(key);
+          }
+        });
+  }
+
+  /**
+   * Gives a slot back. If this broker's lease was lost while it lived (a long pause, Redis losing
+   * its data), its slots were reaped and are not counted again: its connections count for nothing
+   * until they close, and their releases only remove an already missing count. The limits are
+   * lenient for a while rather than refusing users who hold no connection.
+   */
+  @Override
+  public Future<Void> release(String key) {
+    if (!slots.containsKey(key)) {
+      return Future.succeededFuture();
+    }
+    Future<Void> released = commands.eval(RedisScript.RELEASE, List.of(RedisKeys.slots(key)), List.of(owner))
+        .mapEmpty();
+    forgetSlot(key);
+    return released;
+  }
+
+  private void forgetSlot(String key) {
+    if (slots.merge(key, -1, Integer::sum) <= 0) {
+      slots.remove(key);
+      commands.send(Request.cmd(Command.SREM).arg(RedisKeys.ownerSlots(owner)).arg(key));
+    }
+  }
+
+  @Override
   public boolean ready() {
     return commands.connected() && subscriber.live();
   }
@@ -141,6 +183,7 @@ public final class RedisBroker implements Broker {
       return Future.succeededFuture();
     }
     closed = true;
+    slots.clear();
     vertx.cancelTimer(leaseTimer);
     vertx.cancelTimer(probeTimer);
     return reap(owner)
@@ -264,6 +307,14 @@ public final class RedisBroker implements Broker {
           return Future.all(leaves);
         })
         .compose(v -> commands.send(Request.cmd(Command.DEL).arg(RedisKeys.ownerRooms(who))))
+        .compose(v -> commands.send(Request.cmd(Command.SMEMBERS).arg(RedisKeys.ownerSlots(who))))
+        .compose(keys -> {
+          List<Future<Response>> freed = new ArrayList<>();
+          keys.forEach(key -> freed.add(commands.send(
+              Request.cmd(Command.HDEL).arg(RedisKeys.slots(key.toString())).arg(who))));
+          return Future.all(freed);
+        })
+        .compose(v -> commands.send(Request.cmd(Command.DEL).arg(RedisKeys.ownerSlots(who))))
         .compose(v -> commands.send(Request.cmd(Command.ZREM).arg(RedisKeys.OWNERS).arg(who)))
         .mapEmpty();
   }

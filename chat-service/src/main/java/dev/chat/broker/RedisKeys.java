@@ -51,6 +51,16 @@ final class RedisKeys {
     return "chat:owner:{" + owner + "}:rooms";
   }
 
+  /** A slot counter: a hash of owner → slots that owner holds. */
+  static String slots(String key) {
+    return "chat:slots:{" + key + "}";
+  }
+
+  /** The slot keys an owner holds slots of, for reaping them with its presence. */
+  static String ownerSlots(String owner) {
+    return "chat:owner:{" + owner + "}:slots";
+  }
+
   static String probe(String owner) {
     return "chat:probe:" + owner;
   }

@@ -15,6 +15,8 @@ record RedisScript(String name, String source, String sha1) {
   static final RedisScript JOIN = load("join");
   static final RedisScript LEAVE = load("leave");
   static final RedisScript LEASE = load("lease");
+  static final RedisScript ACQUIRE = load("acquire");
+  static final RedisScript RELEASE = load("release");
 
   private static RedisScript load(String name) {
     String path = "/lua/" + name + ".lua";

@@ -125,6 +125,10 @@ final class BrokerNode {
     return call(b -> b.join(room, user, read, false));
   }
 
+  boolean acquire(String key, int max) {
+    return call(b -> b.acquire(key, max));
+  }
+
   Snapshot read(String room, ReadRequest read) {
     return call(b -> b.read(room, read));
   }

@@ -117,6 +117,29 @@ class RedisBrokerContractTest extends BrokerContractTest {
   }
 
   @Test
+  @DisplayName("when a broker dies without a goodbye, its slots are given back once its lease runs out")
+  void deadBrokersSlotsAreFreed() {
+    Cluster cluster = cluster(Map.of("CHAT_NODE_LEASE_MS", Long.toString(LEASE_MS)));
+    BrokerNode survivor = cluster.node();
+    Vertx doomedVertx = Vertx.vertx();
+    BrokerNode doomed = cluster.node(doomedVertx);
+    String key = "user:" + user();
+    assertThat(doomed.acquire(key, 2)).isTrue();
+    assertThat(doomed.acquire(key, 2)).isTrue();
+    assertThat(survivor.acquire(key, 2)).isFalse();
+
+    doomed.forget();
+    await(doomedVertx.close().toCompletionStage().toCompletableFuture(), "closing the doomed Vert.x");
+    waitUntil("the dead broker's slots given back", REAPED_WITHIN, () -> survivor.acquire(key, 2));
+    assertThat(survivor.acquire(key, 2)).isTrue();
+    assertThat(survivor.acquire(key, 2)).isFalse();
+    try (RespClient client = redis.client()) {
+      assertThat(client.call("EXISTS", "chat:owner:{" + owners.get(doomed.context()) + "}:slots"))
+          .as("the dead owner's slot list").isEqualTo(0L);
+    }
+  }
+
+  @Test
   @DisplayName("after its subscriber connection is killed, a broker resubscribes, reports a resync and hears every room again")
   void resubscribesAfterPubsubKill() {
     Cluster cluster = cluster();

@@ -142,6 +142,16 @@ final class ShakyBroker implements Broker {
   }
 
   @Override
+  public Future<Boolean> acquire(String key, int max) {
+    return delegate.acquire(key, max);
+  }
+
+  @Override
+  public Future<Void> release(String key) {
+    return delegate.release(key);
+  }
+
+  @Override
   public boolean ready() {
     return true;
   }
