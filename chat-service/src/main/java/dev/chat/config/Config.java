@@ -1,6 +1,8 @@
 package dev.chat.config;
 
 import java.net.InetAddress;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.function.Function;
@@ -30,6 +32,20 @@ import java.util.function.Function;
  * @param brokerTimeoutMs       {@code CHAT_BROKER_TIMEOUT_MS} (5000): a broker call slower than this fails
  * @param joinedUsersMax        {@code CHAT_JOINED_USERS_MAX} (200): users listed in a joined frame
  * @param shutdownMs            {@code CHAT_SHUTDOWN_MS} (10000): how long SIGTERM waits for sockets to close
+ * @param maxConnectionsPerIp   {@code CHAT_MAX_CONNECTIONS_PER_IP} (0 = no limit): sockets per client address
+ *                              across the cluster before 1013
+ * @param maxConnectionsPerUser {@code CHAT_MAX_CONNECTIONS_PER_USER} (0 = no limit): sockets per user across
+ *                              the cluster before 1013
+ * @param trustProxy            {@code CHAT_TRUST_PROXY} (false): take the client address from the last hop of
+ *                              {@code X-Forwarded-For} instead of the socket
+ * @param frameRatePerSec       {@code CHAT_FRAME_RATE_PER_SEC} (200): sustained inbound frames of any kind per
+ *                              socket before 1008
+ * @param frameBurst            {@code CHAT_FRAME_BURST} (400): burst of inbound frames per socket
+ * @param rateLimitStrikes      {@code CHAT_RATE_LIMIT_STRIKES} (50): {@code rate_limited} answers per socket
+ *                              within 10 s before 1008
+ * @param allowedOrigins        {@code CHAT_ALLOWED_ORIGINS} (unset = any): comma-separated origins allowed to
+ *                              open a WebSocket, else 403
+ * @param auth                  {@code CHAT_AUTH} and {@code CHAT_JWT_*}: how a connection proves its user
  */
 public record Config(
     int port,
@@ -52,7 +68,15 @@ public record Config(
     long nodeLeaseMs,
     long brokerTimeoutMs,
     int joinedUsersMax,
-    long shutdownMs) {
+    long shutdownMs,
+    int maxConnectionsPerIp,
+    int maxConnectionsPerUser,
+    boolean trustProxy,
+    int frameRatePerSec,
+    int frameBurst,
+    int rateLimitStrikes,
+    List<String> allowedOrigins,
+    AuthSettings auth) {
 
   public Config {
     require(port >= 0 && port <= 65535, "CHAT_PORT must be 0-65535");
@@ -76,6 +100,12 @@ public record Config(
     require(brokerTimeoutMs > 0, "CHAT_BROKER_TIMEOUT_MS must be positive");
     require(joinedUsersMax >= 0, "CHAT_JOINED_USERS_MAX must not be negative");
     require(shutdownMs >= 0, "CHAT_SHUTDOWN_MS must not be negative");
+    require(maxConnectionsPerIp >= 0, "CHAT_MAX_CONNECTIONS_PER_IP must not be negative (0 = no limit)");
+    require(maxConnectionsPerUser >= 0, "CHAT_MAX_CONNECTIONS_PER_USER must not be negative (0 = no limit)");
+    require(frameRatePerSec >= 1 && frameBurst >= 1, "CHAT_FRAME_RATE_PER_SEC and CHAT_FRAME_BURST must be at least 1");
+    require(rateLimitStrikes >= 1, "CHAT_RATE_LIMIT_STRIKES must be at least 1");
+    allowedOrigins = List.copyOf(allowedOrigins);
+    require(auth != null, "auth settings are required");
   }
 
   /** Reads the process environment. */
@@ -112,7 +142,15 @@ public record Config(
         longValue(get, "CHAT_NODE_LEASE_MS", 10_000),
         longValue(get, "CHAT_BROKER_TIMEOUT_MS", 5_000),
         integer(get, "CHAT_JOINED_USERS_MAX", 200),
-        longValue(get, "CHAT_SHUTDOWN_MS", 10_000));
+        longValue(get, "CHAT_SHUTDOWN_MS", 10_000),
+        integer(get, "CHAT_MAX_CONNECTIONS_PER_IP", 0),
+        integer(get, "CHAT_MAX_CONNECTIONS_PER_USER", 0),
+        bool(get, "CHAT_TRUST_PROXY", false),
+        integer(get, "CHAT_FRAME_RATE_PER_SEC", 200),
+        integer(get, "CHAT_FRAME_BURST", 400),
+        integer(get, "CHAT_RATE_LIMIT_STRIKES", 50),
+        list(get, "CHAT_ALLOWED_ORIGINS"),
+        AuthSettings.from(get));
   }
 
   /** True when no Redis URL is configured and the embedded single-node broker is used. */
@@ -136,7 +174,27 @@ public record Config(
     return Math.toIntExact(longValue(get, key, fallback));
   }
 
-  private static long longValue(Function<String, String> get, String key, long fallback) {
+  private static boolean bool(Function<String, String> get, String key, boolean fallback) {
+    String v = get.apply(key);
+    if (v == null) {
+      return fallback;
+    }
+    return switch (v.toLowerCase(java.util.Locale.ROOT)) {
+      case "true" -> true;
+      case "false" -> false;
+      default -> throw new IllegalArgumentException(key + " must be true or false, got '" + v + "'");
+    };
+  }
+
+  private static List<String> list(Function<String, String> get, String key) {
+    String v = get.apply(key);
+    if (v == null) {
+      return List.of();
+    }
+    return Arrays.stream(v.split(",")).map(String::trim).filter(e -> !e.isEmpty()).toList();
+  }
+
+  static long longValue(Function<String, String> get, String key, long fallback) {
     String v = get.apply(key);
     if (v == null) {
       return fallback;
@@ -148,7 +206,7 @@ public record Config(
     }
   }
 
-  private static void require(boolean ok, String message) {
+  static void require(boolean ok, String message) {
     if (!ok) {
       throw new IllegalArgumentException(message);
     }
