@@ -6,6 +6,7 @@ import dev.chat.broker.MemoryStore;
 import dev.chat.broker.RedisBroker;
 import dev.chat.config.Config;
 import dev.chat.http.ChatVerticle;
+import dev.chat.http.HandshakeRules;
 import io.vertx.core.Context;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
@@ -27,8 +28,11 @@ public final class Main {
 
   public static void main(String[] args) {
     Config config;
+    HandshakeRules rules;
     try {
       config = Config.fromEnv();
+      // Keys and origins are parsed here, so a jwt node without usable keys never starts.
+      rules = HandshakeRules.from(config);
     } catch (IllegalArgumentException e) {
       System.err.println("configuration error: " + e.getMessage());
       System.exit(2);
@@ -37,7 +41,7 @@ public final class Main {
     Vertx vertx = Vertx.vertx();
     NodeState node = new NodeState();
     Function<Context, Broker> brokers = brokers(vertx, config);
-    vertx.deployVerticle(() -> new ChatVerticle(config, node, brokers),
+    vertx.deployVerticle(() -> new ChatVerticle(config, node, brokers, rules),
             new DeploymentOptions().setInstances(config.instances()))
         .onSuccess(id -> {
           node.markStarted();

@@ -1,10 +1,10 @@
 package dev.chat.http;
 
 import dev.chat.NodeState;
+import dev.chat.auth.Identity;
 import dev.chat.broker.Broker;
 import dev.chat.config.Config;
 import dev.chat.protocol.CloseCode;
-import dev.chat.protocol.Names;
 import dev.chat.room.RoomHub;
 import dev.chat.session.Session;
 import dev.chat.session.SocketConnection;
@@ -13,10 +13,12 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.StaticHandler;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -37,20 +39,24 @@ public final class ChatVerticle extends VerticleBase {
   private final Config config;
   private final NodeState node;
   private final Function<Context, Broker> brokers;
+  private final HandshakeRules rules;
   private Broker broker;
+  private ConnectionSlots slots;
   private RoomHub hub;
   private HttpServer server;
 
-  public ChatVerticle(Config config, NodeState node, Function<Context, Broker> brokers) {
+  public ChatVerticle(Config config, NodeState node, Function<Context, Broker> brokers, HandshakeRules rules) {
     this.config = config;
     this.node = node;
     this.brokers = brokers;
+    this.rules = rules;
   }
 
   @Override
   public Future<?> start() {
     broker = brokers.apply(context);
     hub = new RoomHub(vertx, broker, config.historyOnJoin());
+    slots = new ConnectionSlots(broker, config);
     node.addBroker(broker::ready);
     Router router = Router.router(vertx);
     router.get("/ws").handler(this::upgrade);
@@ -97,24 +103,26 @@ public final class ChatVerticle extends VerticleBase {
   }
 
   private void upgrade(RoutingContext ctx) {
-    String user = ctx.request().getParam("user");
-    if (user == null || !Names.isUserId(user)) {
-      ctx.response().setStatusCode(400)
-          .end("query parameter user must be 1-32 letters, digits, '_', '-' or '.'");
+    Identity identity = rules.check(ctx);
+    if (identity == null) {
       return;
     }
     if (node.draining()) {
       ctx.response().setStatusCode(503).end("node shutting down");
       return;
     }
+    HttpServerRequest request = ctx.request();
+    String address = ClientAddress.of(request, config.trustProxy());
     boolean admitted = node.tryOpen(config.maxConnections());
-    ctx.request().toWebSocket()
+    request.toWebSocket()
         .onSuccess(ws -> {
           if (!admitted) {
             ws.close(CloseCode.OVERLOADED.code(), CloseCode.OVERLOADED.reason());
-            return;
+          } else if (!slots.limited()) {
+            accept(ws, identity, List.of());
+          } else {
+            admitWithinLimits(ws, identity, address);
           }
-          accept(ws, user);
         })
         .onFailure(e -> {
           if (admitted) {
@@ -124,9 +132,37 @@ public final class ChatVerticle extends VerticleBase {
         });
   }
 
-  private void accept(ServerWebSocket ws, String user) {
+  /**
+   * Takes the connection's per-address and per-user slots first. Over a limit, it is closed with
+   * 1013 after the upgrade, like the node limit: a browser sees a close code, never an HTTP status.
+   */
+  private void admitWithinLimits(ServerWebSocket ws, Identity identity, String address) {
+    // Frames that arrive while the slots are being taken wait for the session.
+    ws.pause();
+    slots.take(address, identity.user()).onComplete(ar -> {
+      List<String> held = ar.result();
+      if (held == null) {
+        node.closed();
+        LOG.debug("connection of {} refused: too many connections for the user or address", identity.user());
+        ws.close(CloseCode.TOO_MANY_CONNECTIONS.code(), CloseCode.TOO_MANY_CONNECTIONS.reason());
+        return;
+      }
+      accept(ws, identity, held);
+      try {
+        ws.resume();
+      } catch (IllegalStateException closedAlready) {
+        // the client went away meanwhile; its close handler released everything
+      }
+    });
+  }
+
+  private void accept(ServerWebSocket ws, Identity identity, List<String> held) {
     String connId = UUID.randomUUID().toString();
-    SocketConnection socket = new SocketConnection(ws, config.maxFrameBytes(), node::closed);
-    socket.attach(new Session(vertx, config, hub, broker, socket, user, connId));
+    Runnable closed = held.isEmpty() ? node::closed : () -> {
+      node.closed();
+      slots.release(held);
+    };
+    SocketConnection socket = new SocketConnection(ws, config.maxFrameBytes(), closed);
+    socket.attach(new Session(vertx, config, hub, broker, socket, identity, connId));
   }
 }

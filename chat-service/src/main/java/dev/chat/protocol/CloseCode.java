@@ -12,6 +12,8 @@ public enum CloseCode {
     INVALID_UTF8(1007, "text frame is not valid UTF-8", false),
     /** Policy violation: repeated bad frames, flooding, or an origin that is not allowed. */
     POLICY(1008, "policy violation", false),
+    /** Policy violation of one kind: frames faster than the frame budget, or sends despite {@code rate_limited}. */
+    FLOODING(1008, "flooding: too many frames", false),
     /** A frame or message larger than the limit ({@code CHAT_MAX_FRAME_BYTES}, default 64 KiB). */
     TOO_BIG(1009, "frame too big", false),
     /** An unexpected server error; reconnecting (with backoff) is expected to work. */
@@ -20,6 +22,8 @@ public enum CloseCode {
     SHUTTING_DOWN(1012, "node shutting down, reconnect", true),
     /** The node is at its connection limit: try again later, with backoff. */
     OVERLOADED(1013, "node at connection limit, try again later", true),
+    /** The user or the client address holds as many connections as the cluster allows: try again later. */
+    TOO_MANY_CONNECTIONS(1013, "too many connections for this user or address, try again later", true),
     /** Nothing came from the client for {@code heartbeat.timeoutMs}. */
     HEARTBEAT_TIMEOUT(4000, "heartbeat timeout", true),
     /** A message stayed unacknowledged after {@code maxRedeliveries}; the client resumes with {@code since}. */

@@ -1,5 +1,6 @@
 package dev.chat.session;
 
+import dev.chat.auth.Identity;
 import dev.chat.broker.Broker;
 import dev.chat.broker.BrokerUnavailableException;
 import dev.chat.broker.Draft;
@@ -25,13 +26,17 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One client connection's protocol logic: it answers frames, tracks joined rooms and what the
- * client has not acknowledged, redelivers, and keeps the heartbeat. Lives on one event loop.
+ * client has not acknowledged, redelivers, and keeps the heartbeat, the token's expiry and the
+ * inbound rate limits. Lives on one event loop.
  */
 public final class Session implements Member {
 
   private static final Logger LOG = LoggerFactory.getLogger(Session.class);
   private static final int BAD_FRAMES_ALLOWED = 20;
   private static final long BAD_FRAMES_WINDOW_MS = 10_000;
+  private static final long STRIKES_WINDOW_MS = 10_000;
+  /** Expiry timers longer than this are re-armed on the way: a timer of years is not worth trusting. */
+  private static final long MAX_TIMER_MS = 86_400_000;
 
   private final Vertx vertx;
   private final Config config;
@@ -39,36 +44,49 @@ public final class Session implements Member {
   private final Broker broker;
   private final Outbound out;
   private final String user;
+  private final Identity identity;
   private final String connId;
   private final Map<String, Long> lastSeq = new HashMap<>();
   // Rooms with a join in flight, each with the join that arrived meanwhile (null if none).
   private final Map<String, ClientFrame.Join> joinsInFlight = new HashMap<>();
   private final PendingAcks pending;
   private final TokenBucket sends;
+  private final TokenBucket frames;
   private long heartbeatTimer = -1;
+  private long expiryTimer = -1;
   private long redeliveryTimer = -1;
   private long redeliveryAt;
   private long lastInbound;
   private long nextPing;
   private int badFrames;
   private long badFramesSince;
+  private int strikes;
+  private long strikesSince;
   private boolean closed;
   private boolean released;
 
   public Session(Vertx vertx, Config config, RoomHub hub, Broker broker, Outbound out, String user, String connId) {
+    this(vertx, config, hub, broker, out, Identity.unverified(user), connId);
+  }
+
+  public Session(Vertx vertx, Config config, RoomHub hub, Broker broker, Outbound out, Identity identity,
+                 String connId) {
     this.vertx = vertx;
     this.config = config;
     this.hub = hub;
     this.broker = broker;
     this.out = out;
-    this.user = user;
+    this.identity = identity;
+    this.user = identity.user();
     this.connId = connId;
     this.pending = new PendingAcks(config.ackTimeoutMs(), config.maxRedeliveries());
     long now = now();
     this.sends = new TokenBucket(config.rateLimitPerSec(), config.rateLimitBurst(), now);
+    this.frames = new TokenBucket(config.frameRatePerSec(), config.frameBurst(), now);
     this.lastInbound = now;
     this.nextPing = now + config.heartbeatIntervalMs();
     this.badFramesSince = now;
+    this.strikesSince = now;
   }
 
   /** Sends the welcome and starts the heartbeat. */
@@ -76,6 +94,9 @@ public final class Session implements Member {
     out.send(ServerFrames.welcome(user, connId, config.nodeId(), config.heartbeatIntervalMs(),
         config.heartbeatTimeoutMs(), config.ackTimeoutMs()));
     armHeartbeat(config.heartbeatIntervalMs());
+    if (identity.expires()) {
+      armExpiry();
+    }
   }
 
   @Override
@@ -90,6 +111,20 @@ public final class Session implements Member {
   /** Any frame from the client, data or control, proves it alive. */
   public void onActivity() {
     lastInbound = now();
+  }
+
+  /**
+   * One inbound frame of any kind (text, continuation, ping, pong): it proves the client alive and
+   * counts against the frame budget, so that a flood of cheap frames (pings, acks, joins) is
+   * stopped as surely as a flood of sends.
+   */
+  public void onFrame() {
+    long now = now();
+    lastInbound = now;
+    if (!closed && frames.take(now) > 0) {
+      LOG.debug("{} ({}) sent frames faster than the frame budget", connId, user);
+      close(CloseCode.FLOODING);
+    }
   }
 
   /** Handles one complete text message (valid UTF-8, within the size limit). */
@@ -125,6 +160,7 @@ public final class Session implements Member {
     }
     released = true;
     vertx.cancelTimer(heartbeatTimer);
+    vertx.cancelTimer(expiryTimer);
     vertx.cancelTimer(redeliveryTimer);
     for (String room : List.copyOf(lastSeq.keySet())) {
       hub.leave(this, room);
@@ -151,6 +187,11 @@ public final class Session implements Member {
     String owner = Names.inboxOwner(j.room());
     if (owner != null && !owner.equals(user)) {
       out.send(ServerFrames.error(ErrorCode.FORBIDDEN, "only " + owner + " may join " + j.room(), null));
+      return;
+    }
+    // A user's own inbox is always theirs: the rooms claim limits the shared rooms.
+    if (owner == null && !identity.rooms().allows(j.room())) {
+      out.send(ServerFrames.error(ErrorCode.FORBIDDEN, "your token does not allow joining " + j.room(), null));
       return;
     }
     if (!lastSeq.containsKey(j.room()) && lastSeq.size() >= config.maxRoomsPerConnection()) {
@@ -232,12 +273,23 @@ public final class Session implements Member {
   }
 
   private boolean rateLimited(String id) {
-    long wait = sends.take(now());
-    if (wait > 0) {
-      out.send(ServerFrames.rateLimited("too many messages, retry later", id, wait));
+    long now = now();
+    long wait = sends.take(now);
+    if (wait == 0) {
+      return false;
+    }
+    if (now - strikesSince > STRIKES_WINDOW_MS) {
+      strikesSince = now;
+      strikes = 0;
+    }
+    if (++strikes > config.rateLimitStrikes()) {
+      // It keeps sending after being told to wait: a flood, not a burst.
+      LOG.debug("{} ({}) kept sending while rate limited", connId, user);
+      close(CloseCode.FLOODING);
       return true;
     }
-    return false;
+    out.send(ServerFrames.rateLimited("too many messages, retry later", id, wait));
+    return true;
   }
 
   private byte[] brokerError(Throwable e, String id) {
@@ -331,6 +383,20 @@ public final class Session implements Member {
     if (next != Long.MAX_VALUE) {
       armRedelivery(next, now);
     }
+  }
+
+  /** Closes with 4002 when the token expires; wall-clock time, as the token's {@code exp} is. */
+  private void armExpiry() {
+    expiryTimer = -1;
+    if (closed) {
+      return;
+    }
+    long left = identity.validUntilMs() - System.currentTimeMillis();
+    if (left <= 0) {
+      close(CloseCode.TOKEN_EXPIRED);
+      return;
+    }
+    expiryTimer = vertx.setTimer(Math.min(left, MAX_TIMER_MS), t -> armExpiry());
   }
 
   private void armHeartbeat(long delay) {

@@ -100,7 +100,7 @@ public final class SocketConnection implements Outbound {
   }
 
   private void onFrame(WebSocketFrame frame) {
-    session.onActivity();
+    session.onFrame();
     if (closing) {
       return;
     }
