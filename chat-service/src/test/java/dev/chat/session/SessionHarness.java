@@ -1,5 +1,6 @@
 package dev.chat.session;
 
+import dev.chat.auth.Identity;
 import dev.chat.broker.Draft;
 import dev.chat.broker.MemoryBroker;
 import dev.chat.broker.MemoryStore;
@@ -46,10 +47,16 @@ final class SessionHarness implements AutoCloseable {
 
   /** Opens a session for {@code user} and waits for its welcome. */
   Client connect(String user) {
+    return connect(Identity.unverified(user));
+  }
+
+  /** Opens a session for {@code identity} (as a verified token would give) and waits for its welcome. */
+  Client connect(Identity identity) {
+    String user = identity.user();
     RecordingOutbound out = new RecordingOutbound();
     String connId = "c-" + UUID.randomUUID().toString().substring(0, 8);
     Session session = loop.call(() -> {
-      Session s = new Session(loop.vertx(), config, hub, broker, out, user, connId);
+      Session s = new Session(loop.vertx(), config, hub, broker, out, identity, connId);
       s.start();
       return s;
     });
