@@ -18,7 +18,9 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -29,7 +31,10 @@ import java.util.concurrent.TimeUnit;
  * a dead client in heartbeat tests.
  *
  * <p>A daemon thread reads server frames into a queue as they come, so the server never blocks on a
- * full TCP window; {@link #readFrame} and {@link #awaitClose} take from that queue.
+ * full TCP window; {@link #readFrame} and {@link #awaitClose} take from that queue. To play a slow
+ * consumer, {@link #pauseReading} stops that thread so the TCP window fills up (best with a small
+ * receive buffer, see {@link #connect(String, int, String, Map, int)}); {@link #resumeReading}
+ * lets it go on.
  */
 public final class RawWebSocket implements AutoCloseable {
 
@@ -81,9 +86,14 @@ public final class RawWebSocket implements AutoCloseable {
   private final OutputStream out;
   private final LinkedBlockingQueue<Frame> frames = new LinkedBlockingQueue<>();
   private final CountDownLatch tcpClosed = new CountDownLatch(1);
+  private final Map<String, String> responseHeaders;
+  private final Object gate = new Object();
+  private boolean paused; // guarded by gate
+  private volatile boolean closed;
 
-  private RawWebSocket(Socket socket) throws IOException {
+  private RawWebSocket(Socket socket, Map<String, String> responseHeaders) throws IOException {
     this.socket = socket;
+    this.responseHeaders = Map.copyOf(responseHeaders);
     this.out = socket.getOutputStream();
   }
 
@@ -92,9 +102,29 @@ public final class RawWebSocket implements AutoCloseable {
    * server answers 101 with the right {@code Sec-WebSocket-Accept}.
    */
   public static RawWebSocket connect(String host, int port, String pathAndQuery) {
+    return connect(host, port, pathAndQuery, Map.of(), 0);
+  }
+
+  /** As {@link #connect(String, int, String)}, with extra request headers (e.g. {@code Origin}). */
+  public static RawWebSocket connect(String host, int port, String pathAndQuery, Map<String, String> headers) {
+    return connect(host, port, pathAndQuery, headers, 0);
+  }
+
+  /**
+   * As {@link #connect(String, int, String, Map)}, with the socket's receive buffer set to
+   * {@code receiveBufferBytes} before connecting (0 keeps the system's): a small one keeps the TCP
+   * window small, so a paused reader fills it with little data.
+   */
+  public static RawWebSocket connect(String host, int port, String pathAndQuery, Map<String, String> headers,
+      int receiveBufferBytes) {
     Socket socket = new Socket();
     try {
       socket.setTcpNoDelay(true);
+      if (receiveBufferBytes > 0) {
+        socket.setReceiveBufferSize(receiveBufferBytes);
+      }
+      StringBuilder extra = new StringBuilder();
+      headers.forEach((name, value) -> extra.append(name).append(": ").append(value).append("\r\n"));
       socket.connect(new InetSocketAddress(host, port), (int) CONNECT_TIMEOUT.toMillis());
       socket.setSoTimeout((int) CONNECT_TIMEOUT.toMillis());
       byte[] nonce = new byte[16];
@@ -115,6 +145,7 @@ public final class RawWebSocket implements AutoCloseable {
               + key
               + "\r\n"
               + "Sec-WebSocket-Version: 13\r\n"
+              + extra
               + "\r\n";
       socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
       socket.getOutputStream().flush();
@@ -126,23 +157,21 @@ public final class RawWebSocket implements AutoCloseable {
       if (status != 101) {
         throw new HandshakeRefused(status, head[0]);
       }
-      String accept = null;
+      Map<String, String> responseHeaders = new HashMap<>();
       for (String header : Arrays.copyOfRange(head, 1, head.length)) {
         int colon = header.indexOf(':');
-        if (colon > 0
-            && header
-                .substring(0, colon)
-                .trim()
-                .toLowerCase(Locale.ROOT)
-                .equals("sec-websocket-accept")) {
-          accept = header.substring(colon + 1).trim();
+        if (colon > 0) {
+          responseHeaders.put(
+              header.substring(0, colon).trim().toLowerCase(Locale.ROOT),
+              header.substring(colon + 1).trim());
         }
       }
+      String accept = responseHeaders.get("sec-websocket-accept");
       if (!expectedAccept(key).equals(accept)) {
         throw new IllegalStateException("bad Sec-WebSocket-Accept: " + accept);
       }
       socket.setSoTimeout(0); // the reader thread blocks until the socket closes
-      RawWebSocket ws = new RawWebSocket(socket);
+      RawWebSocket ws = new RawWebSocket(socket, responseHeaders);
       ws.startReader(in);
       return ws;
     } catch (IOException e) {
@@ -194,6 +223,7 @@ public final class RawWebSocket implements AutoCloseable {
               DataInputStream data = new DataInputStream(in);
               try {
                 while (true) {
+                  awaitGate();
                   frames.add(readOne(data));
                 }
               } catch (IOException | RuntimeException end) {
@@ -205,6 +235,37 @@ public final class RawWebSocket implements AutoCloseable {
             "raw-websocket-reader-" + socket.getLocalPort());
     reader.setDaemon(true);
     reader.start();
+  }
+
+  private void awaitGate() throws IOException {
+    synchronized (gate) {
+      while (paused && !closed) {
+        try {
+          gate.wait();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IOException("interrupted", e);
+        }
+      }
+    }
+  }
+
+  /**
+   * Stops reading from the socket: what the server sends piles up in the TCP buffers until the
+   * window is full, as with a client that stopped reading. A frame already being read is finished.
+   */
+  public void pauseReading() {
+    synchronized (gate) {
+      paused = true;
+    }
+  }
+
+  /** Reads again, starting with everything that piled up. */
+  public void resumeReading() {
+    synchronized (gate) {
+      paused = false;
+      gate.notifyAll();
+    }
   }
 
   private static Frame readOne(DataInputStream in) throws IOException {
@@ -234,6 +295,11 @@ public final class RawWebSocket implements AutoCloseable {
       }
     }
     return new Frame(opcode, fin, payload);
+  }
+
+  /** A header of the server's 101 answer (name case-insensitive), or null if it sent none. */
+  public String responseHeader(String name) {
+    return responseHeaders.get(name.toLowerCase(Locale.ROOT));
   }
 
   /** Sends one frame, masked with a random key as RFC 6455 requires of clients. */
@@ -378,6 +444,8 @@ public final class RawWebSocket implements AutoCloseable {
   /** Drops the TCP connection without a close frame. */
   @Override
   public void close() {
+    closed = true;
+    resumeReading();
     closeQuietly(socket);
   }
 

@@ -131,4 +131,36 @@ class RawWebSocketTest {
       assertThat(ws.readFrame(WAIT).text()).isEqualTo("\uFFFD(");
     }
   }
+
+  @Test
+  @DisplayName("a paused reader takes no frames; resumed, it gets every frame that piled up, in order")
+  void pauseAndResume() {
+    try (RawWebSocket ws = RawWebSocket.connect("127.0.0.1", server.port(), "/ws?user=erin", java.util.Map.of(), 4096)) {
+      ws.readFrame(WAIT);
+      ws.pauseReading();
+      // the reader may be blocked reading when paused: it finishes that one frame, then stops
+      ws.sendText("first");
+      assertThat(ws.readFrame(WAIT).text()).isEqualTo("first");
+      for (int i = 0; i < 50; i++) {
+        ws.sendText("m" + i + " " + "x".repeat(1000));
+      }
+      assertThat(ws.pollFrame(Duration.ofMillis(300))).as("nothing read while paused").isNull();
+
+      ws.resumeReading();
+      for (int i = 0; i < 50; i++) {
+        assertThat(ws.readFrame(WAIT).text()).startsWith("m" + i + " ");
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("a handshake with extra request headers succeeds, and the server's answer headers can be read")
+  void headers() {
+    try (RawWebSocket ws = RawWebSocket.connect("127.0.0.1", server.port(), "/ws?user=fay",
+        java.util.Map.of("Origin", "https://example.com"))) {
+      assertThat(ws.responseHeader("upgrade")).isEqualToIgnoringCase("websocket");
+      assertThat(ws.responseHeader("Sec-WebSocket-Accept")).isNotBlank();
+      assertThat(ws.responseHeader("X-No-Such-Header")).isNull();
+    }
+  }
 }
