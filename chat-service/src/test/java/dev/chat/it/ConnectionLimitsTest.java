@@ -1,0 +1,174 @@
+package dev.chat.it;
+
+import static dev.chat.it.LiveChecks.WAIT;
+import static dev.chat.it.LiveChecks.awaitTrue;
+import static dev.chat.it.LiveChecks.user;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.chat.testing.ChatNode;
+import dev.chat.testing.RedisServer;
+import dev.chat.testing.WsClient;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Connections per user and per client address, counted across the cluster in Redis. The nodes
+ * trust {@code X-Forwarded-For}, so each test gives its clients their own addresses.
+ */
+@Timeout(60)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@DisplayName("Connection limits per user and per address")
+class ConnectionLimitsTest {
+
+  private static final int PER_USER = 2;
+  private static final int PER_IP = 3;
+  private static final long LEASE_MS = 2_000;
+
+  private RedisServer redis;
+  private ChatNode a;
+  private ChatNode b;
+  private final List<WsClient> clients = new ArrayList<>();
+
+  @BeforeAll
+  void start() {
+    redis = RedisServer.start();
+    a = limited("limits-a").start();
+    b = limited("limits-b").start();
+  }
+
+  private ChatNode.Builder limited(String name) {
+    return ChatNode.builder().name(name)
+        .env("CHAT_REDIS_URL", redis.uri())
+        .env("CHAT_INSTANCES", "2")
+        .env("CHAT_MAX_CONNECTIONS_PER_USER", Integer.toString(PER_USER))
+        .env("CHAT_MAX_CONNECTIONS_PER_IP", Integer.toString(PER_IP))
+        .env("CHAT_TRUST_PROXY", "true")
+        .env("CHAT_NODE_LEASE_MS", Long.toString(LEASE_MS));
+  }
+
+  @AfterEach
+  void closeClients() {
+    clients.forEach(WsClient::close);
+    clients.clear();
+  }
+
+  @AfterAll
+  void stop() {
+    for (AutoCloseable c : new AutoCloseable[] {a, b, redis}) {
+      try {
+        if (c != null) {
+          c.close();
+        }
+      } catch (Exception ignored) {
+        // the next one still gets closed
+      }
+    }
+  }
+
+  private static String randomIp() {
+    ThreadLocalRandom r = ThreadLocalRandom.current();
+    return "10." + r.nextInt(256) + "." + r.nextInt(256) + "." + (1 + r.nextInt(254));
+  }
+
+  private WsClient connect(ChatNode node, String user, String forwardedFor) {
+    WsClient c = WsClient.connect(node.wsUri(user), Map.of("X-Forwarded-For", forwardedFor));
+    clients.add(c);
+    return c;
+  }
+
+  private static void assertAdmitted(WsClient c) {
+    assertThat(c.welcome().getString("type")).isEqualTo("welcome");
+  }
+
+  private static void assertRefused(WsClient c) {
+    assertThat(c.awaitClose(WAIT)).as("closed as over a limit").isEqualTo(1013);
+  }
+
+  /** Retries until a connection of {@code user} is admitted; every attempt before must be refused with 1013. */
+  private void awaitAdmitted(ChatNode node, String user, String ip, Duration timeout) {
+    List<Integer> refusals = new ArrayList<>();
+    awaitTrue(user + " admitted again", timeout, () -> {
+      WsClient c = connect(node, user, ip);
+      try {
+        assertAdmitted(c);
+        return true;
+      } catch (AssertionError closedInstead) {
+        refusals.add(c.awaitClose(WAIT));
+        c.close();
+        return false;
+      }
+    });
+    assertThat(refusals).allSatisfy(code -> assertThat(code).isEqualTo(1013));
+  }
+
+  @Test
+  @DisplayName("a user's connection over CHAT_MAX_CONNECTIONS_PER_USER, on either node, is closed with 1013 until one closes")
+  void perUserAcrossNodes() {
+    String alice = user("alice");
+    WsClient first = connect(a, alice, randomIp());
+    assertAdmitted(first);
+    assertAdmitted(connect(b, alice, randomIp()));
+    assertRefused(connect(a, alice, randomIp()));
+    assertRefused(connect(b, alice, randomIp()));
+    assertAdmitted(connect(b, user("bob"), randomIp()));
+
+    first.close();
+    awaitAdmitted(b, alice, randomIp(), WAIT);
+  }
+
+  @Test
+  @DisplayName("an address's connection over CHAT_MAX_CONNECTIONS_PER_IP, on either node, is closed with 1013; the last X-Forwarded-For hop counts")
+  void perAddressAcrossNodes() {
+    String ip = randomIp();
+    assertAdmitted(connect(a, user("u1"), ip));
+    assertAdmitted(connect(b, user("u2"), ip));
+    WsClient third = connect(a, user("u3"), ip);
+    assertAdmitted(third);
+    assertRefused(connect(b, user("u4"), ip));
+    // hops the client writes itself come first; the proxy appends the real one last
+    assertRefused(connect(a, user("u5"), randomIp() + ", " + ip));
+    assertAdmitted(connect(b, user("u6"), ip + ", " + randomIp()));
+
+    third.close();
+    awaitAdmitted(b, user("u7"), ip, WAIT);
+  }
+
+  @Test
+  @DisplayName("a node that does not trust the proxy counts the socket's address and ignores X-Forwarded-For")
+  void forwardedForIgnoredWithoutTrust() {
+    try (ChatNode untrusting = ChatNode.builder().name("limits-untrusting")
+        .env("CHAT_INSTANCES", "1")
+        .env("CHAT_MAX_CONNECTIONS_PER_IP", "2")
+        .start()) {
+      assertAdmitted(connect(untrusting, user("v1"), randomIp()));
+      assertAdmitted(connect(untrusting, user("v2"), randomIp()));
+      assertRefused(connect(untrusting, user("v3"), randomIp()));
+    }
+  }
+
+  @Test
+  @DisplayName("the connections of a node that died stop counting once its lease runs out")
+  void deadNodesConnectionsExpire() {
+    String carol = user("carol");
+    try (ChatNode doomed = limited("limits-doomed").start()) {
+      assertAdmitted(connect(doomed, carol, randomIp()));
+      assertAdmitted(connect(doomed, carol, randomIp()));
+      assertRefused(connect(a, carol, randomIp()));
+
+      doomed.kill();
+      awaitAdmitted(a, carol, randomIp(), Duration.ofMillis(LEASE_MS * 3 + 5_000));
+      assertAdmitted(connect(b, carol, randomIp()));
+      assertRefused(connect(b, carol, randomIp()));
+    }
+  }
+}
