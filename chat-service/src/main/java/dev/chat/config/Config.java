@@ -46,6 +46,8 @@ import java.util.function.Function;
  * @param allowedOrigins        {@code CHAT_ALLOWED_ORIGINS} (unset = any): comma-separated origins allowed to
  *                              open a WebSocket, else 403
  * @param auth                  {@code CHAT_AUTH} and {@code CHAT_JWT_*}: how a connection proves its user
+ * @param maxWriteQueueBytes    {@code CHAT_MAX_WRITE_QUEUE_BYTES} (1048576): bytes buffered for a socket that
+ *                              does not read before it counts as a slow consumer (4001)
  */
 public record Config(
     int port,
@@ -76,7 +78,8 @@ public record Config(
     int frameBurst,
     int rateLimitStrikes,
     List<String> allowedOrigins,
-    AuthSettings auth) {
+    AuthSettings auth,
+    int maxWriteQueueBytes) {
 
   public Config {
     require(port >= 0 && port <= 65535, "CHAT_PORT must be 0-65535");
@@ -106,6 +109,7 @@ public record Config(
     require(rateLimitStrikes >= 1, "CHAT_RATE_LIMIT_STRIKES must be at least 1");
     allowedOrigins = List.copyOf(allowedOrigins);
     require(auth != null, "auth settings are required");
+    require(maxWriteQueueBytes >= 65_536, "CHAT_MAX_WRITE_QUEUE_BYTES must be at least 65536");
   }
 
   /** Reads the process environment. */
@@ -150,7 +154,8 @@ public record Config(
         integer(get, "CHAT_FRAME_BURST", 400),
         integer(get, "CHAT_RATE_LIMIT_STRIKES", 50),
         list(get, "CHAT_ALLOWED_ORIGINS"),
-        AuthSettings.from(get));
+        AuthSettings.from(get),
+        integer(get, "CHAT_MAX_WRITE_QUEUE_BYTES", 1_048_576));
   }
 
   /** True when no Redis URL is configured and the embedded single-node broker is used. */

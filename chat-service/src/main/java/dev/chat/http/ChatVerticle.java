@@ -162,7 +162,7 @@ public final class ChatVerticle extends VerticleBase {
       node.closed();
       slots.release(held);
     };
-    SocketConnection socket = new SocketConnection(ws, config.maxFrameBytes(), closed);
+    SocketConnection socket = new SocketConnection(ws, config.maxFrameBytes(), config.maxWriteQueueBytes(), closed);
     socket.attach(new Session(vertx, config, hub, broker, socket, identity, connId));
   }
 }

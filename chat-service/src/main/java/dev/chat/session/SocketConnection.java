@@ -30,6 +30,7 @@ public final class SocketConnection implements Outbound {
 
   private final ServerWebSocket ws;
   private final int maxMessageBytes;
+  private final int maxWriteQueueBytes;
   private final Runnable onClosed;
   private final CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
       .onMalformedInput(CodingErrorAction.REPORT)
@@ -40,8 +41,19 @@ public final class SocketConnection implements Outbound {
 
   /** {@code onClosed} runs once when the socket is gone, after the session released it. */
   public SocketConnection(ServerWebSocket ws, int maxMessageBytes, Runnable onClosed) {
+    this(ws, maxMessageBytes, 0, onClosed);
+  }
+
+  /**
+   * As above, with {@link #writeQueueFull()} true only once {@code maxWriteQueueBytes} wait to be
+   * written (0 keeps Vert.x's default). That default, 64 KiB, is less than one join's replay of
+   * 50 long messages: every client joining such a room was closed with 4001 as a slow consumer
+   * before it could read.
+   */
+  public SocketConnection(ServerWebSocket ws, int maxMessageBytes, int maxWriteQueueBytes, Runnable onClosed) {
     this.ws = ws;
     this.maxMessageBytes = maxMessageBytes;
+    this.maxWriteQueueBytes = maxWriteQueueBytes;
     this.onClosed = onClosed;
   }
 
@@ -49,6 +61,9 @@ public final class SocketConnection implements Outbound {
   public void attach(Session session) {
     this.session = session;
     try {
+      if (maxWriteQueueBytes > 0) {
+        ws.setWriteQueueMaxSize(maxWriteQueueBytes);
+      }
       ws.frameHandler(this::onFrame);
       ws.exceptionHandler(this::onError);
       ws.closeHandler(v -> {
