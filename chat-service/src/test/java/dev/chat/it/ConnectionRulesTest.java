@@ -129,6 +129,30 @@ class ConnectionRulesTest {
   }
 
   @Test
+  @DisplayName("a fragmented message that is not valid UTF-8 once reassembled closes the connection with 1007")
+  void invalidUtf8Fragmented() {
+    try (RawWebSocket ws = raw(node.port(), user("utf"))) {
+      awaitType(ws, "welcome");
+      byte[] head = "{\"type\":\"ping\",\"x\":\"".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      ws.sendFrame(RawWebSocket.TEXT, false, head);
+      // a lead byte, then a byte that cannot continue it, in the next fragment
+      ws.sendFrame(RawWebSocket.CONTINUATION, false, new byte[] {(byte) 0xE2});
+      ws.sendFrame(RawWebSocket.CONTINUATION, true, new byte[] {'(', '"', '}'});
+      assertThat(ws.awaitClose(WAIT)).isEqualTo(1007);
+    }
+  }
+
+  @Test
+  @DisplayName("permessage-deflate is declined: an offer gets no Sec-WebSocket-Extensions, and frames stay uncompressed")
+  void noCompression() {
+    try (RawWebSocket ws = RawWebSocket.connect("127.0.0.1", node.port(), "/ws?user=" + user("zip"),
+        java.util.Map.of("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits"))) {
+      assertThat(ws.responseHeader("Sec-WebSocket-Extensions")).isNull();
+      assertThat(awaitType(ws, "welcome")).isNotNull();
+    }
+  }
+
+  @Test
   @DisplayName("a message over the size limit in one frame closes the connection with 1009")
   void oversizedFrame() {
     try (RawWebSocket ws = raw(node.port(), user("big"))) {
