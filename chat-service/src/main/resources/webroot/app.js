@@ -4,6 +4,7 @@ import { ChatClient, STATUS, isRoomName, isUserId, textProblem } from './chat-cl
 
 const $ = id => document.getElementById(id);
 const NICK_KEY = 'chat-page:user';
+const TOKEN_KEY = 'chat-page:token';
 const DEFAULT_ROOM = 'general';
 
 let client = null;
@@ -15,6 +16,13 @@ let page = null;               // this user's page state: dms, read marks, curre
 // ---- entry ----------------------------------------------------------------------------------
 
 function start() {
+  // Auth mode jwt: the app that signed the user in opens this page as /#token=<jwt>.
+  const token = takeToken();
+  const subject = token && subjectOf(token);
+  if (subject) {
+    enter(subject, token);
+    return;
+  }
   const saved = localStorage.getItem(NICK_KEY);
   if (saved && isUserId(saved)) {
     enter(saved);
@@ -35,13 +43,39 @@ function start() {
   });
 }
 
-function enter(nick) {
+/**
+ * A token handed over in the address's fragment (#token=…), which browsers never send to a server
+ * (so it reaches no access log), kept for this tab only and taken out of the address bar at once.
+ */
+function takeToken() {
+  const m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+  if (m) {
+    sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]));
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+/** The token's `sub`, read without checking the signature (the service checks it); null if unreadable. */
+function subjectOf(token) {
+  try {
+    const payload = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    const json = new TextDecoder().decode(Uint8Array.from(atob(payload), c => c.charCodeAt(0)));
+    const sub = JSON.parse(json).sub;
+    return isUserId(sub) ? sub : null;
+  } catch {
+    return null;
+  }
+}
+
+function enter(nick, token) {
   me = nick;
   page = loadPage();
   $('entry').hidden = true;
   $('app').hidden = false;
   $('me').textContent = me;
-  client = new ChatClient({ user: me });
+  // With a token the service takes the user from it; `user` only names this user's storage and inbox.
+  client = new ChatClient(token ? { user: me, token } : { user: me });
   client.on('status', onStatus);
   client.on('message', onMessage);
   client.on('presence', onPresence);
@@ -449,6 +483,7 @@ function bindApp() {
   $('logout').addEventListener('click', () => {
     client.close();
     localStorage.removeItem(NICK_KEY);
+    sessionStorage.removeItem(TOKEN_KEY);
     location.reload();
   });
   $('reconnect').addEventListener('click', () => client.connect());
