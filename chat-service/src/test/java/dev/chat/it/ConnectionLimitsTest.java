@@ -6,7 +6,9 @@ import static dev.chat.it.LiveChecks.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.chat.testing.ChatNode;
+import dev.chat.testing.RawWebSocket;
 import dev.chat.testing.RedisServer;
+import dev.chat.testing.RespClient;
 import dev.chat.testing.WsClient;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -141,6 +143,22 @@ class ConnectionLimitsTest {
 
     third.close();
     awaitAdmitted(b, user("u7"), ip, WAIT);
+  }
+
+  @Test
+  @DisplayName("frames sent right after the upgrade, while the slots are being taken, are handled after the welcome")
+  void framesBeforeTheWelcomeAreKept() {
+    String room = LiveChecks.room();
+    // Holds the slot scripts (writes) for a while, so the join surely arrives before they answer.
+    try (RespClient client = redis.client()) {
+      client.call("CLIENT", "PAUSE", "700", "WRITE");
+    }
+    try (RawWebSocket ws = RawWebSocket.connect("127.0.0.1", a.port(), "/ws?user=" + user("eager"),
+        Map.of("X-Forwarded-For", randomIp()))) {
+      ws.sendText(LiveChecks.join(room).encode());
+      assertThat(LiveChecks.awaitType(ws, "welcome")).isNotNull();
+      assertThat(LiveChecks.awaitType(ws, "joined").getString("room")).isEqualTo(room);
+    }
   }
 
   @Test
