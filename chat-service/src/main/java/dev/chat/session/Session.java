@@ -35,7 +35,10 @@ public final class Session implements Member {
   private static final int BAD_FRAMES_ALLOWED = 20;
   private static final long BAD_FRAMES_WINDOW_MS = 10_000;
   private static final long STRIKES_WINDOW_MS = 10_000;
-  /** Expiry timers longer than this are re-armed on the way: a timer of years is not worth trusting. */
+  /**
+   * A token's expiry is wall-clock time but timers run on the monotonic clock: a long one is armed
+   * a day at a time and re-checks the wall clock, so a clock step moves the close with it.
+   */
   private static final long MAX_TIMER_MS = 86_400_000;
 
   private final Vertx vertx;
