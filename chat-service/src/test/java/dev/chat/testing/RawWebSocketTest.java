@@ -133,22 +133,27 @@ class RawWebSocketTest {
   }
 
   @Test
-  @DisplayName("a paused reader takes no frames; resumed, it gets every frame that piled up, in order")
+  @DisplayName("a paused reader takes at most the frame it was reading; resumed, it gets every frame that piled up, in order")
   void pauseAndResume() {
     try (RawWebSocket ws = RawWebSocket.connect("127.0.0.1", server.port(), "/ws?user=erin", java.util.Map.of(), 4096)) {
       ws.readFrame(WAIT);
       ws.pauseReading();
-      // the reader may be blocked reading when paused: it finishes that one frame, then stops
-      ws.sendText("first");
-      assertThat(ws.readFrame(WAIT).text()).isEqualTo("first");
       for (int i = 0; i < 50; i++) {
         ws.sendText("m" + i + " " + "x".repeat(1000));
       }
-      assertThat(ws.pollFrame(Duration.ofMillis(300))).as("nothing read while paused").isNull();
+      // the reader may have been blocked reading when paused: it finishes that one frame, then stops
+      java.util.List<String> got = new java.util.ArrayList<>();
+      for (RawWebSocket.Frame f; (f = ws.pollFrame(Duration.ofMillis(300))) != null; ) {
+        got.add(f.text());
+      }
+      assertThat(got).as("frames read while paused").hasSizeLessThanOrEqualTo(1);
 
       ws.resumeReading();
+      while (got.size() < 50) {
+        got.add(ws.readFrame(WAIT).text());
+      }
       for (int i = 0; i < 50; i++) {
-        assertThat(ws.readFrame(WAIT).text()).startsWith("m" + i + " ");
+        assertThat(got.get(i)).startsWith("m" + i + " ");
       }
     }
   }
