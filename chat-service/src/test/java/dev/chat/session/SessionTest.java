@@ -542,6 +542,9 @@ class SessionTest {
 
     // alice is closed by the service (e.g. shutdown), bob's socket just goes away.
     h.loop.run(() -> alice.session.close(CloseCode.SHUTTING_DOWN));
+    // alice's room release, a turn later, tells bob she left; only then is bob's socket gone.
+    bob.out.awaitEvents(e -> e.isFrame("presence") && "leave".equals(e.frame().getString("event")), 1,
+        "alice's leave");
     int bobMark = bob.out.mark();
     h.loop.run(bob.session::onClosed);
 
