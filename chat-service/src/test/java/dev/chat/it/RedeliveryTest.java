@@ -97,12 +97,14 @@ class RedeliveryTest {
     }
     gaps.add(closedAt - previous);
     List<Long> gapsMs = gaps.stream().map(n -> n / 1_000_000).toList();
-    // nominally 200, 400 and 800 ms
-    assertThat(gapsMs.get(0)).as("first redelivery after ackTimeoutMs " + gapsMs)
-        .isGreaterThanOrEqualTo(ACK_TIMEOUT_MS - 50);
-    assertThat(gapsMs).as("intervals grow").isSorted().doesNotHaveDuplicates();
-    assertThat(gapsMs.get(1) - gapsMs.get(0)).as("intervals grow " + gapsMs)
-        .isGreaterThanOrEqualTo(ACK_TIMEOUT_MS / 2);
+    // Nominally 200, 400 and 800 ms. Each interval is timed from the previous redelivery as it
+    // actually happened, so a loaded machine can only lengthen one: lower bounds prove the growth
+    // (the tolerance covers the variance of the frames' own transit to this client).
+    long tolerance = 100;
+    for (int i = 0; i < gapsMs.size(); i++) {
+      assertThat(gapsMs.get(i)).as("interval " + i + " of " + gapsMs)
+          .isGreaterThanOrEqualTo((ACK_TIMEOUT_MS << i) - tolerance);
+    }
   }
 
   @Test
