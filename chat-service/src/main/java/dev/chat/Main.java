@@ -1,5 +1,6 @@
 package dev.chat;
 
+import ch.qos.logback.classic.LoggerContext;
 import dev.chat.broker.Broker;
 import dev.chat.broker.MemoryBroker;
 import dev.chat.broker.MemoryStore;
@@ -7,9 +8,14 @@ import dev.chat.broker.RedisBroker;
 import dev.chat.config.Config;
 import dev.chat.http.ChatVerticle;
 import dev.chat.http.HandshakeRules;
+import dev.chat.metrics.Metrics;
 import io.vertx.core.Context;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.micrometer.MetricsDomain;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
@@ -20,8 +26,12 @@ import org.slf4j.LoggerFactory;
 public final class Main {
 
   private static final Logger LOG = LoggerFactory.getLogger(Main.class);
-  /** How long a draining node keeps its port open, answering 503, before it closes anything. */
-  private static final long DRAIN_NOTICE_MS = 500;
+  /**
+   * After the drain window: the last close handshakes (1 s), the brokers' leaves (2 s) and slack.
+   * The node exits within the drain window plus this even when Redis hangs.
+   */
+  private static final long STOP_MARGIN_MS = 4_000;
+  private static final long VERTX_CLOSE_MS = 2_000;
 
   private Main() {
   }
@@ -38,10 +48,13 @@ public final class Main {
       System.exit(2);
       return;
     }
-    Vertx vertx = Vertx.vertx();
+    nameLogs(config.nodeId());
+    Metrics metrics = Metrics.create(config.nodeId());
+    Vertx vertx = vertx(metrics);
     NodeState node = new NodeState();
-    Function<Context, Broker> brokers = brokers(vertx, config);
-    vertx.deployVerticle(() -> new ChatVerticle(config, node, brokers, rules),
+    metrics.node(node::connections, node::draining);
+    Function<Context, Broker> brokers = brokers(vertx, config, metrics);
+    vertx.deployVerticle(() -> new ChatVerticle(config, node, brokers, rules, metrics),
             new DeploymentOptions().setInstances(config.instances()))
         .onSuccess(id -> {
           node.markStarted();
@@ -55,39 +68,64 @@ public final class Main {
         });
   }
 
-  private static Function<Context, Broker> brokers(Vertx vertx, Config config) {
+  /** Every log line of this process carries the node id (a logback context property, see logback.xml). */
+  private static void nameLogs(String nodeId) {
+    if (LoggerFactory.getILoggerFactory() instanceof LoggerContext logback) {
+      logback.putProperty("node", nodeId);
+    }
+  }
+
+  /**
+   * Vert.x reporting into the service's registry: JVM and worker-pool meters. The HTTP and TCP
+   * server meters stay off: they record a sample for every frame written to every socket, a cost
+   * on the fan-out path that {@code chat_*} series already cover.
+   */
+  private static Vertx vertx(Metrics metrics) {
+    MicrometerMetricsOptions options = new MicrometerMetricsOptions()
+        .setEnabled(true)
+        .setJvmMetricsEnabled(true)
+        .addDisabledMetricsCategory(MetricsDomain.HTTP_SERVER)
+        .addDisabledMetricsCategory(MetricsDomain.NET_SERVER)
+        .addDisabledMetricsCategory(MetricsDomain.HTTP_CLIENT)
+        .addDisabledMetricsCategory(MetricsDomain.NET_CLIENT)
+        .addDisabledMetricsCategory(MetricsDomain.DATAGRAM_SOCKET)
+        .addDisabledMetricsCategory(MetricsDomain.EVENT_BUS);
+    return Vertx.builder()
+        .with(new VertxOptions().setMetricsOptions(options))
+        .withMetrics(new MicrometerMetricsFactory(metrics.registry()))
+        .build();
+  }
+
+  private static Function<Context, Broker> brokers(Vertx vertx, Config config, Metrics metrics) {
     if (config.embeddedBroker()) {
       MemoryStore store = new MemoryStore(config.historyMax(), config.dedupWindowMs(), System::currentTimeMillis);
       return ctx -> new MemoryBroker(store, ctx, config.joinedUsersMax());
     }
     AtomicInteger loop = new AtomicInteger();
-    return ctx -> new RedisBroker(vertx, config, config.nodeId() + "/" + loop.getAndIncrement());
+    return ctx -> new RedisBroker(vertx, config, config.nodeId() + "/" + loop.getAndIncrement(), metrics);
   }
 
-  /** SIGTERM: stop being ready, close every socket with 1012, release the broker, exit. */
+  /**
+   * SIGTERM: stop being ready and refuse upgrades at once, close the sockets with 1012 spread over
+   * the drain window (each verticle's stop), release the brokers, exit.
+   */
   private static void stop(Vertx vertx, NodeState node, String deployment, Config config) {
+    long started = System.nanoTime();
     node.drain();
-    // Vert.x's server shutdown unbinds the port before anything else, so without this pause the
-    // 503 of /health/ready (and of a draining upgrade) was visible for a few milliseconds at most:
-    // probes and load balancers went from 200 straight to "connection refused".
-    long notice = Math.min(DRAIN_NOTICE_MS, config.shutdownMs());
-    LOG.info("shutting down: not ready, closing {} connections in {} ms", node.connections(), notice);
-    try {
-      Thread.sleep(notice);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    LOG.atInfo().addKeyValue("sockets", node.connections()).addKeyValue("drainMs", config.drainMs())
+        .log("SIGTERM: draining");
     try {
       vertx.undeploy(deployment).toCompletionStage().toCompletableFuture()
-          .get(config.shutdownMs() + 5_000, TimeUnit.MILLISECONDS);
+          .get(config.drainMs() + STOP_MARGIN_MS, TimeUnit.MILLISECONDS);
     } catch (Exception e) {
       LOG.warn("undeploy did not finish cleanly: {}", e.toString());
     }
     try {
-      vertx.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+      vertx.close().toCompletionStage().toCompletableFuture().get(VERTX_CLOSE_MS, TimeUnit.MILLISECONDS);
     } catch (Exception e) {
       LOG.warn("vert.x did not close cleanly: {}", e.toString());
     }
-    LOG.info("node {} stopped", config.nodeId());
+    LOG.atInfo().addKeyValue("sockets", node.connections())
+        .addKeyValue("tookMs", (System.nanoTime() - started) / 1_000_000).log("node stopped");
   }
 }

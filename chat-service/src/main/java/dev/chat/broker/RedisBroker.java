@@ -1,6 +1,7 @@
 package dev.chat.broker;
 
 import dev.chat.config.Config;
+import dev.chat.metrics.Metrics;
 import dev.chat.protocol.ServerFrames;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -39,7 +40,9 @@ public final class RedisBroker implements Broker {
   // Slots this broker holds or is taking, by key: the owner's slot list in Redis drops a key when
   // its count here reaches zero, decided here for the same reason as rooms above.
   private final Map<String, Integer> slots = new HashMap<>();
+  private final Metrics metrics;
   private BrokerListener listener;
+  private boolean commandsConnectedBefore;
   private long leaseTimer = -1;
   private long probeTimer = -1;
   private long lastProbeSeen;
@@ -48,10 +51,11 @@ public final class RedisBroker implements Broker {
   private boolean closed;
 
   /** {@code owner} names this broker's presence and lease; unique per event loop in the cluster. */
-  public RedisBroker(Vertx vertx, Config config, String owner) {
+  public RedisBroker(Vertx vertx, Config config, String owner, Metrics metrics) {
     this.vertx = vertx;
     this.config = config;
     this.owner = owner;
+    this.metrics = metrics;
     RedisOptions options = new RedisOptions()
         .setConnectionString(config.redisUrl())
         .setMaxWaitingHandlers(65_536);
@@ -231,6 +235,7 @@ public final class RedisBroker implements Broker {
   }
 
   private void onRestored() {
+    metrics.subscriberReconnected();
     // A resync re-registers presence and re-reads rooms over the command connection. After a
     // Redis restart that connection may come back after the subscriber; a resync run before it
     // failed its presence re-registration, which nothing retried, so users stayed missing from
@@ -243,6 +248,10 @@ public final class RedisBroker implements Broker {
   }
 
   private void onCommandsConnected() {
+    if (commandsConnectedBefore) {
+      metrics.commandsReconnected();
+    }
+    commandsConnectedBefore = true;
     if (resyncPending && subscriber.live()) {
       resync();
     }

@@ -31,7 +31,8 @@ import java.util.function.Function;
  * @param nodeLeaseMs           {@code CHAT_NODE_LEASE_MS} (10000): presence lease of a node in Redis
  * @param brokerTimeoutMs       {@code CHAT_BROKER_TIMEOUT_MS} (5000): a broker call slower than this fails
  * @param joinedUsersMax        {@code CHAT_JOINED_USERS_MAX} (200): users listed in a joined frame
- * @param shutdownMs            {@code CHAT_SHUTDOWN_MS} (10000): how long SIGTERM waits for sockets to close
+ * @param drainMs               {@code CHAT_DRAIN_MS} (10000; {@code CHAT_SHUTDOWN_MS} is read when unset): on
+ *                              SIGTERM, the window over which the node closes its sockets with 1012
  * @param maxConnectionsPerIp   {@code CHAT_MAX_CONNECTIONS_PER_IP} (0 = no limit): sockets per client address
  *                              across the cluster before 1013
  * @param maxConnectionsPerUser {@code CHAT_MAX_CONNECTIONS_PER_USER} (0 = no limit): sockets per user across
@@ -48,6 +49,8 @@ import java.util.function.Function;
  * @param auth                  {@code CHAT_AUTH} and {@code CHAT_JWT_*}: how a connection proves its user
  * @param maxWriteQueueBytes    {@code CHAT_MAX_WRITE_QUEUE_BYTES} (1048576): bytes buffered for a socket that
  *                              does not read before it counts as a slow consumer (4001)
+ * @param logFormat             {@code CHAT_LOG_FORMAT} ({@code text}): {@code text} or {@code json} lines on
+ *                              stdout (logback.xml reads the variable; it is validated here)
  */
 public record Config(
     int port,
@@ -70,7 +73,7 @@ public record Config(
     long nodeLeaseMs,
     long brokerTimeoutMs,
     int joinedUsersMax,
-    long shutdownMs,
+    long drainMs,
     int maxConnectionsPerIp,
     int maxConnectionsPerUser,
     boolean trustProxy,
@@ -79,7 +82,8 @@ public record Config(
     int rateLimitStrikes,
     List<String> allowedOrigins,
     AuthSettings auth,
-    int maxWriteQueueBytes) {
+    int maxWriteQueueBytes,
+    String logFormat) {
 
   public Config {
     require(port >= 0 && port <= 65535, "CHAT_PORT must be 0-65535");
@@ -102,7 +106,7 @@ public record Config(
     require(nodeLeaseMs >= 1000, "CHAT_NODE_LEASE_MS must be at least 1000");
     require(brokerTimeoutMs > 0, "CHAT_BROKER_TIMEOUT_MS must be positive");
     require(joinedUsersMax >= 0, "CHAT_JOINED_USERS_MAX must not be negative");
-    require(shutdownMs >= 0, "CHAT_SHUTDOWN_MS must not be negative");
+    require(drainMs >= 0 && drainMs <= 3_600_000, "CHAT_DRAIN_MS must be 0-3600000");
     require(maxConnectionsPerIp >= 0, "CHAT_MAX_CONNECTIONS_PER_IP must not be negative (0 = no limit)");
     require(maxConnectionsPerUser >= 0, "CHAT_MAX_CONNECTIONS_PER_USER must not be negative (0 = no limit)");
     require(frameRatePerSec >= 1 && frameBurst >= 1, "CHAT_FRAME_RATE_PER_SEC and CHAT_FRAME_BURST must be at least 1");
@@ -110,6 +114,7 @@ public record Config(
     allowedOrigins = List.copyOf(allowedOrigins);
     require(auth != null, "auth settings are required");
     require(maxWriteQueueBytes >= 65_536, "CHAT_MAX_WRITE_QUEUE_BYTES must be at least 65536");
+    require("text".equals(logFormat) || "json".equals(logFormat), "CHAT_LOG_FORMAT must be text or json");
   }
 
   /** Reads the process environment. */
@@ -125,6 +130,7 @@ public record Config(
     };
     String redis = get.apply("CHAT_REDIS_URL");
     String node = get.apply("CHAT_NODE_ID");
+    String logFormat = get.apply("CHAT_LOG_FORMAT");
     return new Config(
         integer(get, "CHAT_PORT", 8080),
         redis,
@@ -146,7 +152,8 @@ public record Config(
         longValue(get, "CHAT_NODE_LEASE_MS", 10_000),
         longValue(get, "CHAT_BROKER_TIMEOUT_MS", 5_000),
         integer(get, "CHAT_JOINED_USERS_MAX", 200),
-        longValue(get, "CHAT_SHUTDOWN_MS", 10_000),
+        // CHAT_SHUTDOWN_MS is the name this setting had before the drain was spread over a window.
+        longValue(get, "CHAT_DRAIN_MS", longValue(get, "CHAT_SHUTDOWN_MS", 10_000)),
         integer(get, "CHAT_MAX_CONNECTIONS_PER_IP", 0),
         integer(get, "CHAT_MAX_CONNECTIONS_PER_USER", 0),
         bool(get, "CHAT_TRUST_PROXY", false),
@@ -155,7 +162,8 @@ public record Config(
         integer(get, "CHAT_RATE_LIMIT_STRIKES", 50),
         list(get, "CHAT_ALLOWED_ORIGINS"),
         AuthSettings.from(get),
-        integer(get, "CHAT_MAX_WRITE_QUEUE_BYTES", 1_048_576));
+        integer(get, "CHAT_MAX_WRITE_QUEUE_BYTES", 1_048_576),
+        logFormat != null ? logFormat : "text");
   }
 
   /** True when no Redis URL is configured and the embedded single-node broker is used. */

@@ -4,12 +4,14 @@ import dev.chat.NodeState;
 import dev.chat.auth.Identity;
 import dev.chat.broker.Broker;
 import dev.chat.config.Config;
+import dev.chat.metrics.Metrics;
 import dev.chat.protocol.CloseCode;
 import dev.chat.room.RoomHub;
 import dev.chat.session.Session;
 import dev.chat.session.SocketConnection;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
@@ -18,16 +20,18 @@ import io.vertx.core.http.ServerWebSocket;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.StaticHandler;
+import io.vertx.micrometer.PrometheusScrapingHandler;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One event loop's share of the node: an HTTP server on the shared port (WebSocket endpoint,
- * health, static page) with its own broker and room hub.
+ * health, metrics, static page) with its own broker and room hub.
  */
 public final class ChatVerticle extends VerticleBase {
 
@@ -35,33 +39,41 @@ public final class ChatVerticle extends VerticleBase {
   private static final String CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; "
       + "style-src 'self'; img-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; "
       + "form-action 'self'; frame-ancestors 'none'";
+  /** How long the broker gets to announce this loop's leaves at shutdown before the node exits anyway. */
+  private static final long BROKER_CLOSE_MS = 2_000;
 
   private final Config config;
   private final NodeState node;
   private final Function<Context, Broker> brokers;
   private final HandshakeRules rules;
+  private final Metrics metrics;
+  // This loop's open sessions by connection id, for the drain.
+  private final Map<String, Session> sessions = new HashMap<>();
   private Broker broker;
   private ConnectionSlots slots;
   private RoomHub hub;
   private HttpServer server;
 
-  public ChatVerticle(Config config, NodeState node, Function<Context, Broker> brokers, HandshakeRules rules) {
+  public ChatVerticle(Config config, NodeState node, Function<Context, Broker> brokers, HandshakeRules rules,
+                      Metrics metrics) {
     this.config = config;
     this.node = node;
     this.brokers = brokers;
     this.rules = rules;
+    this.metrics = metrics;
   }
 
   @Override
   public Future<?> start() {
     broker = brokers.apply(context);
-    hub = new RoomHub(vertx, broker, config.historyOnJoin());
+    hub = new RoomHub(vertx, broker, config.historyOnJoin(), metrics);
     slots = new ConnectionSlots(broker, config);
     node.addBroker(broker::ready);
     Router router = Router.router(vertx);
     router.get("/ws").handler(this::upgrade);
     router.get("/health/live").handler(ctx -> ctx.response().end("live"));
     router.get("/health/ready").handler(this::ready);
+    router.get("/metrics").handler(PrometheusScrapingHandler.create(metrics.registry()));
     router.route().handler(ChatVerticle::staticHeaders);
     router.route().handler(StaticHandler.create("webroot"));
     HttpServerOptions options = new HttpServerOptions()
@@ -74,11 +86,29 @@ public final class ChatVerticle extends VerticleBase {
     return broker.start().compose(v -> server.listen(config.port()));
   }
 
+  /**
+   * The node is draining (upgrades already get 503): closes this loop's sockets with 1012 spread
+   * over the drain window, then stops the server and lets the broker announce what is left.
+   */
   @Override
   public Future<?> stop() {
-    // shutdown() calls every socket's shutdownHandler, which closes it with 1012.
-    return server.shutdown(config.shutdownMs(), TimeUnit.MILLISECONDS)
-        .eventually(() -> broker.close());
+    return SocketDrain.run(vertx, sessions, config.drainMs())
+        .eventually(() -> server.close())
+        .eventually(this::closeBroker);
+  }
+
+  private Future<Void> closeBroker() {
+    Promise<Void> closed = Promise.promise();
+    long timer = vertx.setTimer(BROKER_CLOSE_MS, t -> {
+      if (closed.tryComplete()) {
+        LOG.warn("broker did not close within {} ms", BROKER_CLOSE_MS);
+      }
+    });
+    broker.close().onComplete(ar -> {
+      vertx.cancelTimer(timer);
+      closed.tryComplete();
+    });
+    return closed.future();
   }
 
   /**
@@ -117,6 +147,7 @@ public final class ChatVerticle extends VerticleBase {
     request.toWebSocket()
         .onSuccess(ws -> {
           if (!admitted) {
+            metrics.closed(CloseCode.OVERLOADED);
             ws.close(CloseCode.OVERLOADED.code(), CloseCode.OVERLOADED.reason());
           } else if (!slots.limited()) {
             accept(ws, identity, List.of());
@@ -144,6 +175,7 @@ public final class ChatVerticle extends VerticleBase {
       if (held == null) {
         node.closed();
         LOG.debug("connection of {} refused: too many connections for the user or address", identity.user());
+        metrics.closed(CloseCode.TOO_MANY_CONNECTIONS);
         ws.close(CloseCode.TOO_MANY_CONNECTIONS.code(), CloseCode.TOO_MANY_CONNECTIONS.reason());
         return;
       }
@@ -158,11 +190,16 @@ public final class ChatVerticle extends VerticleBase {
 
   private void accept(ServerWebSocket ws, Identity identity, List<String> held) {
     String connId = UUID.randomUUID().toString();
-    Runnable closed = held.isEmpty() ? node::closed : () -> {
+    Runnable closed = () -> {
+      sessions.remove(connId);
       node.closed();
-      slots.release(held);
+      if (!held.isEmpty()) {
+        slots.release(held);
+      }
     };
     SocketConnection socket = new SocketConnection(ws, config.maxFrameBytes(), config.maxWriteQueueBytes(), closed);
-    socket.attach(new Session(vertx, config, hub, broker, socket, identity, connId));
+    Session session = new Session(vertx, config, hub, broker, socket, identity, connId, metrics);
+    sessions.put(connId, session);
+    socket.attach(session);
   }
 }

@@ -4,6 +4,7 @@ import dev.chat.broker.Broker;
 import dev.chat.broker.BrokerListener;
 import dev.chat.broker.ReadRequest;
 import dev.chat.broker.Snapshot;
+import dev.chat.metrics.Metrics;
 import dev.chat.protocol.Names;
 import dev.chat.protocol.ServerFrames;
 import io.vertx.core.Future;
@@ -33,12 +34,14 @@ public final class RoomHub implements BrokerListener {
   private final Vertx vertx;
   private final Broker broker;
   private final int historyOnJoin;
+  private final Metrics metrics;
   private final Map<String, Room> rooms = new HashMap<>();
 
-  public RoomHub(Vertx vertx, Broker broker, int historyOnJoin) {
+  public RoomHub(Vertx vertx, Broker broker, int historyOnJoin, Metrics metrics) {
     this.vertx = vertx;
     this.broker = broker;
     this.historyOnJoin = historyOnJoin;
+    this.metrics = metrics;
     broker.listener(this);
   }
 
@@ -219,18 +222,23 @@ public final class RoomHub implements BrokerListener {
       if (ar.failed()) {
         room.needsRepair = true;
         room.needsReset |= reset;
-        LOG.debug("repair of {} failed, retrying: {}", room.name, ar.cause().getMessage());
+        LOG.atDebug().addKeyValue("room", room.name).log("repair failed, retrying: {}", ar.cause().getMessage());
         vertx.setTimer(REPAIR_RETRY_MS, t -> settle(room));
         return;
       }
       Snapshot s = ar.result();
       dropLostEpochs(room, heldBefore, s.epoch());
       if (s.recovered()) {
+        long before = room.seq;
         for (int i = 0; i < s.messages().size(); i++) {
           accept(room, s.epoch(), s.seqOf(i), s.messages().get(i));
         }
+        if (room.seq > before) {
+          metrics.gapRepaired();
+        }
       } else {
-        LOG.info("room {} starts over at epoch {} seq {}", room.name, s.epoch(), s.seq());
+        LOG.atInfo().addKeyValue("room", room.name).addKeyValue("epoch", s.epoch()).addKeyValue("seq", s.seq())
+            .log("room starts over: its history was lost or trimmed");
         room.epoch = s.epoch();
         room.seq = s.seq();
         for (Member m : List.copyOf(room.members)) {

@@ -7,6 +7,7 @@ import dev.chat.broker.Draft;
 import dev.chat.broker.Snapshot;
 import dev.chat.broker.Stored;
 import dev.chat.config.Config;
+import dev.chat.metrics.Metrics;
 import dev.chat.protocol.ClientCodec;
 import dev.chat.protocol.ClientFrame;
 import dev.chat.protocol.CloseCode;
@@ -23,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * One client connection's protocol logic: it answers frames, tracks joined rooms and what the
@@ -49,6 +51,7 @@ public final class Session implements Member {
   private final String user;
   private final Identity identity;
   private final String connId;
+  private final Metrics metrics;
   private final Map<String, Long> lastSeq = new HashMap<>();
   // Rooms with a join in flight, each with the join that arrived meanwhile (null if none).
   private final Map<String, ClientFrame.Join> joinsInFlight = new HashMap<>();
@@ -68,13 +71,15 @@ public final class Session implements Member {
   private boolean closed;
   private boolean released;
 
-  public Session(Vertx vertx, Config config, RoomHub hub, Broker broker, Outbound out, String user, String connId) {
-    this(vertx, config, hub, broker, out, Identity.unverified(user), connId);
+  public Session(Vertx vertx, Config config, RoomHub hub, Broker broker, Outbound out, String user, String connId,
+                 Metrics metrics) {
+    this(vertx, config, hub, broker, out, Identity.unverified(user), connId, metrics);
   }
 
   public Session(Vertx vertx, Config config, RoomHub hub, Broker broker, Outbound out, Identity identity,
-                 String connId) {
+                 String connId, Metrics metrics) {
     this.vertx = vertx;
+    this.metrics = metrics;
     this.config = config;
     this.hub = hub;
     this.broker = broker;
@@ -149,7 +154,12 @@ public final class Session implements Member {
   public void close(CloseCode code) {
     if (!closed) {
       closed = true;
-      LOG.debug("closing {} ({}) with {}", connId, user, code);
+      metrics.closed(code);
+      // Misbehaving or stalled clients are worth a line; routine closes (drain, heartbeat) are not.
+      boolean notable = code == CloseCode.UNACKED || code == CloseCode.POLICY || code == CloseCode.FLOODING;
+      LOG.atLevel(notable ? Level.INFO : Level.DEBUG)
+          .addKeyValue("user", user).addKeyValue("conn", connId).addKeyValue("code", code.code())
+          .log("closing connection: {}", code.reason());
       out.close(code);
       vertx.runOnContext(v -> onClosed());
     }
@@ -181,7 +191,10 @@ public final class Session implements Member {
       case ClientFrame.Leave l -> leave(l.room());
       case ClientFrame.Send s -> send(s);
       case ClientFrame.Dm d -> dm(d);
-      case ClientFrame.Ack a -> pending.ack(a.room(), a.seq());
+      case ClientFrame.Ack a -> {
+        metrics.acked();
+        pending.ack(a.room(), a.seq());
+      }
       case ClientFrame.Ping p -> out.send(ServerFrames.PONG);
     }
   }
@@ -218,6 +231,8 @@ public final class Session implements Member {
       if (ar.failed() && lastSeq.remove(j.room()) != null) {
         pending.clear(j.room());
         out.send(brokerError(ar.cause(), null));
+      } else if (ar.succeeded()) {
+        metrics.joined();
       }
       if (next != null) {
         join(next);
@@ -239,6 +254,7 @@ public final class Session implements Member {
   }
 
   private void send(ClientFrame.Send s) {
+    metrics.messageIn();
     if (!lastSeq.containsKey(s.room())) {
       out.send(ServerFrames.error(ErrorCode.NOT_JOINED, "join " + s.room() + " before sending to it", s.id()));
       return;
@@ -246,19 +262,25 @@ public final class Session implements Member {
     if (rateLimited(s.id())) {
       return;
     }
-    acknowledge(broker.publish(new Draft(s.room(), user, s.id(), s.text(), null)), s.id());
+    acknowledge(publish(new Draft(s.room(), user, s.id(), s.text(), null)), s.id());
   }
 
   private void dm(ClientFrame.Dm d) {
+    metrics.messageIn();
     if (rateLimited(d.id())) {
       return;
     }
     String mine = Names.inboxOf(user);
     Future<Stored> stored = d.to().equals(user)
-        ? broker.publish(new Draft(mine, user, d.id(), d.text(), d.to()))
-        : broker.publish(new Draft(Names.inboxOf(d.to()), user, d.id(), d.text(), d.to()))
-            .compose(theirs -> broker.publish(new Draft(mine, user, d.id(), d.text(), d.to())));
+        ? publish(new Draft(mine, user, d.id(), d.text(), d.to()))
+        : publish(new Draft(Names.inboxOf(d.to()), user, d.id(), d.text(), d.to()))
+            .compose(theirs -> publish(new Draft(mine, user, d.id(), d.text(), d.to())));
     acknowledge(stored, d.id());
+  }
+
+  private Future<Stored> publish(Draft draft) {
+    long start = System.nanoTime();
+    return broker.publish(draft).andThen(ar -> metrics.published(start));
   }
 
   private void acknowledge(Future<Stored> stored, String id) {
@@ -268,6 +290,9 @@ public final class Session implements Member {
       }
       if (ar.succeeded()) {
         Stored s = ar.result();
+        if (s.duplicate()) {
+          metrics.dedupHit();
+        }
         out.send(ServerFrames.sendAck(id, s.room(), s.seq(), s.ts()));
       } else {
         out.send(brokerError(ar.cause(), id));
@@ -297,7 +322,8 @@ public final class Session implements Member {
 
   private byte[] brokerError(Throwable e, String id) {
     if (!(e instanceof BrokerUnavailableException)) {
-      LOG.warn("broker call of {} failed: {}", connId, e.toString());
+      LOG.atWarn().addKeyValue("user", user).addKeyValue("conn", connId)
+          .log("broker call failed: {}", e.toString());
     }
     return ServerFrames.unavailable("the message broker cannot be reached, retry", id);
   }
@@ -352,6 +378,7 @@ public final class Session implements Member {
       return;
     }
     out.send(frame);
+    metrics.messageOut();
     long now = now();
     pending.add(room, seq, frame, now);
     armRedelivery(now + config.ackTimeoutMs(), now);
@@ -378,7 +405,10 @@ public final class Session implements Member {
       return;
     }
     long now = now();
-    if (!pending.redeliverDue(now, frame -> out.send(ServerFrames.redelivered(frame)))) {
+    if (!pending.redeliverDue(now, frame -> {
+      metrics.redelivered();
+      out.send(ServerFrames.redelivered(frame));
+    })) {
       close(CloseCode.UNACKED);
       return;
     }

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.chat.broker.BrokerNode.Message;
 import dev.chat.broker.BrokerNode.Presence;
 import dev.chat.config.Config;
+import dev.chat.metrics.Metrics;
 import dev.chat.testing.RedisServer;
 import dev.chat.testing.RespClient;
 import io.vertx.core.Context;
@@ -64,7 +65,7 @@ class RedisBrokerContractTest extends BrokerContractTest {
     return context -> {
       String owner = "test-" + UUID.randomUUID().toString().substring(0, 8);
       owners.put(context, owner);
-      return new RedisBroker(context.owner(), config, owner);
+      return new RedisBroker(context.owner(), config, owner, Metrics.create(owner));
     };
   }
 

@@ -9,6 +9,7 @@ import dev.chat.broker.MemoryStore;
 import dev.chat.broker.ReadRequest;
 import dev.chat.broker.Snapshot;
 import dev.chat.broker.Stored;
+import dev.chat.metrics.Metrics;
 import dev.chat.protocol.ServerFrames;
 import dev.chat.room.RecordingMember.Delivered;
 import dev.chat.room.RecordingMember.Event;
@@ -53,6 +54,7 @@ class RoomHubTest {
   private MemoryStore store;
   private ShakyBroker broker;
   private RoomHub hub;
+  private Metrics metrics;
   private String room;
 
   @BeforeAll
@@ -69,8 +71,9 @@ class RoomHubTest {
   void startHub() {
     loop = TestLoop.on(vertx);
     store = new MemoryStore(HISTORY_MAX, 3_600_000, System::currentTimeMillis);
+    metrics = Metrics.create("unit-node");
     broker = loop.call(() -> new ShakyBroker(vertx, loop.context(), store, HISTORY_MAX));
-    hub = loop.call(() -> new RoomHub(vertx, broker, HISTORY_ON_JOIN));
+    hub = loop.call(() -> new RoomHub(vertx, broker, HISTORY_ON_JOIN, metrics));
     room = "r-" + UUID.randomUUID().toString().substring(0, 8);
   }
 

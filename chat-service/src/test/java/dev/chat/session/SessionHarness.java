@@ -6,6 +6,7 @@ import dev.chat.broker.MemoryBroker;
 import dev.chat.broker.MemoryStore;
 import dev.chat.broker.Stored;
 import dev.chat.config.Config;
+import dev.chat.metrics.Metrics;
 import dev.chat.room.RoomHub;
 import dev.chat.testing.TestLoop;
 import io.vertx.core.Vertx;
@@ -28,6 +29,7 @@ final class SessionHarness implements AutoCloseable {
   final MemoryStore store;
   final MemoryBroker broker;
   final RoomHub hub;
+  final Metrics metrics = Metrics.create("unit-node");
   private final List<Client> clients = new ArrayList<>();
 
   /** {@code env} overrides the defaults, which keep every timer out of a test's way. */
@@ -42,7 +44,7 @@ final class SessionHarness implements AutoCloseable {
     loop = TestLoop.on(vertx);
     store = new MemoryStore(config.historyMax(), config.dedupWindowMs(), System::currentTimeMillis);
     broker = new MemoryBroker(store, loop.context(), config.joinedUsersMax());
-    hub = loop.call(() -> new RoomHub(loop.vertx(), broker, config.historyOnJoin()));
+    hub = loop.call(() -> new RoomHub(loop.vertx(), broker, config.historyOnJoin(), metrics));
   }
 
   /** Opens a session for {@code user} and waits for its welcome. */
@@ -56,7 +58,7 @@ final class SessionHarness implements AutoCloseable {
     RecordingOutbound out = new RecordingOutbound();
     String connId = "c-" + UUID.randomUUID().toString().substring(0, 8);
     Session session = loop.call(() -> {
-      Session s = new Session(loop.vertx(), config, hub, broker, out, identity, connId);
+      Session s = new Session(loop.vertx(), config, hub, broker, out, identity, connId, metrics);
       s.start();
       return s;
     });
