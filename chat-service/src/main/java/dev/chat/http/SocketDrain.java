@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
  * <p>The i-th of n sockets is closed about {@code i / n} of the way through the window; at its end
  * every socket still open is closed, including one whose upgrade raced the start of the drain.
  * The drain then waits a little for the clients to answer the close frames, so that almost every
- * socket ends with a complete closing handshake rather than being cut by the server's close.
+ * socket ends with a complete closing handshake rather than being cut by the server's close. It
+ * ends early once every socket is gone.
  */
 final class SocketDrain {
 
@@ -85,6 +86,10 @@ final class SocketDrain {
   private boolean step() {
     long now = now();
     long elapsed = now - startedAt;
+    if (live.isEmpty() && elapsed >= Math.min(NOTICE_MS, windowMs)) {
+      // Every socket is gone (closed here or by its client): nothing left to spread.
+      return true;
+    }
     if (elapsed < windowMs) {
       long due = (long) Math.ceil((double) total * elapsed / windowMs);
       while (closed < due && !queue.isEmpty()) {
@@ -98,7 +103,7 @@ final class SocketDrain {
       queue.clear();
       List.copyOf(live.values()).forEach(this::closeOne);
     }
-    return live.isEmpty() || now - sweptAt >= CLOSE_WAIT_MS;
+    return now - sweptAt >= CLOSE_WAIT_MS;
   }
 
   private void closeOne(Session session) {
