@@ -33,7 +33,7 @@ import org.junit.jupiter.api.Timeout;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ShutdownTest {
 
-  private static final long SHUTDOWN_MS = 3000;
+  private static final long DRAIN_MS = 3000;
   private static final Duration EXIT_MARGIN = Duration.ofSeconds(7);
 
   private final ExecutorService pollerThread = Executors.newSingleThreadExecutor();
@@ -51,7 +51,7 @@ class ShutdownTest {
         .name(name)
         .env("CHAT_REDIS_URL", redis.uri())
         .env("CHAT_INSTANCES", "2")
-        .env("CHAT_SHUTDOWN_MS", Long.toString(SHUTDOWN_MS));
+        .env("CHAT_DRAIN_MS", Long.toString(DRAIN_MS));
   }
 
   @AfterAll
@@ -119,7 +119,7 @@ class ShutdownTest {
       assertThat(leaves.keySet()).containsExactlyInAnyOrder(u1, u2);
       assertThat(leaves.values()).containsExactlyInAnyOrder(1, 2);
 
-      doomed.waitForExit(Duration.ofMillis(SHUTDOWN_MS).plus(EXIT_MARGIN));
+      doomed.waitForExit(Duration.ofMillis(DRAIN_MS).plus(EXIT_MARGIN));
       Duration toExit = Duration.ofNanos(System.nanoTime() - terminated);
       polling.set(false);
       poller.get(5, TimeUnit.SECONDS);
@@ -130,7 +130,7 @@ class ShutdownTest {
       assertThat(afterReady.subList(afterReady.indexOf(-1), afterReady.size()))
           .as("once refused")
           .containsOnly(-1);
-      assertThat(toExit).isLessThan(Duration.ofMillis(SHUTDOWN_MS).plus(EXIT_MARGIN));
+      assertThat(toExit).isLessThan(Duration.ofMillis(DRAIN_MS).plus(EXIT_MARGIN));
       assertThat(survivor.httpStatus("/health/ready")).isEqualTo(200);
     }
   }
