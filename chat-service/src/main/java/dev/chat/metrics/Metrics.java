@@ -58,7 +58,7 @@ public final class Metrics {
           .description("sockets the service closed, by close code").register(registry);
     }
     publish = Timer.builder("chat.broker.publish")
-        .description("time from a send to its message being stored and published")
+        .description("time from a send or dm to its message being stored and published (both inboxes for a dm)")
         .serviceLevelObjectives(PUBLISH_BUCKETS)
         .register(registry);
   }

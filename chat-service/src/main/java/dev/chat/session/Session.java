@@ -262,7 +262,8 @@ public final class Session implements Member {
     if (rateLimited(s.id())) {
       return;
     }
-    acknowledge(publish(new Draft(s.room(), user, s.id(), s.text(), null)), s.id());
+    long start = System.nanoTime();
+    acknowledge(broker.publish(new Draft(s.room(), user, s.id(), s.text(), null)), s.id(), start);
   }
 
   private void dm(ClientFrame.Dm d) {
@@ -270,21 +271,22 @@ public final class Session implements Member {
     if (rateLimited(d.id())) {
       return;
     }
+    long start = System.nanoTime();
     String mine = Names.inboxOf(user);
     Future<Stored> stored = d.to().equals(user)
-        ? publish(new Draft(mine, user, d.id(), d.text(), d.to()))
-        : publish(new Draft(Names.inboxOf(d.to()), user, d.id(), d.text(), d.to()))
-            .compose(theirs -> publish(new Draft(mine, user, d.id(), d.text(), d.to())));
-    acknowledge(stored, d.id());
+        ? broker.publish(new Draft(mine, user, d.id(), d.text(), d.to()))
+        : broker.publish(new Draft(Names.inboxOf(d.to()), user, d.id(), d.text(), d.to()))
+            .compose(theirs -> broker.publish(new Draft(mine, user, d.id(), d.text(), d.to())));
+    acknowledge(stored, d.id(), start);
   }
 
-  private Future<Stored> publish(Draft draft) {
-    long start = System.nanoTime();
-    return broker.publish(draft).andThen(ar -> metrics.published(start));
-  }
-
-  private void acknowledge(Future<Stored> stored, String id) {
+  /**
+   * Answers the sender once the message is stored (both inboxes for a dm), and records how long
+   * that took since {@code start}, when the frame arrived.
+   */
+  private void acknowledge(Future<Stored> stored, String id, long start) {
     stored.onComplete(ar -> {
+      metrics.published(start);
       if (closed) {
         return;
       }
