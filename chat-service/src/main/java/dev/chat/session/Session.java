@@ -287,14 +287,14 @@ public final class Session implements Member {
   private void acknowledge(Future<Stored> stored, String id, long start) {
     stored.onComplete(ar -> {
       metrics.published(start);
+      if (ar.succeeded() && ar.result().duplicate()) {
+        metrics.dedupHit();
+      }
       if (closed) {
         return;
       }
       if (ar.succeeded()) {
         Stored s = ar.result();
-        if (s.duplicate()) {
-          metrics.dedupHit();
-        }
         out.send(ServerFrames.sendAck(id, s.room(), s.seq(), s.ts()));
       } else {
         out.send(brokerError(ar.cause(), id));
