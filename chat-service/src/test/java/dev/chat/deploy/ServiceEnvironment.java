@@ -16,7 +16,8 @@ import java.util.stream.Stream;
 /**
  * The environment variables the service reads, derived from its code rather than written down
  * twice: every string literal that is exactly a {@code CHAT_…} name in the main sources (the
- * names {@link Config#from} looks up), and every {@code ${CHAT_…}} that logback.xml substitutes.
+ * names {@link Config#from} looks up), and every {@code ${CHAT_…}} the logback configuration
+ * substitutes.
  * A manifest that sets any other {@code CHAT_} variable names something the service ignores.
  */
 final class ServiceEnvironment {
@@ -46,10 +47,15 @@ final class ServiceEnvironment {
     return names;
   }
 
-  /** Names substituted by the logging configuration. */
+  /** Names substituted by the logging configuration (every logback*.xml in the resources). */
   static Set<String> readByLogging() {
     Set<String> names = new TreeSet<>();
-    collect(LOGBACK_VARIABLE, read(Repo.root().resolve(MAIN.resolve("resources/logback.xml"))), names);
+    try (Stream<Path> files = Files.walk(Repo.root().resolve(MAIN.resolve("resources")))) {
+      files.filter(p -> p.getFileName().toString().matches("logback.*\\.xml"))
+          .forEach(p -> collect(LOGBACK_VARIABLE, read(p), names));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
     return names;
   }
 
