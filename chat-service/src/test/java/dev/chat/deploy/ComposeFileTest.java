@@ -7,6 +7,7 @@ import dev.chat.config.Config;
 import dev.chat.testing.ChatNode;
 import dev.chat.testing.Ports;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -198,7 +199,7 @@ class ComposeFileTest {
       command.add(arg.replace("/dev/tcp/127.0.0.1/" + composePort, "/dev/tcp/127.0.0.1/" + actualPort));
     }
     Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-    process.getInputStream().transferTo(java.io.OutputStream.nullOutputStream());
+    process.getInputStream().transferTo(OutputStream.nullOutputStream());
     assertThat(process.waitFor(10, TimeUnit.SECONDS)).as("healthcheck finished").isTrue();
     return process.exitValue();
   }

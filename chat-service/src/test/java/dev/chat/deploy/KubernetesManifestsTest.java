@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.chat.config.Config;
 import dev.chat.testing.ChatNode;
+import dev.chat.testing.Ports;
 import dev.chat.testing.RedisServer;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
@@ -188,7 +189,7 @@ class KubernetesManifestsTest {
       ChatNode.Builder builder = ChatNode.builder().name("k8s-probes");
       chatEnv.forEach(builder::env);
       // The pod's port and Redis address are replaced by this machine's; the rest is as deployed.
-      builder.env("CHAT_PORT", Integer.toString(dev.chat.testing.Ports.freePort()));
+      builder.env("CHAT_PORT", Integer.toString(Ports.freePort()));
       builder.env("CHAT_REDIS_URL", redis.uri());
       try (ChatNode node = builder.start()) {
         for (Probe probe : probes(chatContainer)) {
