@@ -102,7 +102,7 @@ class KubernetesManifestsTest {
     }
     assertThat(rendered).containsExactlyInAnyOrder(
         "Namespace/chat", "ConfigMap/chat-config-<hash>", "Secret/chat-secrets", "Service/chat",
-        "Deployment/chat", "Ingress/chat", "PodDisruptionBudget/chat",
+        "Deployment/chat", "Ingress/chat", "Ingress/chat-metrics", "PodDisruptionBudget/chat",
         "HorizontalPodAutoscaler/chat", "StatefulSet/redis", "Service/redis",
         "Service/redis-headless", "NetworkPolicy/redis");
   }
@@ -239,6 +239,24 @@ class KubernetesManifestsTest {
       assertThat(service.getSpec().getPorts()).anyMatch(p -> Objects.equals(p.getName(), b.getService().getPort().getName())
           || Objects.equals(p.getPort(), b.getService().getPort().getNumber()));
     });
+  }
+
+  @Test
+  @DisplayName("the public entry point refuses /metrics on every host, to every address")
+  void metricsStayPrivate() {
+    Ingress chatIngress = one(Ingress.class, "chat");
+    Ingress metrics = one(Ingress.class, "chat-metrics");
+    assertThat(metrics.getSpec().getIngressClassName()).isEqualTo(chatIngress.getSpec().getIngressClassName());
+    assertThat(metrics.getMetadata().getAnnotations())
+        .containsEntry("nginx.ingress.kubernetes.io/denylist-source-range", "0.0.0.0/0,::/0");
+    List<String> publicHosts = chatIngress.getSpec().getRules().stream().map(r -> r.getHost()).toList();
+    assertThat(metrics.getSpec().getRules()).extracting(r -> r.getHost())
+        .containsExactlyInAnyOrderElementsOf(publicHosts);
+    assertThat(metrics.getSpec().getRules()).allSatisfy(rule ->
+        assertThat(rule.getHttp().getPaths()).singleElement().satisfies(p -> {
+          assertThat(p.getPath()).isEqualTo("/metrics");
+          assertThat(p.getPathType()).isEqualTo("Exact");
+        }));
   }
 
   @Test
