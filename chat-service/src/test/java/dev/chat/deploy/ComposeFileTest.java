@@ -88,6 +88,9 @@ class ComposeFileTest {
       assertThat(env).as("%s sets its node id", name).containsKey("CHAT_NODE_ID");
       assertThat(nodeIds.add(config.nodeId())).as("%s's CHAT_NODE_ID %s is unique", name, config.nodeId()).isTrue();
       assertThat(config.redisUrl()).as("%s uses the redis service", name).isEqualTo("redis://redis:6379");
+      // Trusting X-Forwarded-For is only safe when nothing but nginx can reach the node.
+      assertThat(config.trustProxy()).as("%s takes the client address from nginx", name).isTrue();
+      assertThat(chat).as("%s publishes no port", name).doesNotContainKeys("ports", "network_mode");
     });
   }
 

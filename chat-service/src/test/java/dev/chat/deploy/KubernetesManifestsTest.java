@@ -46,6 +46,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.UUID;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
@@ -68,6 +69,8 @@ class KubernetesManifestsTest {
   private static final long STOP_MARGIN_MS = 5_000;
   /** Variables that are not the service's but that a pod may set for the JVM. */
   private static final Set<String> JVM_VARIABLES = Set.of("JAVA_TOOL_OPTIONS");
+  /** What an operator puts in the Secret in place of its placeholder. */
+  private static final String REAL_SECRET = UUID.randomUUID() + "-" + UUID.randomUUID();
 
   private List<HasMetadata> objects;
   private Deployment chat;
@@ -81,9 +84,7 @@ class KubernetesManifestsTest {
     chat = one(Deployment.class, "chat");
     chatContainer = container(chat.getSpec().getTemplate(), "chat");
     chatEnv = literalEnvironment(chatContainer);
-    Map<String, String> env = new LinkedHashMap<>(chatEnv);
-    env.put("CHAT_NODE_ID", "chat-5d8f7c9b6d-x2x9q");
-    chatConfig = ServiceEnvironment.config(env);
+    chatConfig = ServiceEnvironment.config(operatorEnvironment());
   }
 
   @Test
@@ -139,8 +140,7 @@ class KubernetesManifestsTest {
     assertThat(environmentNames(chatContainer)).isNotEmpty().allSatisfy(name -> {
       if (!JVM_VARIABLES.contains(name)) {
         assertThat(ServiceEnvironment.allowed(name))
-            .as("%s is read by the service (known: %s; reserved: %s)", name, ServiceEnvironment.known(),
-                ServiceEnvironment.RESERVED)
+            .as("%s is read by the service (known: %s)", name, ServiceEnvironment.known())
             .isTrue();
       }
     });
@@ -151,6 +151,28 @@ class KubernetesManifestsTest {
   void configMapIsAValidConfig() {
     assertThat(chatEnv).containsKeys("CHAT_PORT", "CHAT_REDIS_URL", "CHAT_HEARTBEAT_TIMEOUT_MS");
     assertThat(chatConfig.embeddedBroker()).as("the pods use Redis").isFalse();
+  }
+
+  @Test
+  @DisplayName("the pods run with tokens, and the Secret's placeholder key is refused until replaced")
+  void tokensWithARealKeyOnly() {
+    assertThat(chatConfig.auth().jwt()).as("CHAT_AUTH=jwt").isTrue();
+    Map<String, String> unedited = new LinkedHashMap<>(operatorEnvironment());
+    unedited.put("CHAT_JWT_SECRET", chatEnv.get("CHAT_JWT_SECRET"));
+    assertThatThrownBy(() -> Config.from(unedited))
+        .as("an unedited deployment must not run with a key published in git")
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("CHAT_JWT_SECRET");
+  }
+
+  @Test
+  @DisplayName("browsers may open sockets only from the Ingress hosts, over https")
+  void allowedOriginsAreTheIngressHosts() {
+    List<String> hosts = objects.stream().filter(Ingress.class::isInstance).map(Ingress.class::cast)
+        .flatMap(i -> i.getSpec().getRules().stream()).map(r -> r.getHost()).distinct().toList();
+    assertThat(hosts).isNotEmpty().doesNotContainNull();
+    assertThat(chatConfig.allowedOrigins()).containsExactlyInAnyOrderElementsOf(
+        hosts.stream().map(h -> "https://" + h).toList());
   }
 
   @Test
@@ -187,7 +209,7 @@ class KubernetesManifestsTest {
   void probesAnswerOnARealNode() {
     try (RedisServer redis = RedisServer.start()) {
       ChatNode.Builder builder = ChatNode.builder().name("k8s-probes");
-      chatEnv.forEach(builder::env);
+      operatorEnvironment().forEach(builder::env);
       // The pod's port and Redis address are replaced by this machine's; the rest is as deployed.
       builder.env("CHAT_PORT", Integer.toString(Ports.freePort()));
       builder.env("CHAT_REDIS_URL", redis.uri());
@@ -404,6 +426,14 @@ class KubernetesManifestsTest {
   }
 
   // --- helpers ---------------------------------------------------------------------------------
+
+  /** The pod's environment once deployed: the Secret holds a real key, the pod has a name. */
+  private Map<String, String> operatorEnvironment() {
+    Map<String, String> env = new LinkedHashMap<>(chatEnv);
+    env.put("CHAT_JWT_SECRET", REAL_SECRET);
+    env.put("CHAT_NODE_ID", "chat-5d8f7c9b6d-x2x9q");
+    return env;
+  }
 
   private <T extends HasMetadata> T one(Class<T> type, String name) {
     List<T> found = objects.stream().filter(type::isInstance).map(type::cast)

@@ -22,13 +22,6 @@ import java.util.stream.Stream;
  */
 final class ServiceEnvironment {
 
-  /**
-   * Names a deployment may already carry although nothing reads them yet: CHAT_JWT_SECRET waits
-   * for token authentication. {@code ServiceEnvironmentTest} fails once the code reads one, so it
-   * leaves this list when it becomes real.
-   */
-  static final Set<String> RESERVED = Set.of("CHAT_JWT_SECRET");
-
   private static final Pattern JAVA_LITERAL = Pattern.compile("\"(CHAT_[A-Z0-9_]+)\"");
   private static final Pattern LOGBACK_VARIABLE = Pattern.compile("\\$\\{(CHAT_[A-Z0-9_]+)");
   private static final Path MAIN = Path.of("chat-service", "src", "main");
@@ -66,9 +59,9 @@ final class ServiceEnvironment {
     return names;
   }
 
-  /** True if a deployment may set {@code name}: the service reads it, or it is {@link #RESERVED}. */
+  /** True if the service reads {@code name}: a deployment may set it. */
   static boolean allowed(String name) {
-    return known().contains(name) || RESERVED.contains(name);
+    return known().contains(name);
   }
 
   /** The service's settings as a deployment's environment gives them (unknown names ignored). */
