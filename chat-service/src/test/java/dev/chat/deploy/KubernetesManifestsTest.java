@@ -1,0 +1,554 @@
+package dev.chat.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.chat.config.Config;
+import dev.chat.testing.ChatNode;
+import dev.chat.testing.Ports;
+import dev.chat.testing.RedisServer;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerPort;
+import io.fabric8.kubernetes.api.model.EnvFromSource;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.HTTPGetAction;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.LabelSelector;
+import io.fabric8.kubernetes.api.model.Namespace;
+import io.fabric8.kubernetes.api.model.PodSecurityContext;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.PodTemplateSpec;
+import io.fabric8.kubernetes.api.model.Probe;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecurityContext;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServicePort;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
+import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressBackend;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyIngressRule;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPeer;
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * k8s/ as {@code kubectl apply -k k8s} would send it: rendered by kubectl's kustomize, every object
+ * read strictly against the Kubernetes API model, then held to the service's own routes, settings
+ * and shutdown behaviour.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class KubernetesManifestsTest {
+
+  private static final String NAMESPACE = "chat";
+  /** A Deployment's pod name adds "-" + a replica-set hash (up to 10) + "-" + 5 characters. */
+  private static final int POD_NAME_SUFFIX = 17;
+  private static final int NODE_ID_MAX = 64;
+  /** Stopping after the drain window: last close handshakes, broker leaves, Vert.x close. */
+  private static final long STOP_MARGIN_MS = 5_000;
+  /** Variables that are not the service's but that a pod may set for the JVM. */
+  private static final Set<String> JVM_VARIABLES = Set.of("JAVA_TOOL_OPTIONS");
+  /** What an operator puts in the Secret in place of its placeholder. */
+  private static final String REAL_SECRET = UUID.randomUUID() + "-" + UUID.randomUUID();
+
+  private List<HasMetadata> objects;
+  private Deployment chat;
+  private Container chatContainer;
+  private Map<String, String> chatEnv;
+  private Config chatConfig;
+
+  @BeforeAll
+  void render() {
+    objects = KubernetesManifests.parseAll(KubernetesManifests.render(Repo.path("k8s")));
+    chat = one(Deployment.class, "chat");
+    chatContainer = container(chat.getSpec().getTemplate(), "chat");
+    chatEnv = literalEnvironment(chatContainer);
+    chatConfig = ServiceEnvironment.config(operatorEnvironment());
+  }
+
+  @Test
+  @DisplayName("kubectl kustomize renders every object the deployment needs, in the chat namespace")
+  void rendersTheExpectedObjects() {
+    Set<String> rendered = new TreeSet<>();
+    for (HasMetadata o : objects) {
+      String name = o.getMetadata().getName();
+      if (o instanceof ConfigMap && name.startsWith("chat-config-")) {
+        name = "chat-config-<hash>";
+      }
+      rendered.add(o.getKind() + "/" + name);
+      if (!(o instanceof Namespace)) {
+        assertThat(o.getMetadata().getNamespace()).as("namespace of %s", name).isEqualTo(NAMESPACE);
+      }
+    }
+    assertThat(rendered).containsExactlyInAnyOrder(
+        "Namespace/chat", "ConfigMap/chat-config-<hash>", "Secret/chat-secrets", "Service/chat",
+        "Deployment/chat", "Ingress/chat", "Ingress/chat-metrics", "PodDisruptionBudget/chat",
+        "HorizontalPodAutoscaler/chat", "StatefulSet/redis", "Service/redis",
+        "Service/redis-headless", "NetworkPolicy/redis");
+  }
+
+  @Test
+  @DisplayName("the strict reading rejects a misspelt field, a quoted number and a numeric annotation")
+  void strictReadingCanFail() {
+    String deployment = """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: x}
+        spec:
+          replicas: 3
+          template:
+            spec:
+              containers: [{name: c, image: "c:1", readinessProbe: {httpGet: {path: /, port: 80}}}]
+        """;
+    assertThat(KubernetesManifests.parseAll(deployment)).hasSize(1);
+    assertThatThrownBy(() -> KubernetesManifests.parseAll(deployment.replace("readinessProbe", "readinesProbe")))
+        .hasMessageContaining("readinesProbe");
+    assertThatThrownBy(() -> KubernetesManifests.parseAll(deployment.replace("replicas: 3", "replicas: \"3\"")))
+        .hasMessageContaining("does not match the API");
+    assertThatThrownBy(() -> KubernetesManifests.parseAll(
+            deployment.replace("metadata: {name: x}", "metadata: {name: x, annotations: {port: 8080}}")))
+        .hasMessageContaining("does not match the API");
+    assertThatThrownBy(() -> KubernetesManifests.parseAll(
+            deployment.replace("kind: Deployment", "kind: Deployment\nkind: Pod")))
+        .hasMessageContaining("duplicate");
+  }
+
+  @Test
+  @DisplayName("every variable the chat pods get is one the service reads (or reserved for it)")
+  void environmentNamesAreKnown() {
+    assertThat(environmentNames(chatContainer)).isNotEmpty().allSatisfy(name -> {
+      if (!JVM_VARIABLES.contains(name)) {
+        assertThat(ServiceEnvironment.allowed(name))
+            .as("%s is read by the service (known: %s)", name, ServiceEnvironment.known())
+            .isTrue();
+      }
+    });
+  }
+
+  @Test
+  @DisplayName("the ConfigMap's settings are a configuration the service accepts")
+  void configMapIsAValidConfig() {
+    assertThat(chatEnv).containsKeys("CHAT_PORT", "CHAT_REDIS_URL", "CHAT_HEARTBEAT_TIMEOUT_MS");
+    assertThat(chatConfig.embeddedBroker()).as("the pods use Redis").isFalse();
+  }
+
+  @Test
+  @DisplayName("the pods run with tokens, and the Secret's placeholder key is refused until replaced")
+  void tokensWithARealKeyOnly() {
+    assertThat(chatConfig.auth().jwt()).as("CHAT_AUTH=jwt").isTrue();
+    Map<String, String> unedited = new LinkedHashMap<>(operatorEnvironment());
+    unedited.put("CHAT_JWT_SECRET", chatEnv.get("CHAT_JWT_SECRET"));
+    assertThatThrownBy(() -> Config.from(unedited))
+        .as("an unedited deployment must not run with a key published in git")
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("CHAT_JWT_SECRET");
+  }
+
+  @Test
+  @DisplayName("browsers may open sockets only from the Ingress hosts, over https")
+  void allowedOriginsAreTheIngressHosts() {
+    List<String> hosts = objects.stream().filter(Ingress.class::isInstance).map(Ingress.class::cast)
+        .flatMap(i -> i.getSpec().getRules().stream()).map(r -> r.getHost()).distinct().toList();
+    assertThat(hosts).isNotEmpty().doesNotContainNull();
+    assertThat(chatConfig.allowedOrigins()).containsExactlyInAnyOrderElementsOf(
+        hosts.stream().map(h -> "https://" + h).toList());
+  }
+
+  @Test
+  @DisplayName("CHAT_NODE_ID is the pod's name, which stays within the service's 64 characters")
+  void nodeIdIsThePodName() {
+    EnvVar nodeId = chatContainer.getEnv().stream()
+        .filter(e -> e.getName().equals("CHAT_NODE_ID")).findFirst().orElseThrow();
+    assertThat(nodeId.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("metadata.name");
+    assertThat(chat.getMetadata().getName().length() + POD_NAME_SUFFIX).isLessThanOrEqualTo(NODE_ID_MAX);
+  }
+
+  @Test
+  @DisplayName("probes ask the health routes on the container port that is CHAT_PORT")
+  void probesMatchTheService() {
+    int port = chatConfig.port();
+    assertThat(containerPort(chatContainer, "http")).isEqualTo(port);
+    assertThat(probePath(chatContainer.getReadinessProbe())).isEqualTo("/health/ready");
+    assertThat(probePath(chatContainer.getLivenessProbe())).isEqualTo("/health/live");
+    assertThat(probePath(chatContainer.getStartupProbe())).isIn("/health/live", "/health/ready");
+    for (Probe probe : probes(chatContainer)) {
+      assertThat(resolvePort(chatContainer, probe.getHttpGet().getPort())).isEqualTo(port);
+    }
+    Probe startup = chatContainer.getStartupProbe();
+    assertThat(startup.getPeriodSeconds() * startup.getFailureThreshold())
+        .as("seconds a node may take to start").isGreaterThanOrEqualTo(30);
+    Service service = one(Service.class, "chat");
+    for (ServicePort p : service.getSpec().getPorts()) {
+      assertThat(resolvePort(chatContainer, p.getTargetPort())).isEqualTo(port);
+    }
+  }
+
+  @Test
+  @DisplayName("a node started with the ConfigMap's settings answers every probe with 200")
+  void probesAnswerOnARealNode() {
+    try (RedisServer redis = RedisServer.start()) {
+      ChatNode.Builder builder = ChatNode.builder().name("k8s-probes");
+      operatorEnvironment().forEach(builder::env);
+      // The pod's port and Redis address are replaced by this machine's; the rest is as deployed.
+      builder.env("CHAT_PORT", Integer.toString(Ports.freePort()));
+      builder.env("CHAT_REDIS_URL", redis.uri());
+      try (ChatNode node = builder.start()) {
+        for (Probe probe : probes(chatContainer)) {
+          String path = probePath(probe);
+          assertThat(node.httpStatus(path)).as("GET %s", path).isEqualTo(200);
+        }
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("the grace period covers the preStop pause, the drain window and the stop after it")
+  void gracePeriodCoversTheDrain() {
+    long drainMs = ServiceEnvironment.drainWindowMs(chatConfig);
+    List<String> preStop = chatContainer.getLifecycle().getPreStop().getExec().getCommand();
+    assertThat(preStop).hasSize(2).first().isEqualTo("sleep");
+    long pauseMs = Long.parseLong(preStop.get(1)) * 1000;
+    long graceMs = chat.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds() * 1000;
+    assertThat(pauseMs).as("preStop pause").isPositive();
+    assertThat(graceMs).as("terminationGracePeriodSeconds in ms, against preStop %d + drain %d + %d",
+            pauseMs, drainMs, STOP_MARGIN_MS)
+        .isGreaterThan(pauseMs + drainMs + STOP_MARGIN_MS);
+  }
+
+  @Test
+  @DisplayName("the Ingress outlasts a silent socket's heartbeat timeout, has no affinity and reaches the Service")
+  void ingressSuitsWebSockets() {
+    Ingress ingress = one(Ingress.class, "chat");
+    Map<String, String> annotations = ingress.getMetadata().getAnnotations();
+    // A healthy socket is never silent longer than one ping period; a silent one is closed by
+    // the service at the heartbeat timeout. The proxy must allow at least that plus a period.
+    long floorMs = chatConfig.heartbeatTimeoutMs() + chatConfig.heartbeatIntervalMs();
+    for (String timeout : List.of("proxy-read-timeout", "proxy-send-timeout")) {
+      String value = annotations.get("nginx.ingress.kubernetes.io/" + timeout);
+      assertThat(value).as(timeout).isNotNull();
+      assertThat(Long.parseLong(value) * 1000).as("%s in ms", timeout).isGreaterThanOrEqualTo(floorMs);
+    }
+    assertThat(annotations.keySet()).as("no sticky sessions")
+        .noneMatch(k -> k.contains("affinity") || k.contains("upstream-hash-by") || k.contains("session-cookie"));
+    assertThat(ingress.getSpec().getIngressClassName()).isEqualTo("nginx");
+    Service service = one(Service.class, "chat");
+    assertThat(service.getSpec().getSessionAffinity()).isIn(null, "None");
+    List<IngressBackend> backends = ingress.getSpec().getRules().stream()
+        .flatMap(r -> r.getHttp().getPaths().stream()).map(p -> p.getBackend()).toList();
+    assertThat(backends).isNotEmpty().allSatisfy(b -> {
+      assertThat(b.getService().getName()).isEqualTo("chat");
+      assertThat(service.getSpec().getPorts()).anyMatch(p -> Objects.equals(p.getName(), b.getService().getPort().getName())
+          || Objects.equals(p.getPort(), b.getService().getPort().getNumber()));
+    });
+  }
+
+  @Test
+  @DisplayName("the public entry point refuses /metrics on every host, to every address")
+  void metricsStayPrivate() {
+    Ingress chatIngress = one(Ingress.class, "chat");
+    Ingress metrics = one(Ingress.class, "chat-metrics");
+    assertThat(metrics.getSpec().getIngressClassName()).isEqualTo(chatIngress.getSpec().getIngressClassName());
+    assertThat(metrics.getMetadata().getAnnotations())
+        .containsEntry("nginx.ingress.kubernetes.io/denylist-source-range", "0.0.0.0/0,::/0");
+    List<String> publicHosts = chatIngress.getSpec().getRules().stream().map(r -> r.getHost()).toList();
+    assertThat(metrics.getSpec().getRules()).extracting(r -> r.getHost())
+        .containsExactlyInAnyOrderElementsOf(publicHosts);
+    assertThat(metrics.getSpec().getRules()).allSatisfy(rule ->
+        assertThat(rule.getHttp().getPaths()).singleElement().satisfies(p -> {
+          assertThat(p.getPath()).isEqualTo("/metrics");
+          assertThat(p.getPathType()).isEqualTo("Exact");
+        }));
+  }
+
+  @Test
+  @DisplayName("the Service, PodDisruptionBudget and autoscaler act on the chat pods and leave some running")
+  void selectorsMatchTheChatPods() {
+    Map<String, String> chatPods = chat.getSpec().getTemplate().getMetadata().getLabels();
+    Map<String, String> redisPods = one(StatefulSet.class, "redis").getSpec().getTemplate().getMetadata().getLabels();
+    assertThat(matches(chat.getSpec().getSelector(), chatPods)).as("Deployment selector").isTrue();
+
+    PodDisruptionBudget pdb = one(PodDisruptionBudget.class, "chat");
+    assertThat(matches(pdb.getSpec().getSelector(), chatPods)).as("PDB selects the chat pods").isTrue();
+    assertThat(matches(pdb.getSpec().getSelector(), redisPods)).as("PDB leaves Redis alone").isFalse();
+
+    Service service = one(Service.class, "chat");
+    assertThat(chatPods).containsAllEntriesOf(service.getSpec().getSelector());
+    assertThat(redisPods).as("Service chat selects no Redis pod")
+        .doesNotContainEntry("app.kubernetes.io/name", service.getSpec().getSelector().get("app.kubernetes.io/name"));
+
+    HorizontalPodAutoscaler hpa = one(HorizontalPodAutoscaler.class, "chat");
+    assertThat(hpa.getSpec().getScaleTargetRef().getKind()).isEqualTo("Deployment");
+    assertThat(hpa.getSpec().getScaleTargetRef().getName()).isEqualTo("chat");
+    int replicas = chat.getSpec().getReplicas();
+    assertThat(replicas).isEqualTo(3);
+    assertThat(hpa.getSpec().getMinReplicas()).isGreaterThanOrEqualTo(replicas);
+    assertThat(hpa.getSpec().getMaxReplicas()).isGreaterThan(hpa.getSpec().getMinReplicas());
+    IntOrString maxUnavailable = pdb.getSpec().getMaxUnavailable();
+    assertThat(maxUnavailable).as("PDB as maxUnavailable").isNotNull();
+    assertThat(maxUnavailable.getIntVal()).as("pods a drain may take at once").isBetween(1, replicas - 1);
+  }
+
+  @Test
+  @DisplayName("only the chat pods may reach Redis, at the address CHAT_REDIS_URL names")
+  void onlyChatReachesRedis() {
+    StatefulSet redis = one(StatefulSet.class, "redis");
+    Map<String, String> redisPods = redis.getSpec().getTemplate().getMetadata().getLabels();
+    Map<String, String> chatPods = chat.getSpec().getTemplate().getMetadata().getLabels();
+    Container redisContainer = container(redis.getSpec().getTemplate(), "redis");
+    int redisPort = containerPort(redisContainer, "redis");
+
+    NetworkPolicy policy = one(NetworkPolicy.class, "redis");
+    assertThat(matches(policy.getSpec().getPodSelector(), redisPods)).isTrue();
+    assertThat(matches(policy.getSpec().getPodSelector(), chatPods)).isFalse();
+    assertThat(policy.getSpec().getPolicyTypes()).contains("Ingress");
+    List<NetworkPolicyIngressRule> rules = policy.getSpec().getIngress();
+    assertThat(rules).isNotEmpty().allSatisfy(rule -> {
+      assertThat(rule.getFrom()).isNotEmpty().allSatisfy(peer -> assertOnlyChatPods(peer, chatPods, redisPods));
+      assertThat(rule.getPorts()).isNotEmpty().allSatisfy(p ->
+          assertThat(resolvePort(redisContainer, p.getPort())).isEqualTo(redisPort));
+    });
+
+    URI url = URI.create(chatConfig.redisUrl());
+    Service service = one(Service.class, url.getHost());
+    assertThat(service.getSpec().getClusterIP()).as("a stable address for reconnects").isNotEqualTo("None");
+    assertThat(redisPods).containsAllEntriesOf(service.getSpec().getSelector());
+    ServicePort port = service.getSpec().getPorts().stream()
+        .filter(p -> p.getPort() == (url.getPort() == -1 ? 6379 : url.getPort())).findFirst()
+        .orElseThrow(() -> new AssertionError("Service " + url.getHost() + " has no port " + url.getPort()));
+    assertThat(resolvePort(redisContainer, port.getTargetPort())).isEqualTo(redisPort);
+    assertThat(redis.getSpec().getServiceName()).satisfies(name -> assertThat(one(Service.class, name)
+        .getSpec().getClusterIP()).as("the StatefulSet's governing Service is headless").isEqualTo("None"));
+  }
+
+  @Test
+  @DisplayName("Redis is one StatefulSet replica with its data on a persistent volume")
+  void redisIsSingleAndPersistent() {
+    StatefulSet redis = one(StatefulSet.class, "redis");
+    assertThat(redis.getSpec().getReplicas()).isEqualTo(1);
+    Container c = container(redis.getSpec().getTemplate(), "redis");
+    assertThat(c.getArgs()).contains("--appendonly", "yes");
+    String claim = redis.getSpec().getVolumeClaimTemplates().get(0).getMetadata().getName();
+    assertThat(c.getVolumeMounts()).anyMatch(m -> m.getName().equals(claim) && m.getMountPath().equals("/data"));
+    assertThat(c.getReadinessProbe()).isNotNull();
+    assertThat(c.getLivenessProbe()).isNotNull();
+  }
+
+  @Test
+  @DisplayName("every image is pinned to a version tag (no :latest, no bare name)")
+  void imagesArePinned() {
+    List<String> images = podTemplates().stream().flatMap(t -> allContainers(t.getSpec()))
+        .map(Container::getImage).toList();
+    assertThat(images).isNotEmpty().allSatisfy(KubernetesManifestsTest::assertPinned);
+  }
+
+  @Test
+  @DisplayName("every pod meets the restricted Pod Security Standard, with a read-only root file system")
+  void podsAreRestricted() {
+    Namespace ns = one(Namespace.class, NAMESPACE);
+    assertThat(ns.getMetadata().getLabels()).containsEntry("pod-security.kubernetes.io/enforce", "restricted");
+    for (PodTemplateSpec template : podTemplates()) {
+      PodSpec pod = template.getSpec();
+      PodSecurityContext podContext = pod.getSecurityContext();
+      assertThat(podContext).isNotNull();
+      assertThat(podContext.getSeccompProfile().getType()).isEqualTo("RuntimeDefault");
+      assertThat(pod.getHostNetwork()).isNotEqualTo(Boolean.TRUE);
+      assertThat(pod.getAutomountServiceAccountToken()).as("no API token in pods that never call the API").isFalse();
+      allContainers(pod).forEach(c -> {
+        SecurityContext sc = c.getSecurityContext();
+        assertThat(sc).as("securityContext of %s", c.getName()).isNotNull();
+        Boolean nonRoot = sc.getRunAsNonRoot() != null ? sc.getRunAsNonRoot() : podContext.getRunAsNonRoot();
+        Long user = sc.getRunAsUser() != null ? sc.getRunAsUser() : podContext.getRunAsUser();
+        assertThat(nonRoot).as("runAsNonRoot of %s", c.getName()).isTrue();
+        assertThat(user).as("uid of %s", c.getName()).isNotNull().isNotZero();
+        assertThat(sc.getAllowPrivilegeEscalation()).as("allowPrivilegeEscalation of %s", c.getName()).isFalse();
+        assertThat(sc.getPrivileged()).isNotEqualTo(Boolean.TRUE);
+        assertThat(sc.getCapabilities().getDrop()).as("dropped capabilities of %s", c.getName()).contains("ALL");
+        assertThat(sc.getCapabilities().getAdd()).isNullOrEmpty();
+        assertThat(sc.getReadOnlyRootFilesystem()).as("read-only root of %s", c.getName()).isTrue();
+      });
+    }
+    // The JVM needs a writable /tmp.
+    VolumeMount tmp = chatContainer.getVolumeMounts().stream()
+        .filter(m -> m.getMountPath().equals("/tmp")).findFirst().orElseThrow();
+    Volume volume = chat.getSpec().getTemplate().getSpec().getVolumes().stream()
+        .filter(v -> v.getName().equals(tmp.getName())).findFirst().orElseThrow();
+    assertThat(volume.getEmptyDir()).isNotNull();
+    assertThat(tmp.getReadOnly()).isNotEqualTo(Boolean.TRUE);
+  }
+
+  @Test
+  @DisplayName("chat pods get no Service links, which would put CHAT_PORT=tcp://… in their environment")
+  void noServiceLinks() {
+    // Kubernetes injects <SERVICE>_PORT=tcp://ip:port for every Service in the namespace; with a
+    // Service named "chat" that is CHAT_PORT, which the service would refuse to start with.
+    assertThat(chat.getSpec().getTemplate().getSpec().getEnableServiceLinks()).isFalse();
+  }
+
+  @Test
+  @DisplayName("every container has CPU and memory requests and limits, and CHAT_INSTANCES fits the CPU limit")
+  void resourcesAreBounded() {
+    for (PodTemplateSpec template : podTemplates()) {
+      allContainers(template.getSpec()).forEach(c -> {
+        assertThat(c.getResources().getRequests()).as("requests of %s", c.getName()).containsKeys("cpu", "memory");
+        assertThat(c.getResources().getLimits()).as("limits of %s", c.getName()).containsKeys("cpu", "memory");
+        Map<String, Quantity> requests = c.getResources().getRequests();
+        Map<String, Quantity> limits = c.getResources().getLimits();
+        for (String r : List.of("cpu", "memory")) {
+          assertThat(Quantity.getAmountInBytes(requests.get(r)))
+              .as("%s request of %s within its limit", r, c.getName())
+              .isLessThanOrEqualTo(Quantity.getAmountInBytes(limits.get(r)));
+        }
+      });
+    }
+    double cpuLimit = Quantity.getAmountInBytes(chatContainer.getResources().getLimits().get("cpu")).doubleValue();
+    assertThat(chatConfig.instances()).as("event loops per pod").isLessThanOrEqualTo((int) Math.ceil(cpuLimit));
+  }
+
+  // --- helpers ---------------------------------------------------------------------------------
+
+  /** The pod's environment once deployed: the Secret holds a real key, the pod has a name. */
+  private Map<String, String> operatorEnvironment() {
+    Map<String, String> env = new LinkedHashMap<>(chatEnv);
+    env.put("CHAT_JWT_SECRET", REAL_SECRET);
+    env.put("CHAT_NODE_ID", "chat-5d8f7c9b6d-x2x9q");
+    return env;
+  }
+
+  private <T extends HasMetadata> T one(Class<T> type, String name) {
+    List<T> found = objects.stream().filter(type::isInstance).map(type::cast)
+        .filter(o -> o.getMetadata().getName().equals(name)).toList();
+    assertThat(found).as("%s %s in the rendered manifests", type.getSimpleName(), name).hasSize(1);
+    return found.get(0);
+  }
+
+  private List<PodTemplateSpec> podTemplates() {
+    List<PodTemplateSpec> templates = new ArrayList<>();
+    for (HasMetadata o : objects) {
+      if (o instanceof Deployment d) {
+        templates.add(d.getSpec().getTemplate());
+      } else if (o instanceof StatefulSet s) {
+        templates.add(s.getSpec().getTemplate());
+      }
+    }
+    return templates;
+  }
+
+  private static Stream<Container> allContainers(PodSpec pod) {
+    return Stream.concat(pod.getInitContainers().stream(), pod.getContainers().stream());
+  }
+
+  private static Container container(PodTemplateSpec template, String name) {
+    return template.getSpec().getContainers().stream().filter(c -> c.getName().equals(name)).findFirst()
+        .orElseThrow(() -> new AssertionError("no container " + name));
+  }
+
+  /** Names set on the container: env, and every key of the ConfigMaps and Secrets in envFrom. */
+  private Set<String> environmentNames(Container c) {
+    Set<String> names = new TreeSet<>();
+    c.getEnv().forEach(e -> names.add(e.getName()));
+    for (EnvFromSource source : c.getEnvFrom()) {
+      assertThat(source.getPrefix()).as("envFrom prefix").isNull();
+      names.addAll(envFromData(source).keySet());
+    }
+    return names;
+  }
+
+  /** The literal values the container's environment gets (ConfigMaps, Secrets, env values). */
+  private Map<String, String> literalEnvironment(Container c) {
+    Map<String, String> env = new LinkedHashMap<>();
+    for (EnvFromSource source : c.getEnvFrom()) {
+      env.putAll(envFromData(source));
+    }
+    c.getEnv().stream().filter(e -> e.getValue() != null).forEach(e -> env.put(e.getName(), e.getValue()));
+    return env;
+  }
+
+  private Map<String, String> envFromData(EnvFromSource source) {
+    if (source.getConfigMapRef() != null) {
+      return one(ConfigMap.class, source.getConfigMapRef().getName()).getData();
+    }
+    if (source.getSecretRef() != null) {
+      Secret secret = one(Secret.class, source.getSecretRef().getName());
+      Map<String, String> data = new LinkedHashMap<>();
+      if (secret.getData() != null) {
+        secret.getData().forEach((k, v) -> data.put(k, new String(Base64.getDecoder().decode(v))));
+      }
+      if (secret.getStringData() != null) {
+        data.putAll(secret.getStringData());
+      }
+      return data;
+    }
+    throw new AssertionError("envFrom without a ConfigMap or Secret: " + source);
+  }
+
+  private static List<Probe> probes(Container c) {
+    List<Probe> probes = Stream.of(c.getStartupProbe(), c.getReadinessProbe(), c.getLivenessProbe())
+        .filter(Objects::nonNull).toList();
+    assertThat(probes).as("startup, readiness and liveness probes of %s", c.getName()).hasSize(3);
+    return probes;
+  }
+
+  private static String probePath(Probe probe) {
+    assertThat(probe).isNotNull();
+    HTTPGetAction get = probe.getHttpGet();
+    assertThat(get).as("an HTTP probe").isNotNull();
+    return get.getPath();
+  }
+
+  private static int containerPort(Container c, String name) {
+    return c.getPorts().stream().filter(p -> name.equals(p.getName())).map(ContainerPort::getContainerPort)
+        .findFirst().orElseThrow(() -> new AssertionError(c.getName() + " has no port named " + name));
+  }
+
+  /** A port given by number or by the container port's name, as the number. */
+  private static int resolvePort(Container c, IntOrString port) {
+    assertThat(port).isNotNull();
+    return port.getIntVal() != null ? port.getIntVal() : containerPort(c, port.getStrVal());
+  }
+
+  private static boolean matches(LabelSelector selector, Map<String, String> labels) {
+    assertThat(selector.getMatchExpressions()).as("selectors here use matchLabels only").isNullOrEmpty();
+    assertThat(selector.getMatchLabels()).isNotEmpty();
+    return labels.entrySet().containsAll(selector.getMatchLabels().entrySet());
+  }
+
+  private static void assertOnlyChatPods(NetworkPolicyPeer peer, Map<String, String> chatPods,
+      Map<String, String> redisPods) {
+    assertThat(peer.getIpBlock()).as("no address ranges").isNull();
+    assertThat(peer.getNamespaceSelector()).as("this namespace only").isNull();
+    assertThat(peer.getPodSelector()).isNotNull();
+    assertThat(matches(peer.getPodSelector(), chatPods)).isTrue();
+    assertThat(matches(peer.getPodSelector(), redisPods)).isFalse();
+  }
+
+  static void assertPinned(String image) {
+    if (image.contains("@sha256:")) {
+      return;
+    }
+    String last = image.substring(image.lastIndexOf('/') + 1);
+    assertThat(last).as("image %s has a tag", image).contains(":");
+    String tag = last.substring(last.indexOf(':') + 1);
+    assertThat(tag).as("tag of %s", image).isNotBlank().isNotEqualTo("latest").containsPattern("[0-9]");
+  }
+}
