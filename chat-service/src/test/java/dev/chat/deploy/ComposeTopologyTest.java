@@ -56,14 +56,18 @@ class ComposeTopologyTest {
     Map<String, Integer> ports = new LinkedHashMap<>();
     compose.chatServices().forEach((name, service) -> {
       ChatNode.Builder builder = ChatNode.builder().name(name);
-      ComposeFile.environment(service).forEach(builder::env);
-      int port = Ports.freePort();
-      builder.env("CHAT_PORT", Integer.toString(port));
+      // The fixture picks the port (and picks again if another process takes it first).
+      ComposeFile.environment(service).forEach((key, value) -> {
+        if (!key.equals("CHAT_PORT")) {
+          builder.env(key, value);
+        }
+      });
       builder.env("CHAT_REDIS_URL", redis.uri());
       // Two event loops per node keep three nodes light on a small machine.
       builder.env("CHAT_INSTANCES", "2");
-      nodes.put(name, builder.start());
-      ports.put(name, port);
+      ChatNode node = builder.start();
+      nodes.put(name, node);
+      ports.put(name, node.port());
     });
     int listenPort = Ports.freePort();
     nginx = Nginx.start(localServerBlock(compose, ports, listenPort), listenPort);

@@ -51,7 +51,7 @@ class RollingRestartTest {
       String user = "u" + i + "-" + UUID.randomUUID().toString().substring(0, 6);
       clients.add(keep(ResumingClient.start(user, room, List.of(nginx.wsUri(user)), Duration.ofMillis(100))));
     }
-    assertThat(await(() -> clients.stream().allMatch(ResumingClient::joined), Duration.ofSeconds(20)))
+    assertThat(await(() -> clients.stream().allMatch(ResumingClient::joined), Duration.ofSeconds(60)))
         .as("every client joined through nginx; nginx error log:%n%s", nginx.errorLog()).isTrue();
     clients.forEach(c -> c.sending(true));
 
