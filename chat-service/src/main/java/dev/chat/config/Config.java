@@ -51,6 +51,8 @@ import java.util.function.Function;
  *                              does not read before it counts as a slow consumer (4001)
  * @param logFormat             {@code CHAT_LOG_FORMAT} ({@code text}): {@code text} or {@code json} lines on
  *                              stdout (logback.xml reads the variable; it is validated here)
+ * @param echoEndpoint          {@code CHAT_ECHO_ENDPOINT} (false): serve {@code /echo}, a WebSocket that
+ *                              echoes text and binary messages, for protocol conformance tests only
  */
 public record Config(
     int port,
@@ -83,7 +85,8 @@ public record Config(
     List<String> allowedOrigins,
     AuthSettings auth,
     int maxWriteQueueBytes,
-    String logFormat) {
+    String logFormat,
+    boolean echoEndpoint) {
 
   public Config {
     require(port >= 0 && port <= 65535, "CHAT_PORT must be 0-65535");
@@ -163,7 +166,8 @@ public record Config(
         list(get, "CHAT_ALLOWED_ORIGINS"),
         AuthSettings.from(get),
         integer(get, "CHAT_MAX_WRITE_QUEUE_BYTES", 1_048_576),
-        logFormat != null ? logFormat : "text");
+        logFormat != null ? logFormat : "text",
+        bool(get, "CHAT_ECHO_ENDPOINT", false));
   }
 
   /** True when no Redis URL is configured and the embedded single-node broker is used. */
