@@ -51,6 +51,8 @@ import java.util.function.Function;
  *                              does not read before it counts as a slow consumer (4001)
  * @param logFormat             {@code CHAT_LOG_FORMAT} ({@code text}): {@code text} or {@code json} lines on
  *                              stdout (logback.xml reads the variable; it is validated here)
+ * @param eventLoopWarnMs       {@code CHAT_EVENT_LOOP_WARN_MS} (2000): an event loop busy longer than this
+ *                              logs Vert.x's "Thread ... has been blocked" warning
  * @param echoEndpoint          {@code CHAT_ECHO_ENDPOINT} (false): serve {@code /echo}, a WebSocket that
  *                              echoes text and binary messages, for protocol conformance tests only
  */
@@ -86,6 +88,7 @@ public record Config(
     AuthSettings auth,
     int maxWriteQueueBytes,
     String logFormat,
+    long eventLoopWarnMs,
     boolean echoEndpoint) {
 
   public Config {
@@ -118,6 +121,7 @@ public record Config(
     require(auth != null, "auth settings are required");
     require(maxWriteQueueBytes >= 65_536, "CHAT_MAX_WRITE_QUEUE_BYTES must be at least 65536");
     require("text".equals(logFormat) || "json".equals(logFormat), "CHAT_LOG_FORMAT must be text or json");
+    require(eventLoopWarnMs >= 10, "CHAT_EVENT_LOOP_WARN_MS must be at least 10");
   }
 
   /** Reads the process environment. */
@@ -167,6 +171,7 @@ public record Config(
         AuthSettings.from(get),
         integer(get, "CHAT_MAX_WRITE_QUEUE_BYTES", 1_048_576),
         logFormat != null ? logFormat : "text",
+        longValue(get, "CHAT_EVENT_LOOP_WARN_MS", 2_000),
         bool(get, "CHAT_ECHO_ENDPOINT", false));
   }
 
