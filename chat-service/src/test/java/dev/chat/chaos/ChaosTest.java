@@ -3,7 +3,6 @@ package dev.chat.chaos;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.chat.testing.ChatNode;
-import dev.chat.testing.Ports;
 import dev.chat.testing.RedisServer;
 import dev.chat.testing.RespClient;
 import io.vertx.core.Context;
@@ -23,6 +22,7 @@ import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -67,7 +67,7 @@ class ChaosTest {
   private RedisServer redis;
   private Vertx vertx;
   private Context loop;
-  private int generation;
+  private final AtomicInteger generation = new AtomicInteger();
 
   @AfterEach
   void stop() throws Exception {
@@ -95,11 +95,11 @@ class ChaosTest {
   void noAckedMessageIsLost() throws Exception {
     long started = System.nanoTime();
     redis = RedisServer.start();
-    for (int i = 0; i < NODES; i++) {
-      ports[i] = Ports.freePort();
-    }
     CompletableFuture.allOf(IntStream.range(0, NODES)
-        .mapToObj(i -> CompletableFuture.runAsync(() -> nodes[i] = node(i)))
+        .mapToObj(i -> CompletableFuture.runAsync(() -> {
+          nodes[i] = node(i);
+          ports[i] = nodes[i].port(); // a restarted node comes back on the same port
+        }))
         .toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
     startClients();
     awaitClients("all clients joined", ChaosClient::healthy);
@@ -183,9 +183,12 @@ class ChaosTest {
   }
 
   private ChatNode node(int i) {
-    return ChatNode.builder()
-        .name("chaos-" + run + "-" + i + "-" + (generation++))
-        .env("CHAT_PORT", Integer.toString(ports[i]))
+    ChatNode.Builder builder = ChatNode.builder();
+    if (ports[i] != 0) {
+      builder.env("CHAT_PORT", Integer.toString(ports[i]));
+    }
+    return builder
+        .name("chaos-" + run + "-" + i + "-" + generation.getAndIncrement())
         .env("CHAT_REDIS_URL", redis.uri())
         .env("CHAT_INSTANCES", "2")
         .env("CHAT_HEARTBEAT_INTERVAL_MS", "1000")
