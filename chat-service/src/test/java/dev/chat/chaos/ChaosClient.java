@@ -271,6 +271,14 @@ final class ChaosClient {
     ledger.error(code);
     if (id != null && unacked.containsKey(id)) {
       lastSentAt.put(id, now() - RESEND_AFTER_MS + RETRY_AFTER_ERROR_MS);
+    } else if (id == null && !joined && "unavailable".equals(code)) {
+      // the join itself failed (the broker could not be reached): ask again on this socket
+      WebSocket socket = ws;
+      vertx.setTimer(RETRY_AFTER_ERROR_MS, t -> {
+        if (ws == socket && !joined) {
+          join();
+        }
+      });
     }
   }
 
@@ -309,7 +317,7 @@ final class ChaosClient {
 
   /** What this client still owes, for a failure message. */
   String describe() {
-    return user + "@node" + node + (ws == null ? " disconnected" : joined ? "" : " not joined")
+    return user + "@node" + node + (ws == null ? (connecting ? " connecting" : " disconnected") : joined ? "" : " not joined")
         + (paused ? " paused" : "") + " epoch " + epoch + " lastSeq " + lastSeq + " unacked " + new ArrayList<>(unacked.keySet());
   }
 
