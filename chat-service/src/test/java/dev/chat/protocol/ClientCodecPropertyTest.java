@@ -25,19 +25,19 @@ import net.jqwik.api.statistics.Statistics;
 @Label("The client codec")
 class ClientCodecPropertyTest {
 
-  @Property(tries = 3000)
+  @Property(tries = 1000)
   @Label("decodes any string without throwing, accepting only frames that obey the field rules")
   void anyString(@ForAll String text) {
     assertDecodes(text);
   }
 
-  @Property(tries = 3000)
+  @Property(tries = 1000)
   @Label("decodes any bytes without throwing, accepting only frames that obey the field rules")
   void anyBytes(@ForAll byte[] bytes) {
     assertObeysRules(ClientCodec.decode(bytes));
   }
 
-  @Property(tries = 5000)
+  @Property(tries = 2000)
   @Label("decodes JSON objects of known and unknown fields with values of every JSON type")
   void jsonShapedFrames(@ForAll("frames") String json) {
     assertDecodes(json);
@@ -46,7 +46,7 @@ class ClientCodecPropertyTest {
     Statistics.coverage(c -> c.check("accepted").percentage(p -> p > 10));
   }
 
-  @Property(tries = 5000)
+  @Property(tries = 2000)
   @Label("decodes frames damaged by truncation, insertion, deletion or a flipped byte")
   void damagedFrames(@ForAll("damaged") String json) {
     assertDecodes(json);
