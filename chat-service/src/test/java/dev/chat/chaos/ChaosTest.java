@@ -23,6 +23,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -60,7 +61,8 @@ class ChaosTest {
   private static final Set<Integer> EXPECTED_CLOSES = Set.of(1006, 1012, 4000, 4001);
 
   private final String run = UUID.randomUUID().toString().substring(0, 6);
-  private final int[] ports = new int[NODES];
+  /** Each node's current port: a restarted node comes back on a new one, as a new pod would. */
+  private final AtomicIntegerArray ports = new AtomicIntegerArray(NODES);
   private final ChatNode[] nodes = new ChatNode[NODES];
   private final List<ChaosClient> clients = new ArrayList<>();
   private final Ledger ledger = new Ledger();
@@ -96,10 +98,7 @@ class ChaosTest {
     long started = System.nanoTime();
     redis = RedisServer.start();
     CompletableFuture.allOf(IntStream.range(0, NODES)
-        .mapToObj(i -> CompletableFuture.runAsync(() -> {
-          nodes[i] = node(i);
-          ports[i] = nodes[i].port(); // a restarted node comes back on the same port
-        }))
+        .mapToObj(i -> CompletableFuture.runAsync(() -> nodes[i] = node(i)))
         .toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
     startClients();
     awaitClients("all clients joined", ChaosClient::healthy);
@@ -183,11 +182,7 @@ class ChaosTest {
   }
 
   private ChatNode node(int i) {
-    ChatNode.Builder builder = ChatNode.builder();
-    if (ports[i] != 0) {
-      builder.env("CHAT_PORT", Integer.toString(ports[i]));
-    }
-    return builder
+    ChatNode node = ChatNode.builder()
         .name("chaos-" + run + "-" + i + "-" + generation.getAndIncrement())
         .env("CHAT_REDIS_URL", redis.uri())
         .env("CHAT_INSTANCES", "2")
@@ -205,6 +200,8 @@ class ChaosTest {
         // bounds the graceful drain's spread of 1012 closes, where the node supports it
         .env("CHAT_DRAIN_MS", "2000")
         .start();
+    ports.set(i, node.port());
+    return node;
   }
 
   private void startClients() throws Exception {
@@ -217,7 +214,7 @@ class ChaosTest {
       for (int i = 0; i < CLIENTS; i++) {
         String room = "chaos-" + run + "-" + (i % ROOMS);
         ChaosClient c = new ChaosClient("u" + i + "-" + run, room, i % NODES, vertx, sockets,
-            n -> ports[n], NODES, HISTORY_ON_JOIN, SEND_EVERY_MS, ledger);
+            ports::get, NODES, HISTORY_ON_JOIN, SEND_EVERY_MS, ledger);
         clients.add(c);
         c.connect();
       }

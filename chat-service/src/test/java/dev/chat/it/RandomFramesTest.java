@@ -61,6 +61,12 @@ class RandomFramesTest {
         .env("CHAT_EVENT_LOOP_WARN_MS", "500")
         // nothing here acks: keep redelivery from closing sockets with 4001 within a session
         .env("CHAT_ACK_TIMEOUT_MS", "60000")
+        // a session of 1-byte fragments is hundreds of frames: the flood budgets (FloodTest's
+        // subject) are raised so that only the rules modelled here close a connection
+        .env("CHAT_FRAME_RATE_PER_SEC", "100000")
+        .env("CHAT_FRAME_BURST", "100000")
+        .env("CHAT_RATE_LIMIT_PER_SEC", "100000")
+        .env("CHAT_RATE_LIMIT_BURST", "100000")
         .start();
     // Warm up the code paths first: loading classes on a cold JVM is not what is measured here.
     for (int i = 0; i < 3; i++) {
