@@ -196,8 +196,7 @@ class ChaosTest {
         .env("CHAT_RATE_LIMIT_BURST", "1000")
         .env("CHAT_NODE_LEASE_MS", "2000")
         .env("CHAT_BROKER_TIMEOUT_MS", "2000")
-        .env("CHAT_SHUTDOWN_MS", "3000")
-        // bounds the graceful drain's spread of 1012 closes, where the node supports it
+        // SIGTERM spreads the drain's 1012 closes over 2 s
         .env("CHAT_DRAIN_MS", "2000")
         .start();
     ports.set(i, node.port());
