@@ -50,7 +50,7 @@ public final class Main {
     }
     nameLogs(config.nodeId());
     Metrics metrics = Metrics.create(config.nodeId());
-    Vertx vertx = vertx(metrics);
+    Vertx vertx = vertx(metrics, config);
     NodeState node = new NodeState();
     metrics.node(node::connections, node::draining);
     Function<Context, Broker> brokers = brokers(vertx, config, metrics);
@@ -58,8 +58,9 @@ public final class Main {
             new DeploymentOptions().setInstances(config.instances()))
         .onSuccess(id -> {
           node.markStarted();
-          LOG.info("node {} listening on :{} with {} ({} event loops)", config.nodeId(), config.port(),
-              config.embeddedBroker() ? "the embedded broker" : "Redis", config.instances());
+          LOG.info("node {} listening on :{} with {} ({} event loops, blocked-loop warning after {} ms)",
+              config.nodeId(), config.port(), config.embeddedBroker() ? "the embedded broker" : "Redis",
+              config.instances(), config.eventLoopWarnMs());
           Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(vertx, node, id, config), "shutdown"));
         })
         .onFailure(e -> {
@@ -81,7 +82,7 @@ public final class Main {
    * for every command, costs on the hot paths that the {@code chat_*} series already cover; its
    * pool meters describe pools this service does not use (and registered the Redis one twice).
    */
-  private static Vertx vertx(Metrics metrics) {
+  private static Vertx vertx(Metrics metrics, Config config) {
     MicrometerMetricsOptions options = new MicrometerMetricsOptions()
         .setEnabled(true)
         .setJvmMetricsEnabled(true);
@@ -90,7 +91,13 @@ public final class Main {
     }
     options.addDisabledMetricsCategory("redis");
     return Vertx.builder()
-        .with(new VertxOptions().setMetricsOptions(options))
+        .with(new VertxOptions()
+            .setMetricsOptions(options)
+            // checked at least twice per limit, so a loop blocked just past it is still caught
+            .setMaxEventLoopExecuteTime(config.eventLoopWarnMs())
+            .setMaxEventLoopExecuteTimeUnit(TimeUnit.MILLISECONDS)
+            .setBlockedThreadCheckInterval(Math.min(1_000, config.eventLoopWarnMs() / 2))
+            .setBlockedThreadCheckIntervalUnit(TimeUnit.MILLISECONDS))
         .withMetrics(new MicrometerMetricsFactory(metrics.registry()))
         .build();
   }

@@ -51,6 +51,10 @@ import java.util.function.Function;
  *                              does not read before it counts as a slow consumer (4001)
  * @param logFormat             {@code CHAT_LOG_FORMAT} ({@code text}): {@code text} or {@code json} lines on
  *                              stdout (logback.xml reads the variable; it is validated here)
+ * @param eventLoopWarnMs       {@code CHAT_EVENT_LOOP_WARN_MS} (2000): an event loop busy longer than this
+ *                              logs Vert.x's "Thread ... has been blocked" warning
+ * @param echoEndpoint          {@code CHAT_ECHO_ENDPOINT} (false): serve {@code /echo}, a WebSocket that
+ *                              echoes text and binary messages, for protocol conformance tests only
  */
 public record Config(
     int port,
@@ -83,7 +87,9 @@ public record Config(
     List<String> allowedOrigins,
     AuthSettings auth,
     int maxWriteQueueBytes,
-    String logFormat) {
+    String logFormat,
+    long eventLoopWarnMs,
+    boolean echoEndpoint) {
 
   public Config {
     require(port >= 0 && port <= 65535, "CHAT_PORT must be 0-65535");
@@ -115,6 +121,7 @@ public record Config(
     require(auth != null, "auth settings are required");
     require(maxWriteQueueBytes >= 65_536, "CHAT_MAX_WRITE_QUEUE_BYTES must be at least 65536");
     require("text".equals(logFormat) || "json".equals(logFormat), "CHAT_LOG_FORMAT must be text or json");
+    require(eventLoopWarnMs >= 10, "CHAT_EVENT_LOOP_WARN_MS must be at least 10");
   }
 
   /** Reads the process environment. */
@@ -163,7 +170,9 @@ public record Config(
         list(get, "CHAT_ALLOWED_ORIGINS"),
         AuthSettings.from(get),
         integer(get, "CHAT_MAX_WRITE_QUEUE_BYTES", 1_048_576),
-        logFormat != null ? logFormat : "text");
+        logFormat != null ? logFormat : "text",
+        longValue(get, "CHAT_EVENT_LOOP_WARN_MS", 2_000),
+        bool(get, "CHAT_ECHO_ENDPOINT", false));
   }
 
   /** True when no Redis URL is configured and the embedded single-node broker is used. */

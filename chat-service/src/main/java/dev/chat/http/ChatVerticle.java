@@ -7,6 +7,7 @@ import dev.chat.config.Config;
 import dev.chat.metrics.Metrics;
 import dev.chat.protocol.CloseCode;
 import dev.chat.room.RoomHub;
+import dev.chat.session.EchoConnection;
 import dev.chat.session.Session;
 import dev.chat.session.SocketConnection;
 import io.vertx.core.Context;
@@ -71,6 +72,9 @@ public final class ChatVerticle extends VerticleBase {
     node.addBroker(broker::ready);
     Router router = Router.router(vertx);
     router.get("/ws").handler(this::upgrade);
+    if (config.echoEndpoint()) {
+      router.get("/echo").handler(this::echo);
+    }
     router.get("/health/live").handler(ctx -> ctx.response().end("live"));
     router.get("/health/ready").handler(this::ready);
     router.get("/metrics").handler(PrometheusScrapingHandler.create(metrics.registry()));
@@ -186,6 +190,13 @@ public final class ChatVerticle extends VerticleBase {
         // the client went away meanwhile; its close handler released everything
       }
     });
+  }
+
+  /** The conformance tests' echo socket: no identity, no rooms, not counted as a chat connection. */
+  private void echo(RoutingContext ctx) {
+    ctx.request().toWebSocket()
+        .onSuccess(ws -> EchoConnection.attach(ws, config.maxFrameBytes()))
+        .onFailure(e -> LOG.debug("echo upgrade failed: {}", e.getMessage()));
   }
 
   private void accept(ServerWebSocket ws, Identity identity, List<String> held) {

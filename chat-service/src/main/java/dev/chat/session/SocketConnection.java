@@ -2,26 +2,18 @@ package dev.chat.session;
 
 import dev.chat.protocol.CloseCode;
 import io.netty.buffer.Unpooled;
-import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.http.WebSocketFrame;
 import io.vertx.core.http.WebSocketFrameType;
 import io.vertx.core.http.impl.ws.WebSocketFrameImpl;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CharsetDecoder;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Adapts a server WebSocket to a {@link Session}: reassembles text messages, enforces the size
- * limit and UTF-8, refuses binary frames, and writes the session's frames.
- *
- * <p>Vert.x neither closes a socket whose message exceeds the size limit (it only calls the
- * exception handler) nor rejects invalid UTF-8, so both closes (1009, 1007) are made here.
+ * Adapts a server WebSocket to a {@link Session}: feeds it whole text messages (a {@link
+ * MessageReader} enforces the size limit and UTF-8 and refuses binary frames), and writes the
+ * session's frames.
  */
 public final class SocketConnection implements Outbound {
 
@@ -32,11 +24,8 @@ public final class SocketConnection implements Outbound {
   private final int maxMessageBytes;
   private final int maxWriteQueueBytes;
   private final Runnable onClosed;
-  private final CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
-      .onMalformedInput(CodingErrorAction.REPORT)
-      .onUnmappableCharacter(CodingErrorAction.REPORT);
   private Session session;
-  private Buffer assembling;
+  private MessageReader reader;
   private boolean closing;
 
   /** {@code onClosed} runs once when the socket is gone, after the session released it. */
@@ -60,6 +49,22 @@ public final class SocketConnection implements Outbound {
   /** Starts feeding {@code session} with this socket's traffic. */
   public void attach(Session session) {
     this.session = session;
+    this.reader = new MessageReader(maxMessageBytes, false, new MessageReader.Handler() {
+      @Override
+      public void text(String message) {
+        session.onText(message);
+      }
+
+      @Override
+      public void binary(Buffer message) {
+        session.close(CloseCode.BINARY); // not reached: this reader refuses binary frames itself
+      }
+
+      @Override
+      public void refuse(CloseCode code) {
+        session.close(code);
+      }
+    });
     try {
       if (maxWriteQueueBytes > 0) {
         ws.setWriteQueueMaxSize(maxWriteQueueBytes);
@@ -116,71 +121,15 @@ public final class SocketConnection implements Outbound {
 
   private void onFrame(WebSocketFrame frame) {
     session.onFrame();
-    if (closing) {
-      return;
+    if (!closing) {
+      reader.onFrame(frame);
     }
-    switch (frame.type()) {
-      case TEXT -> {
-        assembling = null;
-        append(frame);
-      }
-      case CONTINUATION -> {
-        if (assembling != null) {
-          append(frame);
-        }
-      }
-      case BINARY -> session.close(CloseCode.BINARY);
-      default -> {
-        // ping, pong and close frames only prove the client alive; Vert.x answers pings itself
-      }
-    }
-  }
-
-  private void append(WebSocketFrame frame) {
-    Buffer data = frame.binaryData();
-    if (frame.isFinal() && assembling == null) {
-      complete(data);
-      return;
-    }
-    if (assembling == null) {
-      assembling = Buffer.buffer(Math.min(maxMessageBytes, data.length() * 2));
-    }
-    if (assembling.length() + data.length() > maxMessageBytes) {
-      assembling = null;
-      session.close(CloseCode.TOO_BIG);
-      return;
-    }
-    assembling.appendBuffer(data);
-    if (frame.isFinal()) {
-      Buffer message = assembling;
-      assembling = null;
-      complete(message);
-    }
-  }
-
-  private void complete(Buffer message) {
-    if (message.length() > maxMessageBytes) {
-      session.close(CloseCode.TOO_BIG);
-      return;
-    }
-    String text;
-    try {
-      text = utf8.decode(ByteBuffer.wrap(message.getBytes())).toString();
-    } catch (CharacterCodingException e) {
-      session.close(CloseCode.INVALID_UTF8);
-      return;
-    }
-    session.onText(text);
   }
 
   private void onError(Throwable e) {
-    if (e instanceof CorruptedWebSocketFrameException bad) {
-      int status = bad.closeStatus() == null ? 1002 : bad.closeStatus().code();
-      session.close(switch (status) {
-        case 1009 -> CloseCode.TOO_BIG;
-        case 1007 -> CloseCode.INVALID_UTF8;
-        default -> CloseCode.PROTOCOL_ERROR;
-      });
+    CloseCode code = MessageReader.closeCodeOf(e);
+    if (code != null) {
+      session.close(code);
       return;
     }
     LOG.debug("socket error on {}: {}", session.connId(), e.toString());

@@ -1,0 +1,333 @@
+package dev.chat.chaos;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.chat.testing.ChatNode;
+import dev.chat.testing.RedisServer;
+import dev.chat.testing.RespClient;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketClientOptions;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The chaos suite: three nodes and Redis on loopback, 200 clients in 20 rooms sending with
+ * de-duplication ids, acking and resuming with {@code since} after every disconnect, while the
+ * suite kills the subscriber connections, loses Redis's data, SIGKILLs a node, SIGTERMs a node and
+ * stalls some consumers. Afterwards every promise the service made is checked (see {@link
+ * Ledger#verify}) and the counts are printed.
+ *
+ * <p>The clients connect to the nodes directly and move to the next node when theirs fails, as a
+ * load balancer would move them. Redis runs without persistence, so its restart loses every room's
+ * history: the guarantee is per epoch, and acks given before that loss are reported as lost with
+ * the epoch, not as a failure.
+ */
+@Timeout(240)
+class ChaosTest {
+
+  private static final int NODES = 3;
+  private static final int ROOMS = 20;
+  private static final int CLIENTS = 200;
+  private static final int HISTORY_ON_JOIN = 50;
+  private static final long SEND_EVERY_MS = 1_500;
+  private static final int SLOW_CONSUMERS = 10;
+  private static final Duration RECOVERY = Duration.ofSeconds(30);
+  private static final Duration TRAFFIC = Duration.ofSeconds(3);
+  private static final Duration REDIS_OUTAGE = Duration.ofSeconds(2);
+  private static final Duration STALL = Duration.ofSeconds(8);
+  /** Allowed closes: node killed (1006), node draining (1012), stalled consumer (4000, 4001). */
+  private static final Set<Integer> EXPECTED_CLOSES = Set.of(1006, 1012, 4000, 4001);
+
+  private final String run = UUID.randomUUID().toString().substring(0, 6);
+  /** Each node's current port: a restarted node comes back on a new one, as a new pod would. */
+  private final AtomicIntegerArray ports = new AtomicIntegerArray(NODES);
+  private final ChatNode[] nodes = new ChatNode[NODES];
+  private final List<ChaosClient> clients = new ArrayList<>();
+  private final Ledger ledger = new Ledger();
+  private RedisServer redis;
+  private Vertx vertx;
+  private Context loop;
+  private final AtomicInteger generation = new AtomicInteger();
+
+  @AfterEach
+  void stop() throws Exception {
+    if (loop != null) {
+      onLoop(() -> {
+        clients.forEach(ChaosClient::shutdown);
+        return null;
+      });
+    }
+    if (vertx != null) {
+      vertx.close().toCompletionStage().toCompletableFuture().orTimeout(10, TimeUnit.SECONDS).exceptionally(e -> null).join();
+    }
+    for (ChatNode node : nodes) {
+      if (node != null) {
+        node.close();
+      }
+    }
+    if (redis != null) {
+      redis.close();
+    }
+  }
+
+  @Test
+  @DisplayName("under node kills, a drain, Redis data loss, subscriber loss and stalled consumers, no acked message is lost or duplicated")
+  void noAckedMessageIsLost() throws Exception {
+    long started = System.nanoTime();
+    redis = RedisServer.start();
+    CompletableFuture.allOf(IntStream.range(0, NODES)
+        .mapToObj(i -> CompletableFuture.runAsync(() -> nodes[i] = node(i)))
+        .toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+    startClients();
+    awaitClients("all clients joined", ChaosClient::healthy);
+    traffic();
+
+    step("subscriber connections killed");
+    killSubscribers();
+    traffic();
+
+    step("Redis killed and restarted empty");
+    long dataLossAt = ChaosClient.now() + 1_000;
+    redis.kill();
+    Thread.sleep(REDIS_OUTAGE.toMillis()); // the outage itself: nodes must ride it out
+    redis.restart();
+    awaitNewEpochs();
+    traffic();
+
+    step("node 0 killed with SIGKILL");
+    nodes[0].kill();
+    awaitClients("clients moved off the killed node", ChaosClient::healthy);
+    nodes[0] = node(0);
+    traffic();
+
+    step("node 1 drained with SIGTERM");
+    nodes[1].terminate();
+    nodes[1].waitForExit(Duration.ofSeconds(20));
+    awaitClients("clients moved off the drained node", ChaosClient::healthy);
+    nodes[1] = node(1);
+    traffic();
+
+    step("slow consumers stop reading");
+    List<ChaosClient> slow = onLoop(() -> {
+      List<ChaosClient> chosen = new ArrayList<>();
+      for (int i = 0; i < SLOW_CONSUMERS; i++) {
+        // one in each of SLOW_CONSUMERS rooms, so the others there keep sending to them
+        ChaosClient c = clients.get(i * (CLIENTS / SLOW_CONSUMERS) + i);
+        c.pause();
+        chosen.add(c);
+      }
+      return chosen;
+    });
+    Map<Integer, Integer> closesBefore = onLoop(() -> new TreeMap<>(ledger.closeCodes));
+    // The stall itself: longer than the heartbeat timeout, so the service must give up on them.
+    Thread.sleep(STALL.toMillis());
+    onLoop(() -> {
+      slow.forEach(ChaosClient::resume);
+      return null;
+    });
+    // Reading again, each finds the service's close (4000 or 4001) behind what was buffered.
+    awaitLoop("the service closed every stalled consumer", () -> stalledClosed(closesBefore), c -> !slow.contains(c));
+    awaitClients("stalled consumers resumed", ChaosClient::healthy);
+    traffic();
+
+    step("subscriber connections killed again");
+    killSubscribers();
+    traffic();
+
+    step("quiescing");
+    onLoop(() -> {
+      clients.forEach(ChaosClient::stopSending);
+      return null;
+    });
+    awaitClients("every send acked", ChaosClient::idle);
+    Map<String, Ledger.RoomHistory> rooms = awaitCaughtUp();
+
+    Ledger.Report report = onLoop(() -> ledger.verify(rooms, clients, dataLossAt));
+    long tookMs = (System.nanoTime() - started) / 1_000_000;
+    String summary = "chaos: " + report.counts() + " in " + tookMs + " ms";
+    System.out.println(summary);
+    System.err.println(summary);
+    report.violations().forEach(v -> System.out.println("  " + v));
+
+    assertThat(report.violations()).as("broken promises").isEmpty();
+    assertThat(report.lost()).as("acked messages lost").isZero();
+    assertThat(report.acked()).as("every send acked").isEqualTo(report.sent());
+    assertThat(report.closeCodes().keySet()).as("close codes seen").isSubsetOf(EXPECTED_CLOSES);
+    assertThat(report.closeCodes()).as("kills, drain and stalls closed sockets").containsKeys(1006, 1012);
+    assertThat(report.resets()).as("rooms reset by the data loss").isGreaterThanOrEqualTo(CLIENTS);
+    assertThat(onLoop(() -> ledger.sameEpochResets)).as("resumes refused within an epoch").isZero();
+    assertThat(report.delivered()).as("deliveries").isGreaterThan(report.acked());
+  }
+
+  private ChatNode node(int i) {
+    ChatNode node = ChatNode.builder()
+        .name("chaos-" + run + "-" + i + "-" + generation.getAndIncrement())
+        .env("CHAT_REDIS_URL", redis.uri())
+        .env("CHAT_INSTANCES", "2")
+        .env("CHAT_HEARTBEAT_INTERVAL_MS", "1000")
+        .env("CHAT_HEARTBEAT_TIMEOUT_MS", "4000")
+        .env("CHAT_ACK_TIMEOUT_MS", "500")
+        .env("CHAT_MAX_REDELIVERIES", "2")
+        .env("CHAT_HISTORY_MAX", "10000")
+        .env("CHAT_HISTORY_ON_JOIN", Integer.toString(HISTORY_ON_JOIN))
+        .env("CHAT_RATE_LIMIT_PER_SEC", "1000")
+        .env("CHAT_RATE_LIMIT_BURST", "1000")
+        .env("CHAT_NODE_LEASE_MS", "2000")
+        .env("CHAT_BROKER_TIMEOUT_MS", "2000")
+        // SIGTERM spreads the drain's 1012 closes over 2 s
+        .env("CHAT_DRAIN_MS", "2000")
+        .start();
+    ports.set(i, node.port());
+    return node;
+  }
+
+  private void startClients() throws Exception {
+    vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1));
+    loop = vertx.getOrCreateContext();
+    WebSocketClient sockets = vertx.createWebSocketClient(new WebSocketClientOptions()
+        .setMaxConnections(CLIENTS * 2)
+        .setConnectTimeout(2_000));
+    onLoop(() -> {
+      for (int i = 0; i < CLIENTS; i++) {
+        String room = "chaos-" + run + "-" + (i % ROOMS);
+        ChaosClient c = new ChaosClient("u" + i + "-" + run, room, i % NODES, vertx, sockets,
+            ports::get, NODES, HISTORY_ON_JOIN, SEND_EVERY_MS, ledger);
+        clients.add(c);
+        c.connect();
+      }
+      vertx.setPeriodic(50, t -> {
+        long now = ChaosClient.now();
+        clients.forEach(c -> c.tick(now));
+      });
+      return null;
+    });
+  }
+
+  private void killSubscribers() {
+    try (RespClient resp = redis.client()) {
+      Object killed = resp.call("CLIENT", "KILL", "TYPE", "pubsub");
+      assertThat((Long) killed).as("subscriber connections killed").isPositive();
+    }
+  }
+
+  /** Every client sees its room's new epoch: the service told it with a joined, recovered:false. */
+  private void awaitNewEpochs() throws Exception {
+    Map<String, String> before = onLoop(() -> clients.stream()
+        .collect(Collectors.toMap(c -> c.user, c -> String.valueOf(c.epoch))));
+    awaitClients("every client moved to a new epoch", c -> c.healthy() && c.epoch != null
+        && !c.epoch.equals(before.get(c.user)));
+  }
+
+  private boolean stalledClosed(Map<Integer, Integer> before) {
+    int stalls = 0;
+    for (int code : List.of(4000, 4001)) {
+      stalls += ledger.closeCodes.getOrDefault(code, 0) - before.getOrDefault(code, 0);
+    }
+    return stalls >= SLOW_CONSUMERS;
+  }
+
+  /** Waits until every client is caught up with its room's head in Redis; returns the rooms' state. */
+  private Map<String, Ledger.RoomHistory> awaitCaughtUp() throws Exception {
+    long deadline = System.nanoTime() + RECOVERY.toNanos();
+    List<String> behind = List.of();
+    while (System.nanoTime() < deadline) {
+      Map<String, Ledger.RoomHistory> rooms = readRooms();
+      behind = onLoop(() -> clients.stream()
+          .filter(c -> {
+            Ledger.RoomHistory r = rooms.get(c.room);
+            return !c.healthy() || !r.epoch().equals(c.epoch) || c.lastSeq != r.head();
+          })
+          .map(c -> c.describe() + " (room head " + rooms.get(c.room).head() + ")")
+          .toList());
+      if (behind.isEmpty()) {
+        return rooms;
+      }
+      Thread.sleep(200);
+    }
+    throw new AssertionError(behind.size() + " clients not caught up within " + RECOVERY + ", e.g. "
+        + behind.subList(0, Math.min(5, behind.size())));
+  }
+
+  private Map<String, Ledger.RoomHistory> readRooms() {
+    Map<String, Ledger.RoomHistory> rooms = new LinkedHashMap<>();
+    try (RespClient resp = redis.client()) {
+      for (int i = 0; i < ROOMS; i++) {
+        String room = "chaos-" + run + "-" + i;
+        String epoch = (String) resp.call("GET", "chat:{" + room + "}:epoch");
+        Object seq = resp.call("GET", "chat:{" + room + "}:seq");
+        TreeMap<Long, String> messages = new TreeMap<>();
+        for (Object entry : (List<?>) resp.call("LRANGE", "chat:{" + room + "}:hist", "0", "-1")) {
+          JsonObject m = new JsonObject((String) entry);
+          messages.put(m.getLong("seq"), m.getString("from") + "/" + m.getString("id"));
+        }
+        rooms.put(room, new Ledger.RoomHistory(room, String.valueOf(epoch),
+            seq == null ? 0 : Long.parseLong((String) seq), messages));
+      }
+    }
+    return rooms;
+  }
+
+  /** Lets messages flow between faults; the faults, not this pause, are what is tested. */
+  private static void traffic() throws InterruptedException {
+    Thread.sleep(TRAFFIC.toMillis());
+  }
+
+  private void step(String what) throws Exception {
+    System.out.println("chaos step: " + what + " (closes so far " + onLoop(() -> new TreeMap<>(ledger.closeCodes))
+        + ", acked " + onLoop(() -> ledger.acks.size()) + ")");
+  }
+
+  private void awaitClients(String what, Predicate<ChaosClient> condition) throws Exception {
+    awaitLoop(what, () -> clients.stream().allMatch(condition), condition);
+  }
+
+  private void awaitLoop(String what, Callable<Boolean> condition, Predicate<ChaosClient> clientCondition)
+      throws Exception {
+    long deadline = System.nanoTime() + RECOVERY.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (onLoop(condition)) {
+        return;
+      }
+      Thread.sleep(100);
+    }
+    List<String> state = onLoop(() -> clients.stream().filter(clientCondition.negate())
+        .map(ChaosClient::describe).limit(5).toList());
+    throw new AssertionError("not within " + RECOVERY + ": " + what + "; e.g. " + state
+        + "; closes " + onLoop(() -> new TreeMap<>(ledger.closeCodes)) + ", errors " + onLoop(() -> new TreeMap<>(ledger.errors)));
+  }
+
+  /** Runs {@code task} on the clients' event loop and returns its result. */
+  private <T> T onLoop(Callable<T> task) throws Exception {
+    CompletableFuture<T> result = new CompletableFuture<>();
+    loop.runOnContext(v -> {
+      try {
+        result.complete(task.call());
+      } catch (Throwable e) {
+        result.completeExceptionally(e);
+      }
+    });
+    return result.get(10, TimeUnit.SECONDS);
+  }
+}

@@ -1,0 +1,155 @@
+package dev.chat.chaos;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * What the chaos clients were told, and the final check of it against Redis. Written only on the
+ * clients' event loop; read by the test once the clients are quiet.
+ */
+final class Ledger {
+
+  private static final int VIOLATIONS_KEPT = 40;
+
+  /** An ack the service gave for a send: it promises (room, seq) holds (from, id). */
+  record Ack(String room, long seq, String from, String id, long atMs) {
+    String key() {
+      return from + "/" + id;
+    }
+  }
+
+  /** A room as Redis holds it at the end: its epoch and its history, seq → "from/id". */
+  record RoomHistory(String room, String epoch, long head, TreeMap<Long, String> messages) {}
+
+  long sent;
+  long delivered;
+  long duplicates;
+  long resets;
+  long sameEpochResets;
+  long resends;
+  long lateAcks;
+  long connectFailures;
+  final List<Ack> acks = new ArrayList<>();
+  final Map<Integer, Integer> closeCodes = new TreeMap<>();
+  final Map<String, Integer> errors = new TreeMap<>();
+  private final List<String> violations = new ArrayList<>();
+  private int violationCount;
+
+  void acked(Ack ack) {
+    acks.add(ack);
+  }
+
+  void closed(int code) {
+    closeCodes.merge(code, 1, Integer::sum);
+  }
+
+  void error(String code) {
+    errors.merge(String.valueOf(code), 1, Integer::sum);
+  }
+
+  void violation(String what) {
+    violationCount++;
+    if (violations.size() < VIOLATIONS_KEPT) {
+      violations.add(what);
+    }
+  }
+
+  /** The outcome of {@link #verify}: counts, and every broken promise found. */
+  record Report(long sent, long acked, long delivered, long duplicates, long lost, long lostWithEpoch,
+      long storedAgainAfterDataLoss, long resets, long resends, Map<Integer, Integer> closeCodes,
+      Map<String, Integer> errors, int violationCount, List<String> violations) {
+
+    String counts() {
+      return "sent=" + sent + " acked=" + acked + " delivered=" + delivered + " duplicates-suppressed=" + duplicates
+          + " lost=" + lost + " lost-with-redis-data(expected)=" + lostWithEpoch
+          + " stored-again-after-data-loss=" + storedAgainAfterDataLoss + " resets(recovered:false)=" + resets
+          + " resends=" + resends + " close-codes=" + closeCodes + " errors=" + errors
+          + " violations=" + violationCount;
+    }
+  }
+
+  /**
+   * Checks every promise against the rooms' final state in Redis.
+   *
+   * <ul>
+   *   <li>History: no (from, id) is stored twice in the current epoch.
+   *   <li>Every ack: the current epoch's history holds (from, id) at the acked seq; an ack may only
+   *       be missing if it was given before {@code dataLossAtMs} (Redis lost that epoch's data).
+   *   <li>Every client: it ends in the room's current epoch, caught up to its head, and what it
+   *       accepted from its run's start to the head is exactly the history there (so no acked
+   *       message is missing, duplicated or out of order for it).
+   *   <li>All clients agree on which message each seq of each epoch carried, old epochs included.
+   * </ul>
+   */
+  Report verify(Map<String, RoomHistory> rooms, List<ChaosClient> clients, long dataLossAtMs) {
+    long lost = 0;
+    long lostWithEpoch = 0;
+    long storedAgain = 0;
+    for (RoomHistory room : rooms.values()) {
+      Map<String, Long> where = new HashMap<>();
+      room.messages().forEach((seq, key) -> {
+        Long other = where.put(key, seq);
+        if (other != null) {
+          violation(room.room() + ": " + key + " stored twice, at seq " + other + " and " + seq);
+        }
+      });
+      if (room.messages().size() != room.head()
+          || (!room.messages().isEmpty() && room.messages().lastKey() != room.head())) {
+        violation(room.room() + ": history holds " + room.messages().size() + " messages, head is " + room.head());
+      }
+    }
+    Map<String, Map<Long, String>> ackedAt = new HashMap<>();
+    for (Ack ack : acks) {
+      RoomHistory room = rooms.get(ack.room());
+      String stored = room.messages().get(ack.seq());
+      if (ack.key().equals(stored)) {
+        ackedAt.computeIfAbsent(ack.room(), r -> new HashMap<>()).put(ack.seq(), ack.key());
+        continue;
+      }
+      if (ack.atMs() < dataLossAtMs) {
+        lostWithEpoch++;
+        if (room.messages().containsValue(ack.key())) {
+          storedAgain++; // a second copy, sent before the first was acked, landed in the new epoch
+        }
+        continue;
+      }
+      lost++;
+      violation("LOST: " + ack + " acked after the data loss; history has " + stored + " at that seq");
+    }
+    Map<String, Map<Long, String>> agreed = new HashMap<>();
+    for (ChaosClient c : clients) {
+      RoomHistory room = rooms.get(c.room);
+      for (Map.Entry<String, TreeMap<Long, String>> epoch : c.seen.entrySet()) {
+        Map<Long, String> all = agreed.computeIfAbsent(c.room + "#" + epoch.getKey(), e -> new HashMap<>());
+        epoch.getValue().forEach((seq, key) -> {
+          String other = all.putIfAbsent(seq, key);
+          if (other != null && !other.equals(key)) {
+            violation(c.room + " epoch " + epoch.getKey() + " seq " + seq + ": one client got " + other
+                + ", another " + key);
+          }
+        });
+      }
+      if (!room.epoch().equals(c.epoch)) {
+        violation(c.user + " ended in epoch " + c.epoch + ", the room is in " + room.epoch());
+        continue;
+      }
+      TreeMap<Long, String> mine = c.seen.get(c.epoch);
+      for (long seq = Math.max(1, c.runStart); seq <= room.head(); seq++) {
+        String want = room.messages().get(seq);
+        String got = mine.get(seq);
+        if (!want.equals(got)) {
+          lost++;
+          violation("MISSING: " + c.user + " has " + got + " at seq " + seq + " of " + c.room + ", history " + want);
+        }
+      }
+      if (!mine.isEmpty() && mine.lastKey() > room.head()) {
+        violation(c.user + " got seq " + mine.lastKey() + " past the head " + room.head() + " of " + c.room);
+      }
+    }
+    return new Report(sent, acks.size(), delivered, duplicates, lost, lostWithEpoch, storedAgain, resets, resends,
+        Map.copyOf(closeCodes), Map.copyOf(errors), violationCount, List.copyOf(violations));
+  }
+}
