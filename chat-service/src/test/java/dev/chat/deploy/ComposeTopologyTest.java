@@ -69,8 +69,17 @@ class ComposeTopologyTest {
       nodes.put(name, node);
       ports.put(name, node.port());
     });
-    int listenPort = Ports.freePort();
-    nginx = Nginx.start(localServerBlock(compose, ports, listenPort), listenPort);
+    // Another process may take the chosen port before nginx binds it: choose again, twice.
+    for (int attempt = 1; nginx == null; attempt++) {
+      int listenPort = Ports.freePort();
+      try {
+        nginx = Nginx.start(localServerBlock(compose, ports, listenPort), listenPort);
+      } catch (IllegalStateException e) {
+        if (attempt == 3 || !String.valueOf(e.getMessage()).contains("Address already in use")) {
+          throw e;
+        }
+      }
+    }
   }
 
   /** compose.conf with each mount's container path, each chat service and the listen port made local. */

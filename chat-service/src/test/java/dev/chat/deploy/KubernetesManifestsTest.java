@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.chat.config.Config;
 import dev.chat.testing.ChatNode;
-import dev.chat.testing.Ports;
 import dev.chat.testing.RedisServer;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
@@ -209,9 +208,13 @@ class KubernetesManifestsTest {
   void probesAnswerOnARealNode() {
     try (RedisServer redis = RedisServer.start()) {
       ChatNode.Builder builder = ChatNode.builder().name("k8s-probes");
-      operatorEnvironment().forEach(builder::env);
-      // The pod's port and Redis address are replaced by this machine's; the rest is as deployed.
-      builder.env("CHAT_PORT", Integer.toString(Ports.freePort()));
+      // The pod's port and Redis address are replaced by this machine's (the fixture picks a free
+      // port, and picks again if another process takes it first); the rest is as deployed.
+      operatorEnvironment().forEach((k, v) -> {
+        if (!k.equals("CHAT_PORT")) {
+          builder.env(k, v);
+        }
+      });
       builder.env("CHAT_REDIS_URL", redis.uri());
       try (ChatNode node = builder.start()) {
         for (Probe probe : probes(chatContainer)) {
