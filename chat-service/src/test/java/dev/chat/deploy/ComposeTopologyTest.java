@@ -3,7 +3,7 @@ package dev.chat.deploy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.chat.testing.ChatNode;
-import dev.chat.testing.Nginx;
+import dev.chat.testing.NginxServer;
 import dev.chat.testing.Ports;
 import dev.chat.testing.RedisServer;
 import dev.chat.testing.WsClient;
@@ -46,7 +46,7 @@ class ComposeTopologyTest {
 
   private RedisServer redis;
   private final Map<String, ChatNode> nodes = new LinkedHashMap<>();
-  private Nginx nginx;
+  private NginxServer nginx;
   private final List<WsClient> clients = new ArrayList<>();
 
   @BeforeAll
@@ -73,7 +73,7 @@ class ComposeTopologyTest {
     for (int attempt = 1; nginx == null; attempt++) {
       int listenPort = Ports.freePort();
       try {
-        nginx = Nginx.start(localServerBlock(compose, ports, listenPort), listenPort);
+        nginx = NginxServer.startHttp(localServerBlock(compose, ports, listenPort), listenPort);
       } catch (IllegalStateException e) {
         if (attempt == 3 || !String.valueOf(e.getMessage()).contains("Address already in use")) {
           throw e;
