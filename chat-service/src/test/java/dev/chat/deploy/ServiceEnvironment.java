@@ -3,7 +3,6 @@ package dev.chat.deploy;
 import dev.chat.config.Config;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.reflect.Method;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -69,22 +68,9 @@ final class ServiceEnvironment {
     return Config.from(env);
   }
 
-  /**
-   * How long a node drains after SIGTERM. The accessor is looked up by name because the setting
-   * is being renamed (CHAT_SHUTDOWN_MS, now CHAT_DRAIN_MS with the old name as its fallback).
-   */
+  /** How long a node drains after SIGTERM (CHAT_DRAIN_MS). */
   static long drainWindowMs(Config config) {
-    for (String accessor : new String[] {"drainMs", "shutdownMs"}) {
-      try {
-        Method m = Config.class.getMethod(accessor);
-        return (long) m.invoke(config);
-      } catch (NoSuchMethodException e) {
-        // try the other name
-      } catch (ReflectiveOperationException e) {
-        throw new IllegalStateException(e);
-      }
-    }
-    throw new IllegalStateException("Config has neither drainMs() nor shutdownMs()");
+    return config.drainMs();
   }
 
   private static void collect(Pattern pattern, String text, Set<String> into) {
