@@ -55,6 +55,9 @@ import java.util.function.Function;
  *                              logs Vert.x's "Thread ... has been blocked" warning
  * @param echoEndpoint          {@code CHAT_ECHO_ENDPOINT} (false): serve {@code /echo}, a WebSocket that
  *                              echoes text and binary messages, for protocol conformance tests only
+ * @param presenceMaxOnline     {@code CHAT_PRESENCE_MAX_ONLINE} (0 = no limit): rooms with more users online
+ *                              than this send no join/leave presence frames (every join would otherwise cost
+ *                              one frame per member: a 10,000-member room filling up sends 50 million)
  */
 public record Config(
     int port,
@@ -89,7 +92,8 @@ public record Config(
     int maxWriteQueueBytes,
     String logFormat,
     long eventLoopWarnMs,
-    boolean echoEndpoint) {
+    boolean echoEndpoint,
+    int presenceMaxOnline) {
 
   public Config {
     require(port >= 0 && port <= 65535, "CHAT_PORT must be 0-65535");
@@ -122,6 +126,7 @@ public record Config(
     require(maxWriteQueueBytes >= 65_536, "CHAT_MAX_WRITE_QUEUE_BYTES must be at least 65536");
     require("text".equals(logFormat) || "json".equals(logFormat), "CHAT_LOG_FORMAT must be text or json");
     require(eventLoopWarnMs >= 10, "CHAT_EVENT_LOOP_WARN_MS must be at least 10");
+    require(presenceMaxOnline >= 0, "CHAT_PRESENCE_MAX_ONLINE must not be negative");
   }
 
   /** Reads the process environment. */
@@ -172,7 +177,8 @@ public record Config(
         integer(get, "CHAT_MAX_WRITE_QUEUE_BYTES", 1_048_576),
         logFormat != null ? logFormat : "text",
         longValue(get, "CHAT_EVENT_LOOP_WARN_MS", 2_000),
-        bool(get, "CHAT_ECHO_ENDPOINT", false));
+        bool(get, "CHAT_ECHO_ENDPOINT", false),
+        integer(get, "CHAT_PRESENCE_MAX_ONLINE", 0));
   }
 
   /** True when no Redis URL is configured and the embedded single-node broker is used. */

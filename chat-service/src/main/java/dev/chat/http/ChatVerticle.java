@@ -67,7 +67,7 @@ public final class ChatVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     broker = brokers.apply(context);
-    hub = new RoomHub(vertx, broker, config.historyOnJoin(), metrics);
+    hub = new RoomHub(vertx, broker, config.historyOnJoin(), config.presenceMaxOnline(), metrics);
     slots = new ConnectionSlots(broker, config);
     node.addBroker(broker::ready);
     Router router = Router.router(vertx);

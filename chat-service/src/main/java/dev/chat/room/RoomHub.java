@@ -34,13 +34,16 @@ public final class RoomHub implements BrokerListener {
   private final Vertx vertx;
   private final Broker broker;
   private final int historyOnJoin;
+  private final int presenceMaxOnline;
   private final Metrics metrics;
   private final Map<String, Room> rooms = new HashMap<>();
 
-  public RoomHub(Vertx vertx, Broker broker, int historyOnJoin, Metrics metrics) {
+  /** {@code presenceMaxOnline}: rooms with more users online announce no joins and leaves (0: no limit). */
+  public RoomHub(Vertx vertx, Broker broker, int historyOnJoin, int presenceMaxOnline, Metrics metrics) {
     this.vertx = vertx;
     this.broker = broker;
     this.historyOnJoin = historyOnJoin;
+    this.presenceMaxOnline = presenceMaxOnline;
     this.metrics = metrics;
     broker.listener(this);
   }
@@ -109,7 +112,7 @@ public final class RoomHub implements BrokerListener {
   @Override
   public void onPresence(String name, String event, String user, int online) {
     Room room = rooms.get(name);
-    if (room == null || room.members.isEmpty()) {
+    if (room == null || room.members.isEmpty() || (presenceMaxOnline > 0 && online > presenceMaxOnline)) {
       return;
     }
     byte[] frame = ServerFrames.presence(name, event, user, online);

@@ -45,6 +45,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class RoomHubTest {
 
   private static final int HISTORY_ON_JOIN = 50;
+  private static final int PRESENCE_MAX_ONLINE = 3;
   private static final int RESUMING = 5;
   // More than any test publishes, so a resume is always recoverable however late the loop runs it.
   private static final int HISTORY_MAX = 10_000;
@@ -73,7 +74,7 @@ class RoomHubTest {
     store = new MemoryStore(HISTORY_MAX, 3_600_000, System::currentTimeMillis);
     metrics = Metrics.create("unit-node");
     broker = loop.call(() -> new ShakyBroker(vertx, loop.context(), store, HISTORY_MAX));
-    hub = loop.call(() -> new RoomHub(vertx, broker, HISTORY_ON_JOIN, metrics));
+    hub = loop.call(() -> new RoomHub(vertx, broker, HISTORY_ON_JOIN, PRESENCE_MAX_ONLINE, metrics));
     room = "r-" + UUID.randomUUID().toString().substring(0, 8);
   }
 
@@ -154,6 +155,28 @@ class RoomHubTest {
     assertThat(bob.presences()).containsExactly(presence("join", "alice", 2), presence("leave", "alice", 1));
     leave(bob);
     assertThat(loop.call(hub::size)).isZero();
+  }
+
+  @Test
+  @DisplayName("announces no joins and leaves while more users are online than the presence limit")
+  void presenceLimit() {
+    RecordingMember ann = member("ann");
+    List<RecordingMember> others = List.of(member("ben"), member("cat"), member("dan"), member("eve"));
+    join(ann);
+    long seq = 0;
+    for (RecordingMember m : others) {
+      join(m);
+      barrier(++seq, ann);
+    }
+    assertThat(ann.presences()).as("ben and cat made 2 and 3 online; dan and eve made 4 and 5")
+        .containsExactly(presence("join", "ben", 2), presence("join", "cat", 3));
+
+    leave(others.get(3));
+    barrier(++seq, ann);
+    leave(others.get(2));
+    ann.awaitEvents(e -> e instanceof RecordingMember.Presence, 3, "dan's leave, back at the limit");
+    assertThat(ann.presences()).as("eve left with 4 online, dan with 3")
+        .containsExactly(presence("join", "ben", 2), presence("join", "cat", 3), presence("leave", "dan", 3));
   }
 
   /** Publishes message {@code seq} and waits until every member has it: whatever was queued before it has arrived. */

@@ -44,7 +44,7 @@ final class SessionHarness implements AutoCloseable {
     loop = TestLoop.on(vertx);
     store = new MemoryStore(config.historyMax(), config.dedupWindowMs(), System::currentTimeMillis);
     broker = new MemoryBroker(store, loop.context(), config.joinedUsersMax());
-    hub = loop.call(() -> new RoomHub(loop.vertx(), broker, config.historyOnJoin(), metrics));
+    hub = loop.call(() -> new RoomHub(loop.vertx(), broker, config.historyOnJoin(), config.presenceMaxOnline(), metrics));
   }
 
   /** Opens a session for {@code user} and waits for its welcome. */
