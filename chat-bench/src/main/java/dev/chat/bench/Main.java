@@ -41,6 +41,10 @@ public final class Main {
           yield 2;
         }
       };
+      if (code == 0 && !o.scenario.equals("smoke") && b.shared.connected.sum() == 0 && b.clients.size() > 0) {
+        System.err.println("no client is connected at the end of the run");
+        code = 1;
+      }
       if (code != 2) b.write();
       return code;
     }
