@@ -167,7 +167,7 @@ final class Report {
       new Metric("storm", "ms to 99% rejoined", false, n -> storm(n, "msTo99PctRejoined")),
       new Metric("storm", "resumes/s", true, n -> storm(n, "resumesPerSec")),
       new Metric("storm", "resumes per server core-second", true, n -> storm(n, "resumesPerCpuSecond")),
-      new Metric("storm", "messages lost", false, Report::lost));
+      new Metric("storm", "messages lost (no ratio)", false, Report::lost));
 
   private static void comparison(StringBuilder md, Results r) {
     List<String> labels = r.labels();
@@ -184,7 +184,7 @@ final class Report {
       Double ours = m.f().apply(r.get(m.scenario(), "ours"));
       for (String p : peers) {
         Double v = m.f().apply(r.get(m.scenario(), p));
-        md.append(' ').append(ours == null || v == null || v == 0 ? "–" : String.format(Locale.ROOT, "%.2f×", ours / v)).append(" |");
+        md.append(' ').append(m.name().endsWith("(no ratio)") || ours == null || v == null || v == 0 ? "–" : String.format(Locale.ROOT, "%.2f×", ours / v)).append(" |");
       }
       md.append('\n');
     }
@@ -294,7 +294,9 @@ final class Report {
     XYPlot plot = chart.getXYPlot();
     LogAxis y = new LogAxis("latency (ms, log)");
     y.setSmallestValue(0.01);
+    y.setNumberFormatOverride(new java.text.DecimalFormat("0.##"));
     plot.setRangeAxis(y);
+    ((org.jfree.chart.axis.NumberAxis) plot.getDomainAxis()).setAutoRangeIncludesZero(true);
     style(plot);
     ChartUtils.saveChartAsPNG(file.toFile(), chart, 900, 500);
     return true;
