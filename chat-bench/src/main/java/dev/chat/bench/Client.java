@@ -1,0 +1,491 @@
+package dev.chat.bench;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoop;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketClientProtocolConfig;
+import io.netty.handler.codec.http.websocketx.WebSocketClientProtocolHandler;
+import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketFrameAggregator;
+import io.netty.util.concurrent.FastThreadLocal;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One simulated user on one WebSocket, speaking our protocol or Socket.IO's. All its state is
+ * confined to one event loop, which it keeps across reconnects.
+ *
+ * <p>Like a real client it acknowledges deliveries cumulatively per room at most every 100 ms,
+ * keeps its unacknowledged sends and sends them again with the same id after a reconnect, and
+ * resumes rooms with {@code epoch} and {@code since} (ours; Socket.IO has no resume, so it only
+ * joins again). Pings are answered by Netty (WebSocket pong) or here (Engine.IO {@code 3}).
+ */
+public final class Client {
+  private static final byte[] K_TYPE = FrameScanner.key("type");
+  private static final byte[] K_ROOM = FrameScanner.key("room");
+  private static final byte[] K_SEQ = FrameScanner.key("seq");
+  private static final byte[] K_ID = FrameScanner.key("id");
+  private static final byte[] K_EPOCH = FrameScanner.key("epoch");
+  private static final byte[] K_TEXT = FrameScanner.key("text");
+  private static final byte[] K_RETRY = FrameScanner.key("retryAfterMs");
+  private static final byte[] K_CODE = FrameScanner.key("code");
+  private static final byte[] T_MESSAGE = "message".getBytes();
+  private static final byte[] T_ACK = "ack".getBytes();
+  private static final byte[] T_JOINED = "joined".getBytes();
+  private static final byte[] T_WELCOME = "welcome".getBytes();
+  private static final byte[] T_ERROR = "error".getBytes();
+  private static final byte[] C_RATE = "rate_limited".getBytes();
+  private static final byte[] M_T = "t=".getBytes();
+  private static final byte[] M_P = ";p=".getBytes();
+  private static final byte[] M_C = ";c=".getBytes();
+  private static final FastThreadLocal<byte[]> SCRATCH = new FastThreadLocal<>() {
+    @Override
+    protected byte[] initialValue() {
+      return new byte[70_000];
+    }
+  };
+
+  /** Shared by all clients of a run. */
+  public static final class Shared {
+    final Proto proto;
+    final Net net;
+    final List<URI> urls;
+    final Ledger ledger;
+    final String padding;
+    volatile Stats stats;
+    /** Called on the client's loop when a (re)join of all its rooms is answered after a reconnect. */
+    volatile Runnable onRejoined = () -> {};
+    final java.util.concurrent.atomic.LongAdder connected = new java.util.concurrent.atomic.LongAdder();
+    final java.util.concurrent.atomic.LongAdder disconnects = new java.util.concurrent.atomic.LongAdder();
+    volatile boolean reconnect;
+    volatile boolean closing;
+
+    public Shared(Proto proto, Net net, List<URI> urls, Ledger ledger, int textBytes, Stats stats) {
+      this.proto = proto;
+      this.net = net;
+      this.urls = urls;
+      this.ledger = ledger;
+      this.padding = "x".repeat(Math.max(0, textBytes - 40));
+      this.stats = stats;
+    }
+  }
+
+  private static final class Room {
+    final String name;
+    final Ledger.Member member;
+    String epoch;
+    long lastSeq = -1;
+    long ackedSeq = -1;
+    boolean joined;
+    CompletableFuture<Void> joinedFuture = new CompletableFuture<>();
+
+    Room(String name, Ledger.Member member) {
+      this.name = name;
+      this.member = member;
+    }
+  }
+
+  private static final class Pending {
+    final String room, id, text;
+    final int counter;
+    boolean retried;
+
+    Pending(String room, String id, String text, int counter) {
+      this.room = room;
+      this.id = id;
+      this.text = text;
+      this.counter = counter;
+    }
+  }
+
+  final int index;
+  final String user;
+  final EventLoop loop;
+  private final Shared shared;
+  private int urlIndex;
+  private Channel channel;
+  private boolean ready;
+  private boolean ackTimer;
+  private int counter;
+  private long sioAckIds;
+  private final Map<String, Room> rooms = new LinkedHashMap<>(2);
+  private final Map<String, Pending> unacked = new LinkedHashMap<>();
+  private final Map<Long, Object> sioWaiting = new HashMap<>();
+  private CompletableFuture<Void> readyFuture;
+  private int attempt;
+  boolean affected;
+  /** False for publishers whose own echoes should not count (the latency scenario). */
+  volatile boolean measure = true;
+  long disconnectedAtNanos;
+
+  public Client(int index, String user, int urlIndex, Shared shared) {
+    this.index = index;
+    this.user = user;
+    this.urlIndex = urlIndex;
+    this.shared = shared;
+    this.loop = shared.net.next();
+  }
+
+  public int urlIndex() {
+    return urlIndex;
+  }
+
+  /** Opens the socket; completes when the server said welcome (ours) or connected the namespace (Socket.IO). */
+  public CompletableFuture<Void> connect() {
+    CompletableFuture<Void> f = new CompletableFuture<>();
+    loop.execute(() -> open(f));
+    return f;
+  }
+
+  private void open(CompletableFuture<Void> f) {
+    readyFuture = f;
+    ready = false;
+    URI base = shared.urls.get(urlIndex);
+    URI uri = URI.create(base.getScheme() + "://" + base.getHost() + ":" + base.getPort()
+        + (shared.proto == Proto.OURS ? "/ws?user=" : "/socket.io/?EIO=4&transport=websocket&user=") + user);
+    WebSocketClientProtocolConfig config = WebSocketClientProtocolConfig.newBuilder()
+        .webSocketUri(uri)
+        .customHeaders(new DefaultHttpHeaders())
+        .maxFramePayloadLength(1 << 20)
+        .handshakeTimeoutMillis(15_000)
+        .build();
+    InetSocketAddress remote = new InetSocketAddress(base.getHost(), base.getPort());
+    InetSocketAddress local = shared.net.nextSource(base.getHost());
+    var b = shared.net.bootstrap(loop).handler(new ChannelInitializer<SocketChannel>() {
+      @Override
+      protected void initChannel(SocketChannel ch) {
+        ch.pipeline().addLast(new HttpClientCodec(), new HttpObjectAggregator(8192),
+            new WebSocketClientProtocolHandler(config), new WebSocketFrameAggregator(1 << 20), new Handler());
+      }
+    });
+    ChannelFuture cf = local == null ? b.connect(remote) : b.connect(remote, local);
+    channel = cf.channel();
+    cf.addListener(x -> {
+      if (!x.isSuccess()) failed(x.cause());
+    });
+  }
+
+  private void failed(Throwable cause) {
+    CompletableFuture<Void> f = readyFuture;
+    readyFuture = null;
+    if (f != null) f.completeExceptionally(cause == null ? new IllegalStateException("closed") : cause);
+  }
+
+  private final class Handler extends SimpleChannelInboundHandler<WebSocketFrame> {
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+      if (evt == WebSocketClientProtocolHandler.ClientHandshakeStateEvent.HANDSHAKE_TIMEOUT) {
+        failed(new IllegalStateException("handshake timeout"));
+        ctx.close();
+      }
+      super.userEventTriggered(ctx, evt);
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, WebSocketFrame frame) {
+      if (frame instanceof TextWebSocketFrame) onText(frame.content());
+      else if (frame instanceof CloseWebSocketFrame) ctx.close();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      if (ctx.channel() != channel) return;
+      boolean wasReady = ready;
+      ready = false;
+      failed(new IllegalStateException("connection closed before ready"));
+      if (wasReady) {
+        shared.connected.decrement();
+        shared.disconnects.increment();
+        if (shared.reconnect && !shared.closing) {
+          if (!affected) {
+            affected = true;
+            disconnectedAtNanos = System.nanoTime();
+          }
+          for (Room r : rooms.values()) {
+            r.joined = false;
+            r.joinedFuture = new CompletableFuture<>();
+          }
+          urlIndex = (urlIndex + 1) % shared.urls.size();
+          attempt = 0;
+          scheduleReconnect(ThreadLocalRandom.current().nextLong(1000));
+        }
+      }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      failed(cause);
+      ctx.close();
+    }
+  }
+
+  private void scheduleReconnect(long delayMs) {
+    loop.schedule(() -> {
+      if (shared.closing) return;
+      CompletableFuture<Void> f = new CompletableFuture<>();
+      f.whenComplete((v, e) -> loop.execute(() -> {
+        if (e == null) rejoinAll();
+        else {
+          attempt++;
+          scheduleReconnect(Math.min(5000, 100L << Math.min(attempt, 6)) + ThreadLocalRandom.current().nextLong(100));
+        }
+      }));
+      open(f);
+    }, delayMs, TimeUnit.MILLISECONDS);
+  }
+
+  private void rejoinAll() {
+    List<CompletableFuture<Void>> all = new ArrayList<>();
+    for (Room r : rooms.values()) {
+      all.add(r.joinedFuture);
+      sendJoin(r, true);
+    }
+    CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> loop.execute(() -> {
+      if (e != null) return;
+      shared.onRejoined.run();
+      affected = false;
+      // Sends the server may not have stored: again, with the same ids.
+      for (Pending p : new ArrayList<>(unacked.values())) {
+        shared.ledger.retriedSends.increment();
+        p.retried = true;
+        writeSend(p);
+      }
+    }));
+  }
+
+  private void becameReady() {
+    ready = true;
+    shared.connected.increment();
+    CompletableFuture<Void> f = readyFuture;
+    readyFuture = null;
+    if (f != null) f.complete(null);
+  }
+
+  /** Joins a room; completes when the server answered. */
+  public CompletableFuture<Void> join(String room, boolean track) {
+    CompletableFuture<Void> f = new CompletableFuture<>();
+    loop.execute(() -> {
+      Room r = rooms.computeIfAbsent(room, n -> new Room(n, track ? shared.ledger.member(n) : null));
+      r.joinedFuture.whenComplete((v, e) -> {
+        if (e == null) f.complete(null);
+        else f.completeExceptionally(e);
+      });
+      sendJoin(r, false);
+    });
+    return f;
+  }
+
+  private void sendJoin(Room r, boolean resume) {
+    if (shared.proto == Proto.OURS) {
+      String frame = resume && r.epoch != null && r.lastSeq >= 0
+          ? "{\"type\":\"join\",\"room\":\"" + r.name + "\",\"epoch\":\"" + r.epoch + "\",\"since\":" + r.lastSeq + "}"
+          : "{\"type\":\"join\",\"room\":\"" + r.name + "\"}";
+      write(frame);
+    } else {
+      long id = sioAckIds++;
+      sioWaiting.put(id, r);
+      write("42" + id + "[\"join\",{\"room\":\"" + r.name + "\"}]");
+    }
+  }
+
+  /** Publishes one message due at {@code intendedNanos}; sent at once, or queued until reconnected. */
+  public void publish(String room, long intendedNanos) {
+    loop.execute(() -> {
+      int c = counter++;
+      String id = user + "-" + c;
+      String text = "t=" + intendedNanos + ";p=" + index + ";c=" + c + ";" + shared.padding;
+      Pending p = new Pending(room, id, text, c);
+      unacked.put(id, p);
+      shared.stats.sent.increment();
+      Room r = rooms.get(room);
+      if (ready && r != null && r.joined) writeSend(p);
+    });
+  }
+
+  private void writeSend(Pending p) {
+    if (shared.proto == Proto.OURS) {
+      write("{\"type\":\"send\",\"room\":\"" + p.room + "\",\"id\":\"" + p.id + "\",\"text\":\"" + p.text + "\"}");
+    } else {
+      long id = sioAckIds++;
+      sioWaiting.put(id, p);
+      write("42" + id + "[\"send\",{\"room\":\"" + p.room + "\",\"id\":\"" + p.id + "\",\"text\":\"" + p.text + "\"}]");
+    }
+  }
+
+  private void write(String s) {
+    Channel ch = channel;
+    if (ch == null || !ch.isActive()) return;
+    ByteBuf buf = ch.alloc().buffer(ByteBufUtil.utf8MaxBytes(s));
+    ByteBufUtil.writeUtf8(buf, s);
+    ch.writeAndFlush(new TextWebSocketFrame(buf), ch.voidPromise());
+  }
+
+  /** Closes the socket without reconnecting. */
+  public void close() {
+    loop.execute(() -> {
+      if (channel != null) channel.close();
+    });
+  }
+
+  public int unackedSends() {
+    return unacked.size();
+  }
+
+  // ---- receiving
+
+  private void onText(ByteBuf content) {
+    int len = content.readableBytes();
+    byte[] b;
+    int off;
+    if (content.hasArray()) {
+      b = content.array();
+      off = content.arrayOffset() + content.readerIndex();
+    } else {
+      b = SCRATCH.get();
+      if (len > b.length) b = new byte[len];
+      content.getBytes(content.readerIndex(), b, 0, len);
+      off = 0;
+    }
+    if (shared.proto == Proto.OURS) onOurs(b, off, off + len);
+    else onSio(off == 0 ? b : java.util.Arrays.copyOfRange(b, off, off + len), len);
+  }
+
+  private void onOurs(byte[] b, int from, int to) {
+    if (FrameScanner.stringFieldIs(b, from, to, K_TYPE, T_MESSAGE)) {
+      String room = FrameScanner.stringField(b, from, to, K_ROOM);
+      long seq = FrameScanner.longField(b, from, to, K_SEQ, -1);
+      Room r = room == null ? null : rooms.get(room);
+      if (r == null) return;
+      if (seq <= r.lastSeq) {
+        shared.ledger.rawDuplicates.increment();
+        shared.stats.rawDuplicates.increment();
+        return;
+      }
+      if (r.member != null) r.member.seq(seq);
+      r.lastSeq = seq;
+      delivered(r, b, from, to);
+      if (!ackTimer) {
+        ackTimer = true;
+        loop.schedule(this::flushAcks, 100, TimeUnit.MILLISECONDS);
+      }
+    } else if (FrameScanner.stringFieldIs(b, from, to, K_TYPE, T_ACK)) {
+      String id = FrameScanner.stringField(b, from, to, K_ID);
+      Pending p = id == null ? null : unacked.remove(id);
+      if (p == null) return;
+      long seq = FrameScanner.longField(b, from, to, K_SEQ, -1);
+      Room r = rooms.get(p.room);
+      if (r != null && p.retried && r.lastSeq >= seq) shared.ledger.serverDuplicateAcks.increment();
+      shared.stats.acked.increment();
+      shared.ledger.acked(index, p.room, p.counter, seq);
+    } else if (FrameScanner.stringFieldIs(b, from, to, K_TYPE, T_JOINED)) {
+      String room = FrameScanner.stringField(b, from, to, K_ROOM);
+      Room r = room == null ? null : rooms.get(room);
+      if (r == null) return;
+      String epoch = FrameScanner.stringField(b, from, to, K_EPOCH);
+      if (r.epoch != null && !r.epoch.equals(epoch)) r.lastSeq = -1;
+      r.epoch = epoch;
+      r.joined = true;
+      r.joinedFuture.complete(null);
+    } else if (FrameScanner.stringFieldIs(b, from, to, K_TYPE, T_WELCOME)) {
+      becameReady();
+    } else if (FrameScanner.stringFieldIs(b, from, to, K_TYPE, T_ERROR)) {
+      shared.stats.errors.increment();
+      if (FrameScanner.stringFieldIs(b, from, to, K_CODE, C_RATE)) {
+        shared.stats.rateLimited.increment();
+        String id = FrameScanner.stringField(b, from, to, K_ID);
+        Pending p = id == null ? null : unacked.get(id);
+        long after = FrameScanner.longField(b, from, to, K_RETRY, 100);
+        if (p != null) loop.schedule(() -> {
+          if (unacked.containsKey(p.id) && ready) writeSend(p);
+        }, Math.max(1, after), TimeUnit.MILLISECONDS);
+      }
+    }
+  }
+
+  private void delivered(Room r, byte[] b, int from, int to) {
+    long now = System.nanoTime();
+    long intended = FrameScanner.longAfter(b, from, to, M_T, Long.MIN_VALUE);
+    if (r.member != null) {
+      int pub = (int) FrameScanner.longAfter(b, from, to, M_P, -1);
+      int c = (int) FrameScanner.longAfter(b, from, to, M_C, -1);
+      if (pub >= 0 && c >= 0 && !r.member.record(pub, c)) shared.ledger.appDuplicates.increment();
+    }
+    if (!measure) return;
+    if (intended != Long.MIN_VALUE) shared.stats.delivered(intended, now);
+    else shared.stats.received.increment();
+  }
+
+  private void flushAcks() {
+    ackTimer = false;
+    for (Room r : rooms.values()) {
+      if (r.lastSeq > r.ackedSeq && r.joined) {
+        write("{\"type\":\"ack\",\"room\":\"" + r.name + "\",\"seq\":" + r.lastSeq + "}");
+        r.ackedSeq = r.lastSeq;
+      }
+    }
+  }
+
+  private static final byte[] E_MESSAGE = "message".getBytes();
+
+  private void onSio(byte[] b, int len) {
+    switch (FrameScanner.sioKind(b, len)) {
+      case OPEN -> write("40");
+      case PING -> write("3");
+      case CONNECT -> becameReady();
+      case CONNECT_ERROR -> {
+        failed(new IllegalStateException("socket.io connect error"));
+        channel.close();
+      }
+      case EVENT -> {
+        if (!FrameScanner.sioEventIs(b, len, E_MESSAGE)) return;
+        String room = FrameScanner.stringField(b, 0, len, K_ROOM);
+        Room r = room == null ? null : rooms.get(room);
+        if (r == null) return;
+        if (r.member != null) {
+          // Socket.IO has no seq: de-duplicate by the message's (publisher, counter), i.e. by id.
+          int pub = (int) FrameScanner.longAfter(b, 0, len, M_P, -1);
+          int c = (int) FrameScanner.longAfter(b, 0, len, M_C, -1);
+          if (pub >= 0 && c >= 0 && !r.member.record(pub, c)) {
+            shared.ledger.rawDuplicates.increment();
+            shared.stats.rawDuplicates.increment();
+            return;
+          }
+        }
+        if (!measure) return;
+        long intended = FrameScanner.longAfter(b, 0, len, M_T, Long.MIN_VALUE);
+        if (intended != Long.MIN_VALUE) shared.stats.delivered(intended, System.nanoTime());
+        else shared.stats.received.increment();
+      }
+      case ACK -> {
+        Object w = sioWaiting.remove(FrameScanner.sioAckId(b, len));
+        if (w instanceof Room r) {
+          r.joined = true;
+          r.joinedFuture.complete(null);
+        } else if (w instanceof Pending p && unacked.remove(p.id) != null) {
+          shared.stats.acked.increment();
+          shared.ledger.acked(index, p.room, p.counter, 0);
+        }
+      }
+      default -> {}
+    }
+  }
+}

@@ -1,0 +1,126 @@
+package dev.chat.bench;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Server-side measurements read from /proc, jcmd, or a Socket.IO peer's /stats. */
+public final class ProcStats {
+  private ProcStats() {}
+
+  /** Clock ticks per second of /proc/PID/stat (USER_HZ, 100 on Linux). */
+  static final long TICKS = 100;
+
+  /** CPU time (user + system) of a process in microseconds, or -1 if it is gone. */
+  public static long cpuMicros(long pid) {
+    if (pid <= 0) return -1;
+    try {
+      String s = Files.readString(Path.of("/proc/" + pid + "/stat"));
+      String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");
+      // After the comm: state is field 3, utime 14, stime 15 (1-based), so indexes 11 and 12.
+      long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);
+      return ticks * 1_000_000 / TICKS;
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+  }
+
+  public static long cpuMicros(List<Long> pids) {
+    long sum = 0;
+    for (long p : pids) {
+      long c = cpuMicros(p);
+      if (c > 0) sum += c;
+    }
+    return sum;
+  }
+
+  /** VmRSS in bytes, or -1. */
+  public static long rssBytes(long pid) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+        if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+      }
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+    return -1;
+  }
+
+  private static final Pattern USED = Pattern.compile("used (\\d+)([KMG])");
+
+  /** Used Java heap after a full GC, via jcmd of the JVM that runs {@code pid}; -1 when it fails. */
+  public static long jvmHeapUsedAfterGc(long pid) {
+    String jcmd = jcmdFor(pid);
+    run(jcmd, String.valueOf(pid), "GC.run");
+    String out = run(jcmd, String.valueOf(pid), "GC.heap_info");
+    return parseHeapUsed(out);
+  }
+
+  /** The first {@code used N[KMG]} of GC.heap_info output (G1, Parallel, Serial; ZGC says {@code used NM}). */
+  public static long parseHeapUsed(String heapInfo) {
+    if (heapInfo == null) return -1;
+    Matcher m = USED.matcher(heapInfo);
+    if (!m.find()) return -1;
+    long n = Long.parseLong(m.group(1));
+    return switch (m.group(2)) {
+      case "K" -> n << 10;
+      case "M" -> n << 20;
+      default -> n << 30;
+    };
+  }
+
+  private static String jcmdFor(long pid) {
+    try {
+      Path exe = Path.of("/proc/" + pid + "/exe").toRealPath();
+      Path j = exe.resolveSibling("jcmd");
+      if (Files.isExecutable(j)) return j.toString();
+    } catch (IOException e) {
+      // fall through to JAVA_HOME
+    }
+    String home = System.getenv("JAVA_HOME");
+    if (home != null && Files.isExecutable(Path.of(home, "bin", "jcmd"))) return home + "/bin/jcmd";
+    return Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+  }
+
+  private static String run(String... cmd) {
+    try {
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      byte[] out = p.getInputStream().readAllBytes();
+      p.waitFor(60, TimeUnit.SECONDS);
+      return new String(out);
+    } catch (IOException e) {
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    }
+  }
+
+  /** A Socket.IO peer's {@code /stats} ({@code {"heapUsed":N,"rss":N,"sockets":N}} after a gc), or null. */
+  public static long[] peerStats(URI wsUrl) {
+    try (HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()) {
+      URI u = URI.create("http://" + wsUrl.getHost() + ":" + wsUrl.getPort() + "/stats");
+      String body = http.send(HttpRequest.newBuilder(u).timeout(Duration.ofSeconds(60)).build(),
+          HttpResponse.BodyHandlers.ofString()).body();
+      byte[] b = body.getBytes();
+      return new long[] {
+          FrameScanner.longField(b, 0, b.length, FrameScanner.key("heapUsed"), -1),
+          FrameScanner.longField(b, 0, b.length, FrameScanner.key("rss"), -1),
+          FrameScanner.longField(b, 0, b.length, FrameScanner.key("sockets"), -1)};
+    } catch (IOException e) {
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    }
+  }
+}

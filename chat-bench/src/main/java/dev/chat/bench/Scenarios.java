@@ -1,0 +1,290 @@
+package dev.chat.bench;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+
+/** The benchmark scenarios; each fills {@link Bench#result} and returns the process exit code. */
+final class Scenarios {
+  private Scenarios() {}
+
+  /** A few clients in one room, a few sends, acks, one step and a memory reading: every code path, in seconds. */
+  static int smoke(Bench b) {
+    int n = b.o.integer("clients", 4);
+    String room = "smoke-" + b.runId;
+    List<Client> cs = b.newClients(n, "s", i -> 0);
+    long connected = b.connect(cs);
+    long joined = b.joinAll(cs, c -> room, true);
+    double rate = b.o.dbl("rate", 20);
+    Map<String, Object> step = b.step("step", rate, b.o.dbl("step-seconds", 2),
+        (k, t) -> cs.get((int) (k % n)).publish(room, t));
+    b.net.quiesce();
+    Ledger.Verdict v = b.ledger.verify(b.proto == Proto.OURS);
+    Map<String, Object> mem = b.memory(0);
+    b.result.put("clients", n);
+    b.result.put("connected", connected);
+    b.result.put("joined", joined);
+    b.result.put("steps", List.of(step));
+    b.result.put("memory", mem);
+    b.result.put("loss", verdict(b, v));
+    long received = ((Number) step.get("received")).longValue();
+    long lost = v.lostByCounter() + v.lostBySeq();
+    boolean ok = received > 0 && lost == 0 && connected == n && joined == n;
+    b.result.put("ok", ok);
+    System.err.printf("[%s smoke] connected=%d joined=%d received=%d lost=%d -> %s%n", b.label, connected, joined,
+        received, lost, ok ? "OK" : "FAILED");
+    return ok ? 0 : 1;
+  }
+
+  static Map<String, Object> verdict(Bench b, Ledger.Verdict v) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("members", v.members());
+    m.put("ackedMessages", b.ledger.ackedCount());
+    m.put("expectedDeliveries", v.expected());
+    m.put("lost", v.lostByCounter());
+    m.put("lostBySeq", b.proto == Proto.OURS ? v.lostBySeq() : -1);
+    m.put("duplicatesDelivered", b.ledger.appDuplicates.sum());
+    m.put("duplicatesSuppressed", b.ledger.rawDuplicates.sum());
+    m.put("sendsRetried", b.ledger.retriedSends.sum());
+    m.put("retriesAnsweredAsDuplicate", b.ledger.serverDuplicateAcks.sum());
+    return m;
+  }
+
+  /**
+   * Idle sockets: the counts are reached incrementally (50k, then 50k more for 100k) on the first
+   * url; per-socket figures are (value at count - baseline before any connection) / count.
+   */
+  static int idle(Bench b) {
+    List<Long> counts = b.o.longs("counts", "50000,100000");
+    double hold = b.o.dbl("hold-seconds", 30);
+    Map<String, Object> base = b.memory(0);
+    b.result.put("baseline", base);
+    List<Map<String, Object>> rows = new ArrayList<>();
+    long have = 0, connected = 0;
+    long pid = b.pids.isEmpty() ? -1 : b.pids.get(0);
+    for (long count : counts) {
+      List<Client> more = b.newClients((int) (count - have), "i", i -> 0);
+      connected += b.connect(more);
+      have = count;
+      b.phase("hold " + count);
+      Bench.sleep(2000);
+      long c0 = ProcStats.cpuMicros(pid), t0 = System.nanoTime();
+      Bench.sleep((long) (hold * 1000));
+      long c1 = ProcStats.cpuMicros(pid), t1 = System.nanoTime();
+      long open = b.shared.connected.sum();
+      b.phase("measure " + count);
+      Map<String, Object> mem = b.memory(0);
+      Map<String, Object> r = new LinkedHashMap<>();
+      r.put("sockets", count);
+      r.put("connected", open);
+      r.put("connectFailures", b.connector.failures.get());
+      r.putAll(mem);
+      long heap = (long) mem.get("heapBytes"), rss = (long) mem.get("rssBytes");
+      long heap0 = (long) base.get("heapBytes"), rss0 = (long) base.get("rssBytes");
+      r.put("heapBytesPerSocket", heap < 0 || heap0 < 0 || open == 0 ? -1 : (heap - heap0) / open);
+      r.put("rssBytesPerSocket", rss < 0 || rss0 < 0 || open == 0 ? -1 : (rss - rss0) / open);
+      double cpuPerSec = pid > 0 ? (c1 - c0) / ((t1 - t0) / 1e9) : -1;
+      r.put("serverCpuMicrosPerSec", Math.round(cpuPerSec));
+      r.put("idleCpuMicrosPerSecPerSocket", pid > 0 && open > 0 ? Math.round(cpuPerSec / open * 1000) / 1000.0 : -1);
+      r.put("disconnectsDuringHold", b.shared.disconnects.sum());
+      rows.add(r);
+      System.err.println("[" + b.label + " idle] " + r);
+    }
+    b.result.put("connected", connected);
+    b.result.put("steps", rows);
+    return 0;
+  }
+
+  /** One big room on the first url; the publish rate goes up until p99 passes the limit. */
+  static int bigroom(Bench b) {
+    int members = b.o.integer("members", 10000);
+    int minPublishers = b.o.integer("publishers", 10);
+    String room = "big-" + b.runId;
+    List<Client> cs = b.newClients(members, "b", i -> 0);
+    long connected = b.connect(cs);
+    long joined = b.joinAll(cs, c -> room, false);
+    b.result.put("members", members);
+    b.result.put("connected", connected);
+    b.result.put("joined", joined);
+    Bench.sleep(1000);
+    List<Map<String, Object>> rows = stepped(b, b.o.numbers("rates", "5,10,20,40,60,80,100,150,200"),
+        b.o.dbl("stop-p99-ms", 100), rate -> {
+          int p = (int) Math.min(members, Math.max(minPublishers, Math.ceil(rate / 20)));
+          return (k, t) -> cs.get((int) (k % p)).publish(room, t);
+        });
+    b.result.put("steps", rows);
+    b.result.put("best", best(rows, b.o.dbl("stop-p99-ms", 100)));
+    return 0;
+  }
+
+  /** Many small rooms; members of a room alternate between the urls. */
+  static int rooms(Bench b) {
+    int rooms = b.o.integer("rooms", 2000), members = b.o.integer("members", 10);
+    List<Client> cs = b.newClients(rooms * members, "r", i -> (i % members) % b.urls.size());
+    long connected = b.connect(cs);
+    long joined = b.joinAll(cs, c -> "rm-" + b.runId + "-" + (c.index / members), false);
+    b.result.put("rooms", rooms);
+    b.result.put("members", members);
+    b.result.put("connected", connected);
+    b.result.put("joined", joined);
+    Bench.sleep(1000);
+    double limit = b.o.dbl("stop-p99-ms", 50);
+    List<Map<String, Object>> rows = stepped(b, b.o.numbers("rates", "100,200,500,1000,2000,4000,8000,16000"), limit,
+        rate -> (k, t) -> {
+          int r = (int) (k % rooms);
+          int m = (int) ((k / rooms) % members);
+          cs.get(r * members + m).publish("rm-" + b.runId + "-" + r, t);
+        });
+    b.result.put("steps", rows);
+    b.result.put("best", best(rows, limit));
+    return 0;
+  }
+
+  /** Cross-replica latency: receivers on the second url, one publisher per room on the first. */
+  static int latency(Bench b) {
+    int rooms = b.o.integer("rooms", 100), receivers = b.o.integer("receivers", 100);
+    int recvUrl = b.urls.size() > 1 ? 1 : 0;
+    List<Client> pubs = b.newClients(rooms, "lp", i -> 0);
+    List<Client> recv = b.newClients(rooms * receivers, "lr", i -> recvUrl);
+    for (Client p : pubs) p.measure = false;
+    List<Client> all = new ArrayList<>(pubs);
+    all.addAll(recv);
+    long connected = b.connect(all);
+    long joined = b.joinAll(pubs, c -> "lat-" + b.runId + "-" + c.index, false)
+        + b.joinAll(recv, c -> "lat-" + b.runId + "-" + ((c.index - rooms) / receivers), false);
+    b.result.put("rooms", rooms);
+    b.result.put("receiversPerRoom", receivers);
+    b.result.put("connected", connected);
+    b.result.put("joined", joined);
+    Bench.sleep(1000);
+    List<Map<String, Object>> rows = new ArrayList<>();
+    for (double load : b.o.numbers("loads", "10000,50000,100000")) {
+      // Each message reaches the room's receivers: load deliveries/s = rate * receivers.
+      double rate = load / receivers;
+      Map<String, Object> row = b.step("load " + (long) load, rate, b.o.dbl("step-seconds", 10),
+          (k, t) -> pubs.get((int) (k % rooms)).publish("lat-" + b.runId + "-" + pubs.get((int) (k % rooms)).index, t));
+      row.put("load", load);
+      rows.add(row);
+    }
+    b.result.put("steps", rows);
+    return 0;
+  }
+
+  /**
+   * A node killed under load: clients of the dead url reconnect to the others after 0-1 s of
+   * jitter, resume (ours: epoch + since; Socket.IO: join again) and send their unacknowledged
+   * messages again with the same ids.
+   */
+  static int storm(Bench b) {
+    int n = b.o.integer("clients", 20000), size = b.o.integer("room-size", 10);
+    int rooms = Math.max(1, n / size);
+    long killPid = b.o.lng("kill-pid", -1);
+    int killedUrl = b.pids.indexOf(killPid);
+    List<Client> cs = b.newClients(rooms * size, "st", i -> i % b.urls.size());
+    b.shared.reconnect = true;
+    long connected = b.connect(cs);
+    long joined = b.joinAll(cs, c -> "st-" + b.runId + "-" + (c.index / size), true);
+    b.result.put("clients", cs.size());
+    b.result.put("roomSize", size);
+    b.result.put("connected", connected);
+    b.result.put("joined", joined);
+    ConcurrentLinkedQueue<Long> rejoins = new ConcurrentLinkedQueue<>();
+    b.shared.onRejoined = () -> rejoins.add(System.nanoTime());
+    double before = b.o.dbl("before-seconds", 10), after = b.o.dbl("after-seconds", 20);
+    double rate = b.o.dbl("rate", 1000);
+    Stats s = new Stats();
+    b.shared.stats = s;
+    List<Long> survivors = new ArrayList<>(b.pids);
+    survivors.remove(killPid);
+    long cpu0 = ProcStats.cpuMicros(b.pids), killed0 = ProcStats.cpuMicros(killPid), t0 = System.nanoTime();
+    OpenLoop schedule = new OpenLoop(t0 + 5_000_000, rate, before + after);
+    Thread publisher = Thread.ofPlatform().name("publisher").start(() ->
+        schedule.run((k, t) -> {
+          Client c = cs.get((int) ((k * 7919) % cs.size()));
+          c.publish("st-" + b.runId + "-" + (c.index / size), t);
+        }, () -> false));
+    b.phase("before kill");
+    Bench.sleep((long) (before * 1000));
+    long affected = killedUrl < 0 ? 0 : cs.stream().filter(c -> c.urlIndex() == killedUrl).count();
+    Map<String, Object> storm = new LinkedHashMap<>();
+    storm.put("killPid", killPid);
+    storm.put("affectedClients", affected);
+    long killedCpu = Math.max(0, ProcStats.cpuMicros(killPid) - killed0);
+    long killAt = System.nanoTime();
+    long cpuK = ProcStats.cpuMicros(survivors);
+    boolean killed = killPid > 0 && ProcessHandle.of(killPid).map(ProcessHandle::destroyForcibly).orElse(false);
+    storm.put("killed", killed);
+    b.phase("recovering");
+    long t99 = -1, cpu99 = -1;
+    long deadline = killAt + (long) (after * 1e9);
+    while (System.nanoTime() < deadline && affected > 0) {
+      if (rejoins.size() >= Math.ceil(affected * 0.99)) {
+        t99 = System.nanoTime();
+        cpu99 = ProcStats.cpuMicros(survivors);
+        break;
+      }
+      Bench.sleep(20);
+    }
+    b.phase("after kill");
+    try {
+      publisher.join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    b.phase("drain");
+    b.drain(s, 10_000);
+    // The killed node's CPU counts up to its death; the survivors' for the whole run.
+    long t1 = System.nanoTime(), cpu1 = ProcStats.cpuMicros(survivors) + killedCpu + (killed0 > 0 ? killed0 : 0);
+    b.net.quiesce();
+    Ledger.Verdict v = b.ledger.verify(b.proto == Proto.OURS);
+    storm.put("rejoined", rejoins.size());
+    storm.put("msTo99PctRejoined", t99 < 0 ? -1 : Math.round((t99 - killAt) / 1e5) / 10.0);
+    storm.put("resumesPerSec", t99 < 0 ? -1 : Math.round(Math.ceil(affected * 0.99) / ((t99 - killAt) / 1e9)));
+    long cpuRecovery = cpu99 - cpuK;
+    storm.put("survivorCpuMicrosDuringRecovery", t99 < 0 ? -1 : cpuRecovery);
+    storm.put("resumesPerCpuSecond", t99 < 0 || cpuRecovery <= 0 ? -1
+        : Math.round(Math.ceil(affected * 0.99) / (cpuRecovery / 1e6)));
+    b.result.put("storm", storm);
+    b.result.put("loss", verdict(b, v));
+    Map<String, Object> row = b.row(s, rate, before + after, (t1 - t0) / 1e9, cpu1 - cpu0, -1);
+    b.result.put("steps", List.of(row));
+    System.err.println("[" + b.label + " storm] " + storm + " " + b.result.get("loss"));
+    return 0;
+  }
+
+  interface RateStep {
+    java.util.function.BiConsumer<Long, Long> publisher(double rate);
+  }
+
+  static List<Map<String, Object>> stepped(Bench b, List<Double> rates, double stopP99, RateStep plan) {
+    List<Map<String, Object>> rows = new ArrayList<>();
+    double warmup = b.o.dbl("warmup-seconds", 5);
+    // Not recorded: lets both JITs (ours and the generator's) settle before the first measured step.
+    if (warmup > 0 && !rates.isEmpty()) b.step("warmup", rates.get(0), warmup, plan.publisher(rates.get(0)));
+    for (double rate : rates) {
+      Map<String, Object> row = b.step("rate " + (long) rate, rate, b.o.dbl("step-seconds", 10), plan.publisher(rate));
+      rows.add(row);
+      double p99 = ((Number) ((Map<?, ?>) row.get("latencyMs")).get("p99")).doubleValue();
+      if (p99 > stopP99) break;
+    }
+    return rows;
+  }
+
+  /** The step with the most deliveries/s whose p99 stayed within the limit. */
+  static Map<String, Object> best(List<Map<String, Object>> rows, double limit) {
+    Map<String, Object> best = null;
+    for (Map<String, Object> r : rows) {
+      double p99 = ((Number) ((Map<?, ?>) r.get("latencyMs")).get("p99")).doubleValue();
+      if (p99 > limit || ((Number) r.get("received")).longValue() == 0) continue;
+      if (best == null || ((Number) r.get("deliveriesPerSec")).longValue() > ((Number) best.get("deliveriesPerSec")).longValue()) best = r;
+    }
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("p99LimitMs", limit);
+    m.put("deliveriesPerSec", best == null ? 0 : best.get("deliveriesPerSec"));
+    m.put("cpuMicrosPerDelivery", best == null ? -1 : best.get("cpuMicrosPerDelivery"));
+    m.put("rate", best == null ? 0 : best.get("rate"));
+    return m;
+  }
+}
