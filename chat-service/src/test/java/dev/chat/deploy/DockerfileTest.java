@@ -140,6 +140,29 @@ class DockerfileTest {
     }
   }
 
+  @Test
+  @DisplayName("the build stage copies the pom of every module the parent lists, before Maven first runs")
+  void everyModulePomReachesTheBuild() {
+    // Maven refuses a reactor whose module has no pom, even with -pl: the image broke this way once
+    // a second module (chat-bench) joined the parent.
+    List<String> modules = Pattern.compile("<module>([^<]+)</module>").matcher(Repo.read("pom.xml")).results()
+        .map(m -> m.group(1).strip()).toList();
+    assertThat(modules).contains("chat-service");
+    List<String> copiedBeforeMaven = new ArrayList<>();
+    for (Instruction i : STAGES.get(0).instructions()) {
+      if (i.keyword().equals("RUN") && i.args().contains("mvn")) {
+        break;
+      }
+      if (i.keyword().equals("COPY")) {
+        copiedBeforeMaven.add(i.args());
+      }
+    }
+    for (String module : modules) {
+      assertThat(copiedBeforeMaven).as("COPY of %s/pom.xml", module)
+          .anyMatch(args -> List.of(args.split("\\s+")).contains(module + "/pom.xml"));
+    }
+  }
+
   // --- parsing ---------------------------------------------------------------------------------
 
   private static Stage runtime() {
