@@ -42,6 +42,16 @@ const httpServer = http.createServer((req, res) => {
   res.writeHead(404, { 'content-type': 'text/plain' });
   res.end('not found\n');
 });
+// A client that offers an upgrade on a plain request (Java's HttpClient asks for h2c by default)
+// reaches 'upgrade', not the handler above, and Engine.IO would drop the socket: answer /stats there
+// too, in HTTP/1.1.
+httpServer.on('upgrade', (req, socket) => {
+  const path = (req.url || '/').split('?')[0];
+  if (req.method !== 'GET' || path !== '/stats') return;   // /socket.io/ is Engine.IO's
+  const body = JSON.stringify(stats());
+  socket.end('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n'
+    + `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+});
 httpServer.maxConnections = Infinity;      // no cap on sockets (the default is none either; made explicit)
 httpServer.headersTimeout = 60000;
 httpServer.requestTimeout = 0;

@@ -4,23 +4,41 @@
 const { test, describe, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
+const fs = require('node:fs');
 const net = require('node:net');
+const http = require('node:http');
 const path = require('node:path');
 const { io: connect } = require('socket.io-client');
 
 const SERVER = path.join(__dirname, '..', 'server.js');
 const STARTUP_MS = 15000;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
+// A port below the kernel's ephemeral range that binds now: one from that range can be taken by an
+// outgoing connection of any process before the server binds it.
+function ephemeralLow() {
+  try {
+    return Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  } catch {
+    return 32768;
+  }
+}
+
+function bindable(port) {
+  return new Promise((resolve) => {
     const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '0.0.0.0', () => srv.close(() => resolve(true)));
   });
+}
+
+async function freePort() {
+  const low = ephemeralLow();
+  const hi = low > 12000 ? Math.min(low - 1, 32767) : 32767;
+  for (let i = 0; i < 200; i++) {
+    const port = 10000 + Math.floor(Math.random() * (hi - 10000));
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free port in 10000-${hi}`);
 }
 
 function delay(ms) {
@@ -59,6 +77,28 @@ async function stopProcess(child) {
     child.kill('SIGKILL');
     await child.exited;
   }
+}
+
+// Starts a server on a free port and waits until ready(port) passes; another process can take the
+// port between choosing and binding it (other suites run on this machine), so a server that exits
+// before it is ready is started again on another port, up to three times.
+async function startOnFreePort(name, spawnAt, ready) {
+  let last = '';
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const port = await freePort();
+    const child = spawnAt(port);
+    const died = child.exited.then(() => { throw new Error(`${name} exited: ${child.output}`); });
+    try {
+      await Promise.race([eventually(() => ready(port), STARTUP_MS, name), died]);
+      died.catch(() => {});
+      return { child, port };
+    } catch (err) {
+      died.catch(() => {});
+      last = err.message;
+      await stopProcess(child);
+    }
+  }
+  throw new Error(`${name} did not start: ${last}`);
 }
 
 function redisPing(port) {
@@ -119,9 +159,9 @@ let redis;
 let redisPort;
 
 before(async () => {
-  redisPort = await freePort();
-  redis = startProcess('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
-  await eventually(() => redisPing(redisPort), STARTUP_MS, `redis-server on ${redisPort}`);
+  ({ child: redis, port: redisPort } = await startOnFreePort('redis-server',
+    (port) => startProcess('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']),
+    redisPing));
 });
 
 after(async () => {
@@ -136,15 +176,13 @@ for (const adapter of ['classic', 'sharded']) {
 
     before(async () => {
       for (let i = 0; i < 2; i++) {
-        const port = await freePort();
-        const peer = startProcess(process.execPath, ['--expose-gc', SERVER], {
-          PORT: String(port), REDIS_URL: `redis://127.0.0.1:${redisPort}`, ADAPTER: adapter,
-        });
-        peers.push(peer);
+        const { child, port } = await startOnFreePort(`peer ${i}`,
+          (p) => startProcess(process.execPath, ['--expose-gc', SERVER], {
+            PORT: String(p), REDIS_URL: `redis://127.0.0.1:${redisPort}`, ADAPTER: adapter,
+          }),
+          getStats);
+        peers.push(child);
         ports.push(port);
-      }
-      for (let i = 0; i < 2; i++) {
-        await eventually(() => getStats(ports[i]), STARTUP_MS, `peer ${i} (output: ${peers[i].output})`);
       }
     });
 
@@ -234,6 +272,21 @@ for (const adapter of ['classic', 'sharded']) {
       assert.equal((await getStats(ports[0])).sockets, before + 1);
       const res = await fetch(`http://127.0.0.1:${ports[0]}/nope`);
       assert.equal(res.status, 404);
+      // as Java's HttpClient asks by default: an h2c upgrade offer on a plain GET
+      const viaUpgrade = await new Promise((resolve, reject) => {
+        const req = http.get({
+          host: '127.0.0.1', port: ports[0], path: '/stats',
+          headers: { Connection: 'Upgrade, HTTP2-Settings', Upgrade: 'h2c', 'HTTP2-Settings': 'AAMAAABkAAQAAP__' },
+        }, (r) => {
+          let body = '';
+          r.on('data', (d) => { body += d; });
+          r.on('end', () => resolve({ status: r.statusCode, body }));
+        });
+        req.on('upgrade', () => reject(new Error('unexpected 101')));
+        req.on('error', reject);
+      });
+      assert.equal(viaUpgrade.status, 200);
+      assert.deepEqual(Object.keys(JSON.parse(viaUpgrade.body)).sort(), ['heapUsed', 'rss', 'sockets']);
     });
   });
 }
