@@ -208,8 +208,13 @@ run_generator() {
   local cmd=(taskset -c "$GEN_CORE" java $GEN_JVM_OPTS -jar "$BENCH_JAR" "$@")
   if [ "$DRY_RUN" = 1 ]; then echo "[dry-run] $(show_cmd "${cmd[@]}")"; return 0; fi
   log "generator: $(show_cmd "${cmd[@]}")"
-  local rc=0
-  "${cmd[@]}" 2>&1 | tee "$RESULTS/logs/$name.log" || rc=${PIPESTATUS[0]}
+  # In the background with a wait, so that a SIGTERM to this script runs its trap at once.
+  local rc=0 gpid
+  "${cmd[@]}" > >(tee "$RESULTS/logs/$name.log") 2>&1 &
+  gpid=$!
+  BENCH_STARTED_PIDS+=("$gpid")
+  wait "$gpid" || rc=$?
+  stop_pid "$gpid" 1
   return "$rc"
 }
 
