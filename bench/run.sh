@@ -92,19 +92,21 @@ trap 'exit 130' INT TERM
 NOFILE=$(raise_nofile)
 SOCKET_CAP=$((NOFILE - 1500))
 
-# Scenario sizes (full, then --quick).
+# Scenario sizes (full, then --quick). Sockets per scenario: idle the largest count, bigroom the
+# members, rooms rooms x members, latency rooms x (receivers + 1) (its loads are deliveries/s),
+# storm the clients.
 if [ "$QUICK" = 1 ]; then
   IDLE_COUNTS=2000; IDLE_HOLD=5
-  BIG_MEMBERS=1000; BIG_RATES=5,10; BIG_STEP=5
-  ROOMS_ROOMS=100; ROOMS_MEMBERS=10
-  LAT_LOADS=2000
-  STORM_CLIENTS=2000; STORM_RATE=${STORM_RATE:-500}; STORM_BEFORE=5
+  BIG_MEMBERS=1000; BIG_RATES=5,10; BIG_STEP=5; BIG_EXTRA="--warmup-seconds 2"
+  ROOMS_ROOMS=100; ROOMS_MEMBERS=10; ROOMS_EXTRA="--rates 100,200 --step-seconds 5 --warmup-seconds 2"
+  LAT_LOADS=2000; LAT_EXTRA="--rooms 10 --receivers 50 --step-seconds 5"
+  STORM_CLIENTS=2000; STORM_RATE=${STORM_RATE:-500}; STORM_BEFORE=5; STORM_EXTRA="--after-seconds 10"
 else
   IDLE_COUNTS=50000,100000; IDLE_HOLD=30
-  BIG_MEMBERS=10000; BIG_RATES=5,10,20,40,60,80,100,150,200; BIG_STEP=10
-  ROOMS_ROOMS=2000; ROOMS_MEMBERS=10
-  LAT_LOADS=10000,50000,100000
-  STORM_CLIENTS=20000; STORM_RATE=${STORM_RATE:-1000}; STORM_BEFORE=15
+  BIG_MEMBERS=10000; BIG_RATES=5,10,20,40,60,80,100,150,200; BIG_STEP=10; BIG_EXTRA=""
+  ROOMS_ROOMS=2000; ROOMS_MEMBERS=10; ROOMS_EXTRA=""
+  LAT_LOADS=10000,50000,100000; LAT_EXTRA=""
+  STORM_CLIENTS=20000; STORM_RATE=${STORM_RATE:-1000}; STORM_BEFORE=15; STORM_EXTRA=""
 fi
 
 FIT_NOTES=()
@@ -127,8 +129,6 @@ fit_sizes() {
     was=$ROOMS_ROOMS; ROOMS_ROOMS=$((SOCKET_CAP / ROOMS_MEMBERS))
     FIT_NOTES+=("rooms --rooms $was -> $ROOMS_ROOMS (x $ROOMS_MEMBERS members)")
   fi
-  was=$LAT_LOADS; LAT_LOADS=$(fit_list "$LAT_LOADS")
-  [ "$was" != "$LAT_LOADS" ] && FIT_NOTES+=("latency --loads $was -> $LAT_LOADS")
   was=$STORM_CLIENTS; STORM_CLIENTS=$(fit_list "$STORM_CLIENTS")
   [ "$was" != "$STORM_CLIENTS" ] && FIT_NOTES+=("storm --clients $was -> $STORM_CLIENTS")
   return 0
@@ -141,10 +141,10 @@ scenario_opts() {
   if [ -n "${!var:-}" ]; then echo "${!var}"; return; fi
   case $1 in
     idle) echo "--counts $IDLE_COUNTS --hold-seconds $IDLE_HOLD" ;;
-    bigroom) echo "--members $BIG_MEMBERS --rates $BIG_RATES --step-seconds $BIG_STEP --stop-p99-ms 100" ;;
-    rooms) echo "--rooms $ROOMS_ROOMS --members $ROOMS_MEMBERS --stop-p99-ms 50" ;;
-    latency) echo "--loads $LAT_LOADS" ;;
-    storm) echo "--clients $STORM_CLIENTS --rate $STORM_RATE --before-seconds $STORM_BEFORE" ;;
+    bigroom) echo "--members $BIG_MEMBERS --rates $BIG_RATES --step-seconds $BIG_STEP --stop-p99-ms 100 $BIG_EXTRA" ;;
+    rooms) echo "--rooms $ROOMS_ROOMS --members $ROOMS_MEMBERS --stop-p99-ms 50 $ROOMS_EXTRA" ;;
+    latency) echo "--loads $LAT_LOADS $LAT_EXTRA" ;;
+    storm) echo "--clients $STORM_CLIENTS --rate $STORM_RATE --before-seconds $STORM_BEFORE $STORM_EXTRA" ;;
     smoke) echo "" ;;
   esac
 }
