@@ -221,7 +221,8 @@ else
   notes=()
   [ -f "$ROOT/bench/notes.md" ] && notes=(--notes "$ROOT/bench/notes.md")
   mkdir -p "$PLOTS_DIR" "$(dirname "$REPORT_OUT")"
-  if run_generator report report --results "$RESULTS" --out "$REPORT_OUT" --plots "$PLOTS_DIR" "${notes[@]}"; then
+  if run_generator report report --results "$RESULTS" --out "$REPORT_OUT" --plots "$PLOTS_DIR" "${notes[@]}" \
+      --node "$(node -v)" --pinning "servers and Redis on core $SERVER_CORE, generator on core $GEN_CORE"; then
     log "report: $REPORT_OUT (plots in $PLOTS_DIR)"
   else
     FAILED+=(report)
