@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# The side-by-side benchmark: our service against the Socket.IO peer (bench/peers/socketio), both
+# on one Redis, servers and Redis pinned to core 0, the load generator (chat-bench) to core 1.
+# Writes raw results to bench/results/<timestamp>/ and the report to docs/benchmarks.md.
+#
+#   bench/run.sh [--only idle,bigroom,rooms,latency,storm] [--targets ours,socketio,socketio-sharded]
+#                [--quick] [--results DIR] [--storm-rate R] [--sharded-all] [--no-fit]
+#                [--skip-build] [--no-report] [--report-out FILE] [--plots DIR] [--dry-run]
+#
+# --quick         small sizes to try the whole run in a few minutes; the report goes into the results
+#                 dir instead of docs/ (unless --report-out)
+# --sharded-all   run socketio-sharded in idle and bigroom too (skipped there by default: one process,
+#                 so the adapter barely matters)
+# --no-fit        do not shrink socket counts to the open-files limit (see below)
+# --dry-run       print what would run (servers, generator, report) and start nothing
+# Environment: CHAT_BENCH_JAR, CHAT_SERVICE_JAR (jar overrides), OURS_JVM_OPTS (default -Xms1g -Xmx8g),
+# GEN_JVM_OPTS (-Xmx6g), PEER_NODE_OPTS, MVN_ARGS (e.g. -o), BENCH_<SCENARIO>_OPTS (replace a
+# scenario's generator options, e.g. BENCH_BIGROOM_OPTS='--members 500 --rates 5 --step-seconds 5').
+#
+# Every socket is one open file in the generator and one in a server. When the open-files limit
+# (raised to the hard limit here) is below a scenario's socket count, the count is lowered to fit
+# (limit - 1500) and the run says so in run.txt; --no-fit runs the counts as given.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+ALL_SCENARIOS=(idle bigroom rooms latency storm)
+ONLY=""
+TARGETS="ours,socketio,socketio-sharded"
+QUICK=0
+RESULTS=""
+STORM_RATE=""
+SHARDED_ALL=0
+FIT=1
+SKIP_BUILD=0
+NO_REPORT=0
+REPORT_OUT=""
+PLOTS_DIR=""
+DRY_RUN=0
+
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+while [ $# -gt 0 ]; do
+  case $1 in
+    --only) ONLY=$2; shift 2 ;;
+    --targets) TARGETS=$2; shift 2 ;;
+    --quick) QUICK=1; shift ;;
+    --results) RESULTS=$2; shift 2 ;;
+    --storm-rate) STORM_RATE=$2; shift 2 ;;
+    --sharded-all) SHARDED_ALL=1; shift ;;
+    --no-fit) FIT=0; shift ;;
+    --skip-build) SKIP_BUILD=1; shift ;;
+    --no-report) NO_REPORT=1; shift ;;
+    --report-out) REPORT_OUT=$2; shift 2 ;;
+    --plots) PLOTS_DIR=$2; shift 2 ;;
+    --dry-run) DRY_RUN=1; shift ;;
+    -h|--help) usage 0 ;;
+    *) echo "unknown option $1" >&2; usage 2 ;;
+  esac
+done
+
+SCENARIOS=()
+if [ -n "$ONLY" ]; then
+  IFS=, read -r -a SCENARIOS <<<"$ONLY"
+  for s in "${SCENARIOS[@]}"; do
+    case " ${ALL_SCENARIOS[*]} smoke " in *" $s "*) ;; *) echo "unknown scenario $s" >&2; exit 2 ;; esac
+  done
+else
+  SCENARIOS=("${ALL_SCENARIOS[@]}")
+fi
+IFS=, read -r -a TARGET_LIST <<<"$TARGETS"
+for t in "${TARGET_LIST[@]}"; do
+  case $t in ours|socketio|socketio-sharded) ;; *) echo "unknown target $t" >&2; exit 2 ;; esac
+done
+
+RESULTS=${RESULTS:-$ROOT/bench/results/$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$RESULTS/logs"
+RESULTS=$(cd "$RESULTS" && pwd)
+if [ -z "$REPORT_OUT" ]; then
+  if [ "$QUICK" = 1 ]; then REPORT_OUT=$RESULTS/benchmarks.md; else REPORT_OUT=$ROOT/docs/benchmarks.md; fi
+fi
+if [ -z "$PLOTS_DIR" ]; then
+  if [ "$QUICK" = 1 ]; then PLOTS_DIR=$RESULTS/bench; else PLOTS_DIR=$ROOT/docs/bench; fi
+fi
+
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+. "$ROOT/scripts/jdk.sh"
+use_jdk
+trap cleanup_all EXIT
+trap 'exit 130' INT TERM
+
+NOFILE=$(raise_nofile)
+SOCKET_CAP=$((NOFILE - 1500))
+
+# Scenario sizes (full, then --quick). Sockets per scenario: idle the largest count, bigroom the
+# members, rooms rooms x members, latency rooms x (receivers + 1) (its loads are deliveries/s),
+# storm the clients.
+if [ "$QUICK" = 1 ]; then
+  IDLE_COUNTS=2000; IDLE_HOLD=5
+  BIG_MEMBERS=1000; BIG_RATES=5,10; BIG_STEP=5; BIG_EXTRA="--warmup-seconds 2"
+  ROOMS_ROOMS=100; ROOMS_MEMBERS=10; ROOMS_EXTRA="--rates 100,200 --step-seconds 5 --warmup-seconds 2"
+  LAT_LOADS=2000; LAT_EXTRA="--rooms 10 --receivers 50 --step-seconds 5"
+  STORM_CLIENTS=2000; STORM_RATE=${STORM_RATE:-500}; STORM_BEFORE=5; STORM_EXTRA="--after-seconds 10"
+else
+  IDLE_COUNTS=50000,100000; IDLE_HOLD=30
+  BIG_MEMBERS=10000; BIG_RATES=5,10,20,40,60,80,100,150,200; BIG_STEP=10; BIG_EXTRA=""
+  ROOMS_ROOMS=2000; ROOMS_MEMBERS=10; ROOMS_EXTRA=""
+  LAT_LOADS=10000,50000,100000; LAT_EXTRA=""
+  STORM_CLIENTS=20000; STORM_RATE=${STORM_RATE:-1000}; STORM_BEFORE=15; STORM_EXTRA=""
+fi
+
+FIT_NOTES=()
+# fit_list LIST: the values that fit under SOCKET_CAP, plus the cap itself when some did not.
+fit_list() {
+  local out=() dropped=0 v
+  IFS=, read -r -a vals <<<"$1"
+  for v in "${vals[@]}"; do if [ "$v" -le "$SOCKET_CAP" ]; then out+=("$v"); else dropped=1; fi; done
+  [ "$dropped" = 1 ] && out+=("$SOCKET_CAP")
+  (IFS=,; echo "${out[*]}")
+}
+fit_sizes() {
+  [ "$FIT" = 1 ] || return 0
+  local was
+  was=$IDLE_COUNTS; IDLE_COUNTS=$(fit_list "$IDLE_COUNTS")
+  [ "$was" != "$IDLE_COUNTS" ] && FIT_NOTES+=("idle --counts $was -> $IDLE_COUNTS")
+  was=$BIG_MEMBERS; BIG_MEMBERS=$(fit_list "$BIG_MEMBERS")
+  [ "$was" != "$BIG_MEMBERS" ] && FIT_NOTES+=("bigroom --members $was -> $BIG_MEMBERS")
+  if [ $((ROOMS_ROOMS * ROOMS_MEMBERS)) -gt "$SOCKET_CAP" ]; then
+    was=$ROOMS_ROOMS; ROOMS_ROOMS=$((SOCKET_CAP / ROOMS_MEMBERS))
+    FIT_NOTES+=("rooms --rooms $was -> $ROOMS_ROOMS (x $ROOMS_MEMBERS members)")
+  fi
+  was=$STORM_CLIENTS; STORM_CLIENTS=$(fit_list "$STORM_CLIENTS")
+  [ "$was" != "$STORM_CLIENTS" ] && FIT_NOTES+=("storm --clients $was -> $STORM_CLIENTS")
+  return 0
+}
+fit_sizes
+
+# scenario_opts SCENARIO: the generator's scenario options (BENCH_<SCENARIO>_OPTS replaces them).
+scenario_opts() {
+  local var="BENCH_$(echo "$1" | tr '[:lower:]' '[:upper:]')_OPTS"
+  if [ -n "${!var:-}" ]; then echo "${!var}"; return; fi
+  case $1 in
+    idle) echo "--counts $IDLE_COUNTS --hold-seconds $IDLE_HOLD" ;;
+    bigroom) echo "--members $BIG_MEMBERS --rates $BIG_RATES --step-seconds $BIG_STEP --stop-p99-ms 100 $BIG_EXTRA" ;;
+    rooms) echo "--rooms $ROOMS_ROOMS --members $ROOMS_MEMBERS --stop-p99-ms 50 $ROOMS_EXTRA" ;;
+    latency) echo "--loads $LAT_LOADS $LAT_EXTRA" ;;
+    storm) echo "--clients $STORM_CLIENTS --rate $STORM_RATE --before-seconds $STORM_BEFORE $STORM_EXTRA" ;;
+    smoke) echo "" ;;
+  esac
+}
+replicas_of() { case $1 in idle|bigroom|smoke) echo 1 ;; *) echo 2 ;; esac; }
+runs_target() {  # runs_target SCENARIO TARGET
+  [ "$2" != socketio-sharded ] && return 0
+  case $1 in idle|bigroom|smoke) [ "$SHARDED_ALL" = 1 ] ;; *) return 0 ;; esac
+}
+
+write_run_info() {
+  local f=$RESULTS/run.txt
+  {
+    echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "git: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (uncommitted changes)')"
+    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') x $(nproc) cores"
+    echo "memory: $(free -g | awk '/Mem:/ {print $2}') GiB"
+    echo "kernel: $(uname -r)"
+    echo "java: $("$JAVA_HOME/bin/java" -version 2>&1 | head -1)"
+    echo "node: $(node -v 2>/dev/null || echo missing)"
+    echo "redis: $(redis-server --version | awk '{print $3}')"
+    echo "peer: socket.io $(node -p "require('$PEER_DIR/package.json').dependencies['socket.io']"), @socket.io/redis-adapter $(node -p "require('$PEER_DIR/package.json').dependencies['@socket.io/redis-adapter']"), redis (node-redis) $(node -p "require('$PEER_DIR/package.json').dependencies.redis")"
+    echo "pinning: servers and redis on core $SERVER_CORE, generator on core $GEN_CORE"
+    echo "redis: --save '' --appendonly no --client-output-buffer-limit '$REDIS_OUTPUT_BUFFER_PUBSUB' (both targets), FLUSHALL between targets"
+    echo "ours: java $OURS_JVM_OPTS, CHAT_INSTANCES=2 CHAT_MAX_CONNECTIONS=200000 CHAT_RATE_LIMIT_PER_SEC=1000 CHAT_RATE_LIMIT_BURST=2000 CHAT_FRAME_RATE_PER_SEC=2000 CHAT_FRAME_BURST=4000 CHAT_MAX_PENDING_ACKS=10000 CHAT_LOG_LEVEL=WARN CHAT_DRAIN_MS=2000"
+    echo "peer: node $PEER_NODE_OPTS, transports websocket only, perMessageDeflate off, pingInterval 25000, pingTimeout 20000"
+    echo "generator: java $GEN_JVM_OPTS"
+    echo "open files limit: $NOFILE (hard $(ulimit -Hn)); socket cap $SOCKET_CAP; fit $( [ "$FIT" = 1 ] && echo on || echo off)"
+    local n; for n in "${FIT_NOTES[@]}"; do echo "fitted to the open-files limit: $n"; done
+    echo "quick: $QUICK"
+    echo "scenarios: ${SCENARIOS[*]}"
+    echo "targets: ${TARGET_LIST[*]}"
+  } >"$f"
+  log "run info in $f"
+  cat "$f" >&2
+}
+
+log "results in $RESULTS"
+build_if_needed "$SKIP_BUILD"
+write_run_info
+[ "$FIT" = 1 ] && [ "${#FIT_NOTES[@]}" -gt 0 ] && log "socket counts lowered to the open-files limit $NOFILE: ${FIT_NOTES[*]}"
+
+start_redis
+FAILED=()
+for scenario in "${SCENARIOS[@]}"; do
+  replicas=$(replicas_of "$scenario")
+  for target in "${TARGET_LIST[@]}"; do
+    if ! runs_target "$scenario" "$target"; then
+      log "== $scenario / $target: skipped (one process; --sharded-all runs it)"
+      continue
+    fi
+    log "== $scenario / $target: $replicas replica(s)"
+    redis_flush
+    start_target "$target" "$replicas" "$scenario"
+    # shellcheck disable=SC2207
+    read -r -a opts <<<"$(scenario_opts "$scenario")"
+    if [ "$scenario" = storm ]; then
+      [ "${#TARGET_PID_LIST[@]}" -ge 2 ] || die "storm needs two replicas"
+      opts+=(--kill-pid "${TARGET_PID_LIST[1]}")
+    fi
+    if ! run_generator "gen-$scenario-$target" "$scenario" --proto "$(proto_of "$target")" \
+        --urls "$TARGET_URLS" --pids "$TARGET_PIDS" --redis-pid "$REDIS_PID" --label "$target" \
+        --out "$RESULTS" "${opts[@]}"; then
+      log "!! $scenario / $target: the generator failed (log $RESULTS/logs/gen-$scenario-$target.log)"
+      FAILED+=("$scenario/$target")
+    fi
+    stop_target
+  done
+done
+stop_pid "$REDIS_PID"
+
+if [ "$NO_REPORT" = 1 ]; then
+  log "report skipped (--no-report)"
+else
+  notes=()
+  [ -f "$ROOT/bench/notes.md" ] && notes=(--notes "$ROOT/bench/notes.md")
+  mkdir -p "$PLOTS_DIR" "$(dirname "$REPORT_OUT")"
+  if run_generator report report --results "$RESULTS" --out "$REPORT_OUT" --plots "$PLOTS_DIR" "${notes[@]}" \
+      --node "$(node -v)" --pinning "servers and Redis on core $SERVER_CORE, generator on core $GEN_CORE"; then
+    log "report: $REPORT_OUT (plots in $PLOTS_DIR)"
+  else
+    FAILED+=(report)
+  fi
+fi
+
+if [ "${#FAILED[@]}" -gt 0 ]; then
+  log "failed: ${FAILED[*]}"
+  exit 1
+fi
+log "done: results in $RESULTS"
