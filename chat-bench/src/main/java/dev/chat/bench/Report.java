@@ -83,19 +83,24 @@ final class Report {
     System.err.println("wrote " + out + " and plots in " + plots);
   }
 
-  private static void setup(StringBuilder md, Results r, Options o) {
+  private static void setup(StringBuilder md, Results r, Options o) throws IOException {
     JsonNode env = r.byScenario.values().stream().flatMap(m -> m.values().stream())
         .map(n -> n.get("env")).filter(e -> e != null).findFirst().orElse(null);
     md.append("## Setup\n\n");
     md.append("| | |\n|---|---|\n");
     md.append("| CPU | ").append(env == null ? Env.cpuModel() : env.path("cpuModel").asText()).append(" (")
-        .append(env == null ? Runtime.getRuntime().availableProcessors() : env.path("cores").asInt()).append(" cores) |\n");
+        .append(env == null ? Env.machineCores() : env.path("cores").asInt()).append(" cores) |\n");
     md.append("| kernel | ").append(env == null ? "" : env.path("kernel").asText()).append(" |\n");
     md.append("| JDK | ").append(env == null ? System.getProperty("java.runtime.version") : env.path("jdk").asText()).append(" |\n");
     md.append("| generator transport | ").append(env == null ? "" : env.path("transport").asText()).append(" |\n");
     if (o.str("node", null) != null) md.append("| Node.js | ").append(o.str("node", "")).append(" |\n");
     if (o.str("pinning", null) != null) md.append("| pinning | ").append(o.str("pinning", "")).append(" |\n");
     md.append("| labels | ").append(String.join(", ", r.labels())).append(" |\n\n");
+    String setup = o.str("setup", null);
+    if (setup != null && Files.exists(Path.of(setup))) {
+      md.append("How the run was set up, as `bench/run.sh` recorded it:\n\n```\n")
+          .append(Files.readString(Path.of(setup)).strip()).append("\n```\n\n");
+    }
   }
 
   // ---- metrics, each null when the run is missing

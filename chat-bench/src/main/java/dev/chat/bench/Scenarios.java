@@ -160,7 +160,15 @@ final class Scenarios {
     b.result.put("joined", joined);
     Bench.sleep(1000);
     List<Map<String, Object>> rows = new ArrayList<>();
-    for (double load : b.o.numbers("loads", "10000,50000,100000")) {
+    List<Double> loads = b.o.numbers("loads", "10000,50000,100000");
+    double warmup = b.o.dbl("warmup-seconds", 5);
+    if (warmup > 0 && !loads.isEmpty()) {
+      // Not recorded, as in the stepped scenarios: both JITs settle before the first measured load.
+      double rate = loads.get(0) / receivers;
+      b.step("warmup", rate, warmup,
+          (k, t) -> pubs.get((int) (k % rooms)).publish("lat-" + b.runId + "-" + pubs.get((int) (k % rooms)).index, t));
+    }
+    for (double load : loads) {
       // Each message reaches the room's receivers: load deliveries/s = rate * receivers.
       double rate = load / receivers;
       Map<String, Object> row = b.step("load " + (long) load, rate, b.o.dbl("step-seconds", 10),
