@@ -7,7 +7,6 @@ import dev.chat.config.Config;
 import dev.chat.protocol.Names;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
-import io.vertx.ext.web.RoutingContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,17 +36,16 @@ public final class HandshakeRules {
   }
 
   /** The identity the handshake proves, or null after answering it with 400, 401 or 403. */
-  Identity check(RoutingContext ctx) {
-    HttpServerRequest request = ctx.request();
+  Identity check(HttpServerRequest request) {
     if (!origins.allows(request.getHeader(HttpHeaders.ORIGIN))) {
       LOG.debug("handshake refused: origin not allowed");
-      ctx.response().setStatusCode(403).end("origin not allowed");
+      request.response().setStatusCode(403).end("origin not allowed");
       return null;
     }
     if (verifier == null) {
       String user = request.getParam("user");
       if (user == null || !Names.isUserId(user)) {
-        ctx.response().setStatusCode(400)
+        request.response().setStatusCode(400)
             .end("query parameter user must be 1-32 letters, digits, '_', '-' or '.'");
         return null;
       }
@@ -57,7 +55,7 @@ public final class HandshakeRules {
       return verifier.verify(request.getParam("token"), System.currentTimeMillis());
     } catch (InvalidTokenException e) {
       LOG.debug("handshake refused: {}", e.getMessage());
-      ctx.response().setStatusCode(401)
+      request.response().setStatusCode(401)
           .putHeader("WWW-Authenticate", "Bearer error=\"invalid_token\"")
           .end("token refused: " + e.getMessage());
       return null;

@@ -1,38 +1,90 @@
 package dev.chat.session;
 
-import java.util.ArrayDeque;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.Map;
 
 /**
  * The messages a connection has sent and the client has not acknowledged yet, per room, with
  * when each is due for redelivery: the first after {@code ackTimeoutMs}, then doubling.
+ *
+ * <p>This is on the fan-out path, once per recipient: a room's messages are kept in a ring of
+ * parallel arrays (no object per message), a ring stays in place when acked empty (no map entry
+ * made and dropped per ack cycle), and the last room used is remembered, so a socket in one busy
+ * room finds its ring without a map lookup. Rings go with {@link #clear} (leave, rejoin).
  */
 final class PendingAcks {
-
-  /** One unacknowledged message. */
-  static final class Pending {
-    final long seq;
-    final byte[] frame;
-    int redeliveries;
-    long dueAt;
-
-    Pending(long seq, byte[] frame, long dueAt) {
-      this.seq = seq;
-      this.frame = frame;
-      this.dueAt = dueAt;
-    }
-  }
 
   /** What a redelivery pass found: frames to send again, or that a message ran out of tries. */
   interface Redeliver {
     void frame(byte[] messageFrame);
   }
 
+  /** One room's unacknowledged messages, oldest first. */
+  static final class Ring {
+    private long[] seqs = new long[INITIAL];
+    private long[] dueAts = new long[INITIAL];
+    private int[] redeliveries = new int[INITIAL];
+    private byte[][] frames = new byte[INITIAL][];
+    private int head;
+    private int count;
+
+    int size() {
+      return count;
+    }
+
+    void add(long seq, byte[] frame, long dueAt) {
+      if (count == seqs.length) {
+        grow();
+      }
+      int i = (head + count) & (seqs.length - 1);
+      seqs[i] = seq;
+      frames[i] = frame;
+      dueAts[i] = dueAt;
+      redeliveries[i] = 0;
+      count++;
+    }
+
+    /** Drops the oldest messages up to and including {@code seq}; returns how many. */
+    int ackUpTo(long seq) {
+      int dropped = 0;
+      int mask = seqs.length - 1;
+      while (count > 0 && seqs[head] <= seq) {
+        frames[head] = null;
+        head = (head + 1) & mask;
+        count--;
+        dropped++;
+      }
+      return dropped;
+    }
+
+    private void grow() {
+      int n = seqs.length;
+      long[] s = new long[n * 2];
+      long[] d = new long[n * 2];
+      int[] r = new int[n * 2];
+      byte[][] f = new byte[n * 2][];
+      for (int k = 0; k < count; k++) {
+        int i = (head + k) & (n - 1);
+        s[k] = seqs[i];
+        d[k] = dueAts[i];
+        r[k] = redeliveries[i];
+        f[k] = frames[i];
+      }
+      seqs = s;
+      dueAts = d;
+      redeliveries = r;
+      frames = f;
+      head = 0;
+    }
+  }
+
+  private static final int INITIAL = 8;
+
   private final long ackTimeoutMs;
   private final int maxRedeliveries;
-  private final Map<String, ArrayDeque<Pending>> byRoom = new HashMap<>();
+  private final Map<String, Ring> byRoom = new HashMap<>(4);
+  private String lastRoom;
+  private Ring lastRing;
   private int size;
 
   PendingAcks(long ackTimeoutMs, int maxRedeliveries) {
@@ -45,30 +97,28 @@ final class PendingAcks {
   }
 
   void add(String room, long seq, byte[] frame, long now) {
-    byRoom.computeIfAbsent(room, r -> new ArrayDeque<>()).add(new Pending(seq, frame, now + ackTimeoutMs));
+    Ring ring = room == lastRoom ? lastRing : ring(room);
+    ring.add(seq, frame, now + ackTimeoutMs);
     size++;
   }
 
   /** Acknowledges every message of {@code room} up to and including {@code seq}. */
   void ack(String room, long seq) {
-    ArrayDeque<Pending> q = byRoom.get(room);
-    if (q == null) {
-      return;
-    }
-    while (!q.isEmpty() && q.peekFirst().seq <= seq) {
-      q.pollFirst();
-      size--;
-    }
-    if (q.isEmpty()) {
-      byRoom.remove(room);
+    Ring ring = byRoom.get(room);
+    if (ring != null) {
+      size -= ring.ackUpTo(seq);
     }
   }
 
   /** Forgets a room's pending messages (the client left it, or its view starts over). */
   void clear(String room) {
-    ArrayDeque<Pending> q = byRoom.remove(room);
-    if (q != null) {
-      size -= q.size();
+    Ring ring = byRoom.remove(room);
+    if (ring != null) {
+      size -= ring.count;
+      if (ring == lastRing) {
+        lastRoom = null;
+        lastRing = null;
+      }
     }
   }
 
@@ -77,18 +127,19 @@ final class PendingAcks {
    * more, when a due message was already redelivered {@code maxRedeliveries} times.
    */
   boolean redeliverDue(long now, Redeliver out) {
-    for (ArrayDeque<Pending> q : byRoom.values()) {
-      for (Iterator<Pending> it = q.iterator(); it.hasNext(); ) {
-        Pending p = it.next();
-        if (p.dueAt > now) {
+    for (Ring ring : byRoom.values()) {
+      int mask = ring.seqs.length - 1;
+      for (int k = 0; k < ring.count; k++) {
+        int i = (ring.head + k) & mask;
+        if (ring.dueAts[i] > now) {
           continue;
         }
-        if (p.redeliveries >= maxRedeliveries) {
+        if (ring.redeliveries[i] >= maxRedeliveries) {
           return false;
         }
-        p.redeliveries++;
-        p.dueAt = now + (ackTimeoutMs << Math.min(p.redeliveries, 20));
-        out.frame(p.frame);
+        int tries = ++ring.redeliveries[i];
+        ring.dueAts[i] = now + (ackTimeoutMs << Math.min(tries, 20));
+        out.frame(ring.frames[i]);
       }
     }
     return true;
@@ -97,11 +148,23 @@ final class PendingAcks {
   /** The earliest due time, or {@code Long.MAX_VALUE} when nothing is pending. */
   long nextDue() {
     long next = Long.MAX_VALUE;
-    for (ArrayDeque<Pending> q : byRoom.values()) {
-      for (Pending p : q) {
-        next = Math.min(next, p.dueAt);
+    for (Ring ring : byRoom.values()) {
+      int mask = ring.seqs.length - 1;
+      for (int k = 0; k < ring.count; k++) {
+        next = Math.min(next, ring.dueAts[(ring.head + k) & mask]);
       }
     }
     return next;
+  }
+
+  private Ring ring(String room) {
+    Ring ring = byRoom.get(room);
+    if (ring == null) {
+      ring = new Ring();
+      byRoom.put(room, ring);
+    }
+    lastRoom = room;
+    lastRing = ring;
+    return ring;
   }
 }

@@ -52,7 +52,12 @@ public final class Session implements Member {
   private final Identity identity;
   private final String connId;
   private final Metrics metrics;
-  private final Map<String, Long> lastSeq = new HashMap<>();
+  // Each joined room's last delivered seq, -1 while its join is in flight. The last room delivered
+  // to is remembered (by identity: the hub passes its own name instance), so the fan-out finds it
+  // without a map lookup; every removal goes through forget(), which drops that memory.
+  private final Map<String, Position> lastSeq = new HashMap<>(4);
+  private String lastRoom;
+  private Position lastPosition;
   // Rooms with a join in flight, each with the join that arrived meanwhile (null if none).
   private final Map<String, ClientFrame.Join> joinsInFlight = new HashMap<>();
   private final PendingAcks pending;
@@ -179,6 +184,8 @@ public final class Session implements Member {
       hub.leave(this, room);
     }
     lastSeq.clear();
+    lastRoom = null;
+    lastPosition = null;
   }
 
   public boolean closed() {
@@ -221,14 +228,15 @@ public final class Session implements Member {
       return;
     }
     joinsInFlight.put(j.room(), null);
-    lastSeq.put(j.room(), -1L);
+    forget(j.room());
+    lastSeq.put(j.room(), new Position());
     pending.clear(j.room());
     hub.join(this, j.room(), j.epoch(), j.since()).onComplete(ar -> {
       ClientFrame.Join next = joinsInFlight.remove(j.room());
       if (closed) {
         return;
       }
-      if (ar.failed() && lastSeq.remove(j.room()) != null) {
+      if (ar.failed() && forget(j.room()) != null) {
         pending.clear(j.room());
         out.send(brokerError(ar.cause(), null));
       } else if (ar.succeeded()) {
@@ -244,7 +252,7 @@ public final class Session implements Member {
     if (joinsInFlight.containsKey(room)) {
       joinsInFlight.put(room, null);
     }
-    if (lastSeq.remove(room) == null) {
+    if (forget(room) == null) {
       out.send(ServerFrames.error(ErrorCode.NOT_JOINED, "not joined to " + room, null));
       return;
     }
@@ -348,7 +356,11 @@ public final class Session implements Member {
       return;
     }
     pending.clear(room);
-    lastSeq.put(room, s.seq());
+    // Keyed by the hub's instance of the name from now on, which deliver() compares by identity.
+    forget(room);
+    Position position = new Position();
+    position.seq = s.seq();
+    lastSeq.put(room, position);
     out.send(ServerFrames.joined(room, s.epoch(), s.seq(), s.online(), s.users(), s.usersTruncated(), s.recovered()));
     for (int i = 0; i < s.messages().size(); i++) {
       write(room, s.seqOf(i), s.messages().get(i));
@@ -357,18 +369,18 @@ public final class Session implements Member {
 
   @Override
   public void deliver(String room, long seq, byte[] frame) {
-    Long last = lastSeq.get(room);
-    if (closed || last == null || last < 0 || seq <= last) {
+    Position position = room == lastRoom ? lastPosition : position(room);
+    if (closed || position == null || position.seq < 0 || seq <= position.seq) {
       return;
     }
-    lastSeq.put(room, seq);
+    position.seq = seq;
     write(room, seq, frame);
   }
 
   @Override
   public void presence(String room, byte[] frame) {
-    Long last = lastSeq.get(room);
-    if (!closed && last != null && last >= 0) {
+    Position position = room == lastRoom ? lastPosition : position(room);
+    if (!closed && position != null && position.seq >= 0) {
       out.send(frame);
     }
   }
@@ -453,6 +465,30 @@ public final class Session implements Member {
       nextPing = now + config.heartbeatIntervalMs();
     }
     armHeartbeat(Math.min(nextPing, deadline) - now);
+  }
+
+  private Position position(String room) {
+    Position position = lastSeq.get(room);
+    if (position != null) {
+      lastRoom = room;
+      lastPosition = position;
+    }
+    return position;
+  }
+
+  /** Removes a room's position, and the memory of it as the last room delivered to. */
+  private Position forget(String room) {
+    Position position = lastSeq.remove(room);
+    if (position != null && position == lastPosition) {
+      lastRoom = null;
+      lastPosition = null;
+    }
+    return position;
+  }
+
+  /** A joined room's last delivered seq; mutable, so that a delivery allocates nothing. */
+  private static final class Position {
+    long seq = -1;
   }
 
   /**

@@ -69,6 +69,7 @@ public final class SocketConnection implements Outbound {
       if (maxWriteQueueBytes > 0) {
         ws.setWriteQueueMaxSize(maxWriteQueueBytes);
       }
+      FlushBatching.install(ws);
       ws.frameHandler(this::onFrame);
       ws.exceptionHandler(this::onError);
       ws.closeHandler(v -> {

@@ -119,4 +119,33 @@ class PendingAcksTest {
     }
     assertThat(p.nextDue() - now).isLessThanOrEqualTo(5_000L << 20);
   }
+
+  @Test
+  @DisplayName("keep order and count through many messages, partial acks and wrap-around")
+  void manyMessagesWrapAround() {
+    PendingAcks p = new PendingAcks(ACK_TIMEOUT, 5);
+    long next = 1;
+    for (; next <= 6; next++) {
+      p.add("a", next, frame("a", next), 0);
+    }
+    p.ack("a", 4);
+    for (; next <= 30; next++) {
+      p.add("a", next, frame("a", next), 0);
+    }
+    assertThat(p.size()).isEqualTo(26);
+    p.ack("a", 20);
+    assertThat(p.size()).isEqualTo(10);
+
+    assertThat(redeliver(p, ACK_TIMEOUT)).isTrue();
+    List<String> expected = new ArrayList<>();
+    for (long seq = 21; seq <= 30; seq++) {
+      expected.add("{\"room\":\"a\",\"seq\":" + seq + "}");
+    }
+    assertThat(sent).containsExactlyElementsOf(expected);
+
+    p.ack("a", 30);
+    assertThat(p.size()).isZero();
+    p.add("a", 31, frame("a", 31), 500);
+    assertThat(p.nextDue()).isEqualTo(500 + ACK_TIMEOUT);
+  }
 }
