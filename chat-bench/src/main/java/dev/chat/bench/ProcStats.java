@@ -55,27 +55,23 @@ public final class ProcStats {
     return -1;
   }
 
-  private static final Pattern USED = Pattern.compile("used (\\d+)([KMG])");
+  private static final Pattern TOTAL = Pattern.compile("(?m)^Total\\s+\\d+\\s+(\\d+)\\s*$");
 
-  /** Used Java heap after a full GC, via jcmd of the JVM that runs {@code pid}; -1 when it fails. */
+  /**
+   * Live Java heap bytes, via jcmd of the JVM that runs {@code pid}; -1 when it fails. {@code
+   * GC.class_histogram} runs a full GC first and counts every live object, whatever the collector:
+   * {@code GC.heap_info}'s first "used" is only the young generation under the serial collector,
+   * which a JVM pinned to one core picks.
+   */
   public static long jvmHeapUsedAfterGc(long pid) {
-    String jcmd = jcmdFor(pid);
-    run(jcmd, String.valueOf(pid), "GC.run");
-    String out = run(jcmd, String.valueOf(pid), "GC.heap_info");
-    return parseHeapUsed(out);
+    return parseHistogramTotal(run(jcmdFor(pid), String.valueOf(pid), "GC.class_histogram"));
   }
 
-  /** The first {@code used N[KMG]} of GC.heap_info output (G1, Parallel, Serial; ZGC says {@code used NM}). */
-  public static long parseHeapUsed(String heapInfo) {
-    if (heapInfo == null) return -1;
-    Matcher m = USED.matcher(heapInfo);
-    if (!m.find()) return -1;
-    long n = Long.parseLong(m.group(1));
-    return switch (m.group(2)) {
-      case "K" -> n << 10;
-      case "M" -> n << 20;
-      default -> n << 30;
-    };
+  /** The bytes of the {@code Total <instances> <bytes>} line of a class histogram. */
+  public static long parseHistogramTotal(String histogram) {
+    if (histogram == null) return -1;
+    Matcher m = TOTAL.matcher(histogram);
+    return m.find() ? Long.parseLong(m.group(1)) : -1;
   }
 
   private static String jcmdFor(long pid) {

@@ -76,12 +76,19 @@ class FrameScannerTest {
   }
 
   @Test
-  @DisplayName("jcmd GC.heap_info output gives the used heap for G1 and ZGC")
-  void heapInfo() {
-    assertThat(ProcStats.parseHeapUsed(" garbage-first heap   total reserved 8388608K, committed 262144K, used 12345K [0x...)"))
-        .isEqualTo(12345L * 1024);
-    assertThat(ProcStats.parseHeapUsed(" ZHeap           used 200M, capacity 256M, max capacity 8192M")).isEqualTo(200L << 20);
-    assertThat(ProcStats.parseHeapUsed("Could not attach")).isEqualTo(-1);
+  @DisplayName("a jcmd class histogram gives the live heap from its Total line")
+  void heapHistogram() {
+    String histogram = """
+        12345:
+         num     #instances         #bytes  class name (module)
+        -------------------------------------------------------
+           1:         80000        4096000  [B (java.base@25)
+           2:          1000          64000  java.lang.String (java.base@25)
+        Total         81000        4160000
+        """;
+    assertThat(ProcStats.parseHistogramTotal(histogram)).isEqualTo(4_160_000L);
+    assertThat(ProcStats.parseHistogramTotal("Could not attach")).isEqualTo(-1);
+    assertThat(ProcStats.parseHistogramTotal(null)).isEqualTo(-1);
   }
 
   private static FrameScanner.SioKind kind(String s) {

@@ -116,9 +116,13 @@ class SmokeAndReportTest {
     ((com.fasterxml.jackson.databind.node.ObjectNode) smoke).putObject("best")
         .put("deliveriesPerSec", smoke.path("steps").get(0).path("deliveriesPerSec").asLong())
         .put("cpuMicrosPerDelivery", 2.0);
+    ((com.fasterxml.jackson.databind.node.ObjectNode) smoke).putObject("peak")
+        .put("deliveriesPerSec", smoke.path("steps").get(0).path("deliveriesPerSec").asLong())
+        .put("cpuMicrosPerDelivery", 2.0).put("p99Ms", 5.0);
     new ObjectMapper().writeValue(results.resolve("bigroom-ours.json").toFile(), smoke);
     ((com.fasterxml.jackson.databind.node.ObjectNode) smoke).put("label", "socketio");
     ((com.fasterxml.jackson.databind.node.ObjectNode) smoke.path("best")).put("cpuMicrosPerDelivery", 40.0);
+    ((com.fasterxml.jackson.databind.node.ObjectNode) smoke.path("peak")).put("cpuMicrosPerDelivery", 40.0);
     new ObjectMapper().writeValue(results.resolve("bigroom-socketio.json").toFile(), smoke);
 
     Path out = dir.resolve("docs/benchmarks.md"), plots = dir.resolve("docs/bench");
@@ -128,7 +132,7 @@ class SmokeAndReportTest {
     assertThat(md).contains("## Ours vs the peers", "| scenario | metric | ours | socketio |", "## Targets",
         "<!-- profile -->", "## How to reproduce", "(bench/latency-bigroom.png)");
     assertThat(md).contains("| bigroom: ≥ 10× socketio's deliveries per core | 20× | met |");
-    assertThat(md).contains("| bigroom: ≤ 3.3 µs server CPU per delivery | 2 µs | met |");
+    assertThat(md).contains("| bigroom: ≤ 3.3 µs server CPU per delivery (at the peak) | 2 µs | met |");
     List<Path> pngs;
     try (var s = Files.list(plots)) {
       pngs = s.filter(p -> p.toString().endsWith(".png")).toList();
