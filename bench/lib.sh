@@ -143,6 +143,11 @@ redis_flush() {
   redis-cli -p "$REDIS_PORT" FLUSHALL >/dev/null
 }
 
+# Our service's settings for every run, beyond port, Redis and node id: run.txt records them as is.
+OURS_ENV=(CHAT_INSTANCES=2 CHAT_MAX_CONNECTIONS=200000 CHAT_RATE_LIMIT_PER_SEC=1000 CHAT_RATE_LIMIT_BURST=2000
+  CHAT_FRAME_RATE_PER_SEC=2000 CHAT_FRAME_BURST=4000 CHAT_MAX_PENDING_ACKS=10000 CHAT_PRESENCE_MAX_ONLINE=1000
+  CHAT_LOG_LEVEL=WARN CHAT_DRAIN_MS=2000)
+
 # start_server TARGET I NAME PORT EXTRA: starts replica I of TARGET on PORT and waits for readiness;
 # returns 1 when the process exited first (its port taken meanwhile, for instance). Sets BG_PID.
 start_server() {
@@ -151,10 +156,7 @@ start_server() {
     ours)
       # shellcheck disable=SC2086
       start_bg "$name" env CHAT_PORT="$port" CHAT_REDIS_URL="redis://127.0.0.1:$REDIS_PORT" \
-        CHAT_NODE_ID="bench-ours-$i" CHAT_INSTANCES=2 CHAT_MAX_CONNECTIONS=200000 \
-        CHAT_RATE_LIMIT_PER_SEC=1000 CHAT_RATE_LIMIT_BURST=2000 \
-        CHAT_FRAME_RATE_PER_SEC=2000 CHAT_FRAME_BURST=4000 CHAT_MAX_PENDING_ACKS=10000 CHAT_PRESENCE_MAX_ONLINE=1000 \
-        CHAT_LOG_LEVEL=WARN CHAT_DRAIN_MS=2000 \
+        CHAT_NODE_ID="bench-ours-$i" "${OURS_ENV[@]}" \
         taskset -c "$SERVER_CORE" java $OURS_JVM_OPTS $extra -jar "$SERVICE_JAR"
       wait_http "$name" "http://127.0.0.1:$port/health/ready" "$BG_PID"
       ;;
@@ -168,6 +170,15 @@ start_server() {
       ;;
     *) die "unknown target $target (ours, socketio, socketio-sharded)" ;;
   esac
+}
+
+# setup_run: what run.sh and profile.sh start with: a JDK 21+, and every started process killed on exit.
+setup_run() {
+  # shellcheck source=scripts/jdk.sh
+  . "$ROOT/scripts/jdk.sh"
+  use_jdk
+  trap cleanup_all EXIT
+  trap 'exit 130' INT TERM
 }
 
 # start_target TARGET REPLICAS TAG [EXTRA_JVM_OPTS]: starts the servers of one target

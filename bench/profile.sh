@@ -58,10 +58,7 @@ RESULTS=$(cd "$RESULTS" && pwd)
 
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
-. "$ROOT/scripts/jdk.sh"
-use_jdk
-trap cleanup_all EXIT
-trap 'exit 130' INT TERM
+setup_run
 NOFILE=$(raise_nofile)
 log "results in $RESULTS (open files limit $NOFILE)"
 

@@ -84,10 +84,7 @@ fi
 
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
-. "$ROOT/scripts/jdk.sh"
-use_jdk
-trap cleanup_all EXIT
-trap 'exit 130' INT TERM
+setup_run
 
 NOFILE=$(raise_nofile)
 SOCKET_CAP=$((NOFILE - 1500))
@@ -168,7 +165,7 @@ write_run_info() {
     echo "peer: socket.io $(node -p "require('$PEER_DIR/package.json').dependencies['socket.io']"), @socket.io/redis-adapter $(node -p "require('$PEER_DIR/package.json').dependencies['@socket.io/redis-adapter']"), redis (node-redis) $(node -p "require('$PEER_DIR/package.json').dependencies.redis")"
     echo "pinning: servers and redis on core $SERVER_CORE, generator on core $GEN_CORE"
     echo "redis: --save '' --appendonly no --client-output-buffer-limit '$REDIS_OUTPUT_BUFFER_PUBSUB' (both targets), FLUSHALL between targets"
-    echo "ours: java $OURS_JVM_OPTS, CHAT_INSTANCES=2 CHAT_MAX_CONNECTIONS=200000 CHAT_RATE_LIMIT_PER_SEC=1000 CHAT_RATE_LIMIT_BURST=2000 CHAT_FRAME_RATE_PER_SEC=2000 CHAT_FRAME_BURST=4000 CHAT_MAX_PENDING_ACKS=10000 CHAT_PRESENCE_MAX_ONLINE=1000 CHAT_LOG_LEVEL=WARN CHAT_DRAIN_MS=2000"
+    echo "ours: java $OURS_JVM_OPTS, ${OURS_ENV[*]}"
     echo "peer: node $PEER_NODE_OPTS, transports websocket only, perMessageDeflate off, pingInterval 25000, pingTimeout 20000"
     echo "generator: java $GEN_JVM_OPTS"
     echo "open files limit: $NOFILE (hard $(ulimit -Hn)); socket cap $SOCKET_CAP; fit $( [ "$FIT" = 1 ] && echo on || echo off)"

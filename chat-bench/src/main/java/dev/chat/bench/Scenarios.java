@@ -116,7 +116,7 @@ final class Scenarios {
         });
     b.result.put("steps", rows);
     b.result.put("best", best(rows, b.o.dbl("stop-p99-ms", 100)));
-    b.result.put("peak", peak(b, rows, b.o.dbl("stop-p99-ms", 100)));
+    b.result.put("peak", best(rows, giveUp(b, b.o.dbl("stop-p99-ms", 100))));
     return 0;
   }
 
@@ -140,7 +140,7 @@ final class Scenarios {
         });
     b.result.put("steps", rows);
     b.result.put("best", best(rows, limit));
-    b.result.put("peak", peak(b, rows, limit));
+    b.result.put("peak", best(rows, giveUp(b, limit)));
     return 0;
   }
 
@@ -163,18 +163,19 @@ final class Scenarios {
     Bench.sleep(1000);
     List<Map<String, Object>> rows = new ArrayList<>();
     List<Double> loads = b.o.numbers("loads", "10000,50000,100000");
+    java.util.function.BiConsumer<Long, Long> publish = (k, t) -> {
+      Client p = pubs.get((int) (k % rooms));
+      p.publish("lat-" + b.runId + "-" + p.index, t);
+    };
     double warmup = b.o.dbl("warmup-seconds", 5);
     if (warmup > 0 && !loads.isEmpty()) {
       // Not recorded, as in the stepped scenarios: both JITs settle before the first measured load.
-      double rate = loads.get(0) / receivers;
-      b.step("warmup", rate, warmup,
-          (k, t) -> pubs.get((int) (k % rooms)).publish("lat-" + b.runId + "-" + pubs.get((int) (k % rooms)).index, t));
+      b.step("warmup", loads.get(0) / receivers, warmup, publish);
     }
     for (double load : loads) {
       // Each message reaches the room's receivers: load deliveries/s = rate * receivers.
       double rate = load / receivers;
-      Map<String, Object> row = b.step("load " + (long) load, rate, b.o.dbl("step-seconds", 10),
-          (k, t) -> pubs.get((int) (k % rooms)).publish("lat-" + b.runId + "-" + pubs.get((int) (k % rooms)).index, t));
+      Map<String, Object> row = b.step("load " + (long) load, rate, b.o.dbl("step-seconds", 10), publish);
       row.put("load", load);
       rows.add(row);
     }
@@ -288,7 +289,7 @@ final class Scenarios {
   static List<Map<String, Object>> stepped(Bench b, List<Double> rates, double stopP99, RateStep plan) {
     List<Map<String, Object>> rows = new ArrayList<>();
     double warmup = b.o.dbl("warmup-seconds", 5);
-    double giveUp = Math.max(stopP99, b.o.dbl("give-up-p99-ms", 1000));
+    double giveUp = giveUp(b, stopP99);
     // Not recorded: lets both JITs (ours and the generator's) settle before the first measured step.
     if (warmup > 0 && !rates.isEmpty()) b.step("warmup", rates.get(0), warmup, plan.publisher(rates.get(0)));
     for (double rate : rates) {
@@ -300,16 +301,9 @@ final class Scenarios {
     return rows;
   }
 
-  /** The step with the most deliveries/s whose p99 stayed within {@code limit}, as {@link #best}. */
-  static Map<String, Object> peak(Bench b, List<Map<String, Object>> rows, double stopP99) {
-    Map<String, Object> m = best(rows, Math.max(stopP99, b.o.dbl("give-up-p99-ms", 1000)));
-    m.put("p99Ms", -1.0);
-    for (Map<String, Object> r : rows) {
-      if (r.get("rate").equals(m.get("rate")) && ((Number) r.get("deliveriesPerSec")).longValue() > 0) {
-        m.put("p99Ms", ((Map<?, ?>) r.get("latencyMs")).get("p99"));
-      }
-    }
-    return m;
+  /** The p99 past which stepping stops: an open-loop step the server could not sustain. */
+  static double giveUp(Bench b, double stopP99) {
+    return Math.max(stopP99, b.o.dbl("give-up-p99-ms", 1000));
   }
 
   /** The step with the most deliveries/s whose p99 stayed within the limit. */
@@ -325,6 +319,7 @@ final class Scenarios {
     m.put("deliveriesPerSec", best == null ? 0 : best.get("deliveriesPerSec"));
     m.put("cpuMicrosPerDelivery", best == null ? -1 : best.get("cpuMicrosPerDelivery"));
     m.put("rate", best == null ? 0 : best.get("rate"));
+    m.put("p99Ms", best == null ? -1.0 : ((Map<?, ?>) best.get("latencyMs")).get("p99"));
     return m;
   }
 }

@@ -29,13 +29,16 @@ public final class FlushBatching {
 
   /** Installs the batching on {@code ws}'s pipeline; true if it could. */
   public static boolean install(ServerWebSocket ws) {
-    return ws instanceof WebSocketInternal internal && install(internal.channelHandlerContext().pipeline());
+    if (!(ws instanceof WebSocketInternal internal)) {
+      return false;
+    }
+    install(internal.channelHandlerContext().pipeline());
+    return true;
   }
 
-  static boolean install(ChannelPipeline pipeline) {
+  static void install(ChannelPipeline pipeline) {
     if (pipeline.get(NAME) == null) {
       pipeline.addFirst(NAME, new FlushConsolidationHandler(FLUSH_AFTER, true));
     }
-    return true;
   }
 }
