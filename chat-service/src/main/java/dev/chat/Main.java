@@ -22,19 +22,22 @@ import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Starts a node: reads the configuration, chooses the broker, deploys one verticle per event loop. */
+/**
+ * Starts a node: reads the configuration, chooses the broker, deploys one verticle per event loop.
+ */
 public final class Main {
 
   private static final Logger LOG = LoggerFactory.getLogger(Main.class);
+
   /**
    * After the drain window: the last close handshakes (1 s), the brokers' leaves (2 s) and slack.
    * The node exits within the drain window plus this even when Redis hangs.
    */
   private static final long STOP_MARGIN_MS = 4_000;
+
   private static final long VERTX_CLOSE_MS = 2_000;
 
-  private Main() {
-  }
+  private Main() {}
 
   public static void main(String[] args) {
     Config config;
@@ -54,22 +57,34 @@ public final class Main {
     NodeState node = new NodeState();
     metrics.node(node::connections, node::draining);
     Function<Context, Broker> brokers = brokers(vertx, config, metrics);
-    vertx.deployVerticle(() -> new ChatVerticle(config, node, brokers, rules, metrics),
+    vertx
+        .deployVerticle(
+            () -> new ChatVerticle(config, node, brokers, rules, metrics),
             new DeploymentOptions().setInstances(config.instances()))
-        .onSuccess(id -> {
-          node.markStarted();
-          LOG.info("node {} listening on :{} with {} ({} event loops, blocked-loop warning after {} ms)",
-              config.nodeId(), config.port(), config.embeddedBroker() ? "the embedded broker" : "Redis",
-              config.instances(), config.eventLoopWarnMs());
-          Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(vertx, node, id, config), "shutdown"));
-        })
-        .onFailure(e -> {
-          LOG.error("node failed to start", e);
-          System.exit(1);
-        });
+        .onSuccess(
+            id -> {
+              node.markStarted();
+              LOG.info(
+                  "node {} listening on :{} with {} ({} event loops, blocked-loop warning after {} ms)",
+                  config.nodeId(),
+                  config.port(),
+                  config.embeddedBroker() ? "the embedded broker" : "Redis",
+                  config.instances(),
+                  config.eventLoopWarnMs());
+              Runtime.getRuntime()
+                  .addShutdownHook(new Thread(() -> stop(vertx, node, id, config), "shutdown"));
+            })
+        .onFailure(
+            e -> {
+              LOG.error("node failed to start", e);
+              System.exit(1);
+            });
   }
 
-  /** Every log line of this process carries the node id (a logback context property, see logback.xml). */
+  /**
+   * Every log line of this process carries the node id (a logback context property, see
+   * logback.xml).
+   */
   private static void nameLogs(String nodeId) {
     if (LoggerFactory.getILoggerFactory() instanceof LoggerContext logback) {
       logback.putProperty("node", nodeId);
@@ -83,32 +98,34 @@ public final class Main {
    * pool meters describe pools this service does not use (and registered the Redis one twice).
    */
   private static Vertx vertx(Metrics metrics, Config config) {
-    MicrometerMetricsOptions options = new MicrometerMetricsOptions()
-        .setEnabled(true)
-        .setJvmMetricsEnabled(true);
+    MicrometerMetricsOptions options =
+        new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true);
     for (MetricsDomain domain : MetricsDomain.values()) {
       options.addDisabledMetricsCategory(domain);
     }
     options.addDisabledMetricsCategory("redis");
     return Vertx.builder()
-        .with(new VertxOptions()
-            .setMetricsOptions(options)
-            // checked at least twice per limit, so a loop blocked just past it is still caught
-            .setMaxEventLoopExecuteTime(config.eventLoopWarnMs())
-            .setMaxEventLoopExecuteTimeUnit(TimeUnit.MILLISECONDS)
-            .setBlockedThreadCheckInterval(Math.min(1_000, config.eventLoopWarnMs() / 2))
-            .setBlockedThreadCheckIntervalUnit(TimeUnit.MILLISECONDS))
+        .with(
+            new VertxOptions()
+                .setMetricsOptions(options)
+                // checked at least twice per limit, so a loop blocked just past it is still caught
+                .setMaxEventLoopExecuteTime(config.eventLoopWarnMs())
+                .setMaxEventLoopExecuteTimeUnit(TimeUnit.MILLISECONDS)
+                .setBlockedThreadCheckInterval(Math.min(1_000, config.eventLoopWarnMs() / 2))
+                .setBlockedThreadCheckIntervalUnit(TimeUnit.MILLISECONDS))
         .withMetrics(new MicrometerMetricsFactory(metrics.registry()))
         .build();
   }
 
   private static Function<Context, Broker> brokers(Vertx vertx, Config config, Metrics metrics) {
     if (config.embeddedBroker()) {
-      MemoryStore store = new MemoryStore(config.historyMax(), config.dedupWindowMs(), System::currentTimeMillis);
+      MemoryStore store =
+          new MemoryStore(config.historyMax(), config.dedupWindowMs(), System::currentTimeMillis);
       return ctx -> new MemoryBroker(store, ctx, config.joinedUsersMax());
     }
     AtomicInteger loop = new AtomicInteger();
-    return ctx -> new RedisBroker(vertx, config, config.nodeId() + "/" + loop.getAndIncrement(), metrics);
+    return ctx ->
+        new RedisBroker(vertx, config, config.nodeId() + "/" + loop.getAndIncrement(), metrics);
   }
 
   /**
@@ -118,20 +135,31 @@ public final class Main {
   private static void stop(Vertx vertx, NodeState node, String deployment, Config config) {
     long started = System.nanoTime();
     node.drain();
-    LOG.atInfo().addKeyValue("sockets", node.connections()).addKeyValue("drainMs", config.drainMs())
+    LOG.atInfo()
+        .addKeyValue("sockets", node.connections())
+        .addKeyValue("drainMs", config.drainMs())
         .log("SIGTERM: draining");
     try {
-      vertx.undeploy(deployment).toCompletionStage().toCompletableFuture()
+      vertx
+          .undeploy(deployment)
+          .toCompletionStage()
+          .toCompletableFuture()
           .get(config.drainMs() + STOP_MARGIN_MS, TimeUnit.MILLISECONDS);
     } catch (Exception e) {
       LOG.warn("undeploy did not finish cleanly: {}", e.toString());
     }
     try {
-      vertx.close().toCompletionStage().toCompletableFuture().get(VERTX_CLOSE_MS, TimeUnit.MILLISECONDS);
+      vertx
+          .close()
+          .toCompletionStage()
+          .toCompletableFuture()
+          .get(VERTX_CLOSE_MS, TimeUnit.MILLISECONDS);
     } catch (Exception e) {
       LOG.warn("vert.x did not close cleanly: {}", e.toString());
     }
-    LOG.atInfo().addKeyValue("sockets", node.connections())
-        .addKeyValue("tookMs", (System.nanoTime() - started) / 1_000_000).log("node stopped");
+    LOG.atInfo()
+        .addKeyValue("sockets", node.connections())
+        .addKeyValue("tookMs", (System.nanoTime() - started) / 1_000_000)
+        .log("node stopped");
   }
 }

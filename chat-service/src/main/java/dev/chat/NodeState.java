@@ -6,8 +6,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
 /**
- * What the node's event loops share: the connection count, whether the node is draining, and
- * each loop's broker readiness. Everything here is thread-safe and tiny; rooms and sessions stay
+ * What the node's event loops share: the connection count, whether the node is draining, and each
+ * loop's broker readiness. Everything here is thread-safe and tiny; rooms and sessions stay
  * confined to their loops.
  */
 public final class NodeState {

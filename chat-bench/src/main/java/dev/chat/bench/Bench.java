@@ -17,8 +17,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 
 /**
- * The context of one run: options, event loops, clients, the progress line, server
- * measurements, and the results document written at the end.
+ * The context of one run: options, event loops, clients, the progress line, server measurements,
+ * and the results document written at the end.
  */
 public final class Bench implements AutoCloseable {
   final Options o;
@@ -45,11 +45,18 @@ public final class Bench implements AutoCloseable {
     this.urls = o.list("urls", "ws://127.0.0.1:8080").stream().map(URI::create).toList();
     this.pids = o.longs("pids", "");
     this.redisPid = o.lng("redis-pid", -1);
-    this.net = new Net(o.integer("threads", Math.max(1, Runtime.getRuntime().availableProcessors())),
-        o.str("transport", "auto"), o.integer("sources", 16));
-    this.shared = new Client.Shared(proto, net, urls, ledger, o.integer("text-bytes", 64), new Stats());
-    this.connector = new Connector(o.dbl("connect-rate", 5000), o.integer("connect-concurrency", 2000),
-        o.integer("connect-attempts", 8));
+    this.net =
+        new Net(
+            o.integer("threads", Math.max(1, Runtime.getRuntime().availableProcessors())),
+            o.str("transport", "auto"),
+            o.integer("sources", 16));
+    this.shared =
+        new Client.Shared(proto, net, urls, ledger, o.integer("text-bytes", 64), new Stats());
+    this.connector =
+        new Connector(
+            o.dbl("connect-rate", 5000),
+            o.integer("connect-concurrency", 2000),
+            o.integer("connect-attempts", 8));
     result.put("scenario", o.scenario);
     result.put("label", label);
     result.put("proto", proto.name().toLowerCase());
@@ -81,9 +88,17 @@ public final class Bench implements AutoCloseable {
       }
       long now = System.nanoTime(), recv = s.received.sum(), cpu = ProcStats.cpuMicros(pids);
       double secs = (now - lastT) / 1e9;
-      System.err.printf("[%s %s %s] connected=%d sent=%d acked=%d recv/s=%.0f p99=%.1fms server-cpu=%.0f%%%n",
-          label, o.scenario, phase, shared.connected.sum(), s.sent.sum(), s.acked.sum(),
-          (recv - lastRecv) / secs, s.p99Millis(), pids.isEmpty() ? 0 : (cpu - lastCpu) / 1e4 / secs);
+      System.err.printf(
+          "[%s %s %s] connected=%d sent=%d acked=%d recv/s=%.0f p99=%.1fms server-cpu=%.0f%%%n",
+          label,
+          o.scenario,
+          phase,
+          shared.connected.sum(),
+          s.sent.sum(),
+          s.acked.sum(),
+          (recv - lastRecv) / secs,
+          s.p99Millis(),
+          pids.isEmpty() ? 0 : (cpu - lastCpu) / 1e4 / secs);
       lastRecv = recv;
       lastCpu = cpu;
       lastT = now;
@@ -109,7 +124,10 @@ public final class Bench implements AutoCloseable {
     return ok;
   }
 
-  /** Joins each client to its room with at most {@code 2000} joins in flight; returns how many succeeded. */
+  /**
+   * Joins each client to its room with at most {@code 2000} joins in flight; returns how many
+   * succeeded.
+   */
   long joinAll(List<Client> cs, java.util.function.Function<Client, String> roomOf, boolean track) {
     phase("join");
     Semaphore inFlight = new Semaphore(o.integer("connect-concurrency", 2000));
@@ -136,19 +154,27 @@ public final class Bench implements AutoCloseable {
    * Runs one open-loop step: {@code rate} messages/s for {@code seconds}, message {@code k} given
    * to {@code publish}; waits up to 3 s for acks and deliveries to drain; returns the step's row.
    */
-  Map<String, Object> step(String name, double rate, double seconds, BiConsumer<Long, Long> publish) {
+  Map<String, Object> step(
+      String name, double rate, double seconds, BiConsumer<Long, Long> publish) {
     Stats s = new Stats();
     shared.stats = s;
     phase(name);
-    long cpu0 = ProcStats.cpuMicros(pids), r0 = ProcStats.cpuMicros(redisPid), t0 = System.nanoTime();
+    long cpu0 = ProcStats.cpuMicros(pids),
+        r0 = ProcStats.cpuMicros(redisPid),
+        t0 = System.nanoTime();
     OpenLoop schedule = new OpenLoop(t0 + 5_000_000, rate, seconds);
     schedule.run(publish::accept, () -> false);
     drain(s, 3000);
-    long t1 = System.nanoTime(), cpu1 = ProcStats.cpuMicros(pids), r1 = ProcStats.cpuMicros(redisPid);
+    long t1 = System.nanoTime(),
+        cpu1 = ProcStats.cpuMicros(pids),
+        r1 = ProcStats.cpuMicros(redisPid);
     return row(s, rate, seconds, (t1 - t0) / 1e9, cpu1 - cpu0, redisPid > 0 ? r1 - r0 : -1);
   }
 
-  /** Waits until every sent message is acknowledged and deliveries stopped growing, at most {@code maxMs}. */
+  /**
+   * Waits until every sent message is acknowledged and deliveries stopped growing, at most {@code
+   * maxMs}.
+   */
   void drain(Stats s, long maxMs) {
     long deadline = System.nanoTime() + maxMs * 1_000_000;
     long lastRecv = -1;
@@ -160,7 +186,8 @@ public final class Bench implements AutoCloseable {
     }
   }
 
-  Map<String, Object> row(Stats s, double rate, double seconds, double elapsed, long cpuMicros, long redisMicros) {
+  Map<String, Object> row(
+      Stats s, double rate, double seconds, double elapsed, long cpuMicros, long redisMicros) {
     Map<String, Object> m = new LinkedHashMap<>();
     long recv = s.received.sum();
     m.put("rate", rate);
@@ -175,13 +202,27 @@ public final class Bench implements AutoCloseable {
     m.put("rawDuplicates", s.rawDuplicates.sum());
     m.put("elapsedSec", Math.round(elapsed * 100) / 100.0);
     m.put("serverCpuMicros", pids.isEmpty() ? -1 : cpuMicros);
-    m.put("serverCpuPercent", pids.isEmpty() ? -1 : Math.round(cpuMicros / elapsed / 1e4 * 10) / 10.0);
-    m.put("cpuMicrosPerDelivery", pids.isEmpty() || recv == 0 ? -1 : Math.round(cpuMicros * 1000.0 / recv) / 1000.0);
+    m.put(
+        "serverCpuPercent",
+        pids.isEmpty() ? -1 : Math.round(cpuMicros / elapsed / 1e4 * 10) / 10.0);
+    m.put(
+        "cpuMicrosPerDelivery",
+        pids.isEmpty() || recv == 0 ? -1 : Math.round(cpuMicros * 1000.0 / recv) / 1000.0);
     m.put("redisCpuMicros", redisMicros);
-    m.put("redisCpuMicrosPerDelivery", redisMicros < 0 || recv == 0 ? -1 : Math.round(redisMicros * 1000.0 / recv) / 1000.0);
-    System.err.printf("[%s %s] step rate=%.0f/s deliveries/s=%d p50=%sms p99=%sms p99.9=%sms max=%sms cpu/delivery=%sus%n",
-        label, o.scenario, rate, m.get("deliveriesPerSec"), s.latencyMillis().get("p50"), s.latencyMillis().get("p99"),
-        s.latencyMillis().get("p999"), s.latencyMillis().get("max"), m.get("cpuMicrosPerDelivery"));
+    m.put(
+        "redisCpuMicrosPerDelivery",
+        redisMicros < 0 || recv == 0 ? -1 : Math.round(redisMicros * 1000.0 / recv) / 1000.0);
+    System.err.printf(
+        "[%s %s] step rate=%.0f/s deliveries/s=%d p50=%sms p99=%sms p99.9=%sms max=%sms cpu/delivery=%sus%n",
+        label,
+        o.scenario,
+        rate,
+        m.get("deliveriesPerSec"),
+        s.latencyMillis().get("p50"),
+        s.latencyMillis().get("p99"),
+        s.latencyMillis().get("p999"),
+        s.latencyMillis().get("max"),
+        m.get("cpuMicrosPerDelivery"));
     return m;
   }
 
@@ -210,7 +251,10 @@ public final class Bench implements AutoCloseable {
     }
   }
 
-  /** Writes {@code DIR/<scenario>-<label>.json} when {@code --out} is given; returns the path or null. */
+  /**
+   * Writes {@code DIR/<scenario>-<label>.json} when {@code --out} is given; returns the path or
+   * null.
+   */
   Path write() throws IOException {
     String out = o.str("out", null);
     if (out == null) return null;

@@ -57,12 +57,13 @@ public final class Client {
   private static final byte[] M_T = "t=".getBytes();
   private static final byte[] M_P = ";p=".getBytes();
   private static final byte[] M_C = ";c=".getBytes();
-  private static final FastThreadLocal<byte[]> SCRATCH = new FastThreadLocal<>() {
-    @Override
-    protected byte[] initialValue() {
-      return new byte[70_000];
-    }
-  };
+  private static final FastThreadLocal<byte[]> SCRATCH =
+      new FastThreadLocal<>() {
+        @Override
+        protected byte[] initialValue() {
+          return new byte[70_000];
+        }
+      };
 
   /** Shared by all clients of a run. */
   public static final class Shared {
@@ -72,10 +73,16 @@ public final class Client {
     final Ledger ledger;
     final String padding;
     volatile Stats stats;
-    /** Called on the client's loop when a (re)join of all its rooms is answered after a reconnect. */
+
+    /**
+     * Called on the client's loop when a (re)join of all its rooms is answered after a reconnect.
+     */
     volatile Runnable onRejoined = () -> {};
-    final java.util.concurrent.atomic.LongAdder connected = new java.util.concurrent.atomic.LongAdder();
-    final java.util.concurrent.atomic.LongAdder disconnects = new java.util.concurrent.atomic.LongAdder();
+
+    final java.util.concurrent.atomic.LongAdder connected =
+        new java.util.concurrent.atomic.LongAdder();
+    final java.util.concurrent.atomic.LongAdder disconnects =
+        new java.util.concurrent.atomic.LongAdder();
     volatile boolean reconnect;
     volatile boolean closing;
 
@@ -133,8 +140,10 @@ public final class Client {
   private CompletableFuture<Void> readyFuture;
   private int attempt;
   boolean affected;
+
   /** False for publishers whose own echoes should not count (the latency scenario). */
   volatile boolean measure = true;
+
   long disconnectedAtNanos;
 
   public Client(int index, String user, int urlIndex, Shared shared) {
@@ -149,7 +158,10 @@ public final class Client {
     return urlIndex;
   }
 
-  /** Opens the socket; completes when the server said welcome (ours) or connected the namespace (Socket.IO). */
+  /**
+   * Opens the socket; completes when the server said welcome (ours) or connected the namespace
+   * (Socket.IO).
+   */
   public CompletableFuture<Void> connect() {
     CompletableFuture<Void> f = new CompletableFuture<>();
     loop.execute(() -> open(f));
@@ -160,34 +172,56 @@ public final class Client {
     readyFuture = f;
     ready = false;
     URI base = shared.urls.get(urlIndex);
-    URI uri = URI.create(base.getScheme() + "://" + base.getHost() + ":" + base.getPort()
-        + (shared.proto == Proto.OURS ? "/ws?user=" : "/socket.io/?EIO=4&transport=websocket&user=") + user);
-    WebSocketClientProtocolConfig config = WebSocketClientProtocolConfig.newBuilder()
-        .webSocketUri(uri)
-        .customHeaders(new DefaultHttpHeaders())
-        .maxFramePayloadLength(1 << 20)
-        .handshakeTimeoutMillis(15_000)
-        .build();
+    URI uri =
+        URI.create(
+            base.getScheme()
+                + "://"
+                + base.getHost()
+                + ":"
+                + base.getPort()
+                + (shared.proto == Proto.OURS
+                    ? "/ws?user="
+                    : "/socket.io/?EIO=4&transport=websocket&user=")
+                + user);
+    WebSocketClientProtocolConfig config =
+        WebSocketClientProtocolConfig.newBuilder()
+            .webSocketUri(uri)
+            .customHeaders(new DefaultHttpHeaders())
+            .maxFramePayloadLength(1 << 20)
+            .handshakeTimeoutMillis(15_000)
+            .build();
     InetSocketAddress remote = new InetSocketAddress(base.getHost(), base.getPort());
     InetSocketAddress local = shared.net.nextSource(base.getHost());
-    var b = shared.net.bootstrap(loop).handler(new ChannelInitializer<SocketChannel>() {
-      @Override
-      protected void initChannel(SocketChannel ch) {
-        ch.pipeline().addLast(new HttpClientCodec(), new HttpObjectAggregator(8192),
-            new WebSocketClientProtocolHandler(config), new WebSocketFrameAggregator(1 << 20), new Handler());
-      }
-    });
+    var b =
+        shared
+            .net
+            .bootstrap(loop)
+            .handler(
+                new ChannelInitializer<SocketChannel>() {
+                  @Override
+                  protected void initChannel(SocketChannel ch) {
+                    ch.pipeline()
+                        .addLast(
+                            new HttpClientCodec(),
+                            new HttpObjectAggregator(8192),
+                            new WebSocketClientProtocolHandler(config),
+                            new WebSocketFrameAggregator(1 << 20),
+                            new Handler());
+                  }
+                });
     ChannelFuture cf = local == null ? b.connect(remote) : b.connect(remote, local);
     channel = cf.channel();
-    cf.addListener(x -> {
-      if (!x.isSuccess()) failed(x.cause());
-    });
+    cf.addListener(
+        x -> {
+          if (!x.isSuccess()) failed(x.cause());
+        });
   }
 
   private void failed(Throwable cause) {
     CompletableFuture<Void> f = readyFuture;
     readyFuture = null;
-    if (f != null) f.completeExceptionally(cause == null ? new IllegalStateException("closed") : cause);
+    if (f != null)
+      f.completeExceptionally(cause == null ? new IllegalStateException("closed") : cause);
   }
 
   private final class Handler extends SimpleChannelInboundHandler<WebSocketFrame> {
@@ -239,18 +273,26 @@ public final class Client {
   }
 
   private void scheduleReconnect(long delayMs) {
-    loop.schedule(() -> {
-      if (shared.closing) return;
-      CompletableFuture<Void> f = new CompletableFuture<>();
-      f.whenComplete((v, e) -> loop.execute(() -> {
-        if (e == null) rejoinAll();
-        else {
-          attempt++;
-          scheduleReconnect(Math.min(5000, 100L << Math.min(attempt, 6)) + ThreadLocalRandom.current().nextLong(100));
-        }
-      }));
-      open(f);
-    }, delayMs, TimeUnit.MILLISECONDS);
+    loop.schedule(
+        () -> {
+          if (shared.closing) return;
+          CompletableFuture<Void> f = new CompletableFuture<>();
+          f.whenComplete(
+              (v, e) ->
+                  loop.execute(
+                      () -> {
+                        if (e == null) rejoinAll();
+                        else {
+                          attempt++;
+                          scheduleReconnect(
+                              Math.min(5000, 100L << Math.min(attempt, 6))
+                                  + ThreadLocalRandom.current().nextLong(100));
+                        }
+                      }));
+          open(f);
+        },
+        delayMs,
+        TimeUnit.MILLISECONDS);
   }
 
   private void rejoinAll() {
@@ -259,17 +301,21 @@ public final class Client {
       all.add(r.joinedFuture);
       sendJoin(r, true);
     }
-    CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> loop.execute(() -> {
-      if (e != null) return;
-      shared.onRejoined.run();
-      affected = false;
-      // Sends the server may not have stored: again, with the same ids.
-      for (Pending p : new ArrayList<>(unacked.values())) {
-        shared.ledger.retriedSends.increment();
-        p.retried = true;
-        writeSend(p);
-      }
-    }));
+    CompletableFuture.allOf(all.toArray(CompletableFuture[]::new))
+        .whenComplete(
+            (v, e) ->
+                loop.execute(
+                    () -> {
+                      if (e != null) return;
+                      shared.onRejoined.run();
+                      affected = false;
+                      // Sends the server may not have stored: again, with the same ids.
+                      for (Pending p : new ArrayList<>(unacked.values())) {
+                        shared.ledger.retriedSends.increment();
+                        p.retried = true;
+                        writeSend(p);
+                      }
+                    }));
   }
 
   private void becameReady() {
@@ -283,22 +329,32 @@ public final class Client {
   /** Joins a room; completes when the server answered. */
   public CompletableFuture<Void> join(String room, boolean track) {
     CompletableFuture<Void> f = new CompletableFuture<>();
-    loop.execute(() -> {
-      Room r = rooms.computeIfAbsent(room, n -> new Room(n, track ? shared.ledger.member(n) : null));
-      r.joinedFuture.whenComplete((v, e) -> {
-        if (e == null) f.complete(null);
-        else f.completeExceptionally(e);
-      });
-      sendJoin(r, false);
-    });
+    loop.execute(
+        () -> {
+          Room r =
+              rooms.computeIfAbsent(room, n -> new Room(n, track ? shared.ledger.member(n) : null));
+          r.joinedFuture.whenComplete(
+              (v, e) -> {
+                if (e == null) f.complete(null);
+                else f.completeExceptionally(e);
+              });
+          sendJoin(r, false);
+        });
     return f;
   }
 
   private void sendJoin(Room r, boolean resume) {
     if (shared.proto == Proto.OURS) {
-      String frame = resume && r.epoch != null && r.lastSeq >= 0
-          ? "{\"type\":\"join\",\"room\":\"" + r.name + "\",\"epoch\":\"" + r.epoch + "\",\"since\":" + r.lastSeq + "}"
-          : "{\"type\":\"join\",\"room\":\"" + r.name + "\"}";
+      String frame =
+          resume && r.epoch != null && r.lastSeq >= 0
+              ? "{\"type\":\"join\",\"room\":\""
+                  + r.name
+                  + "\",\"epoch\":\""
+                  + r.epoch
+                  + "\",\"since\":"
+                  + r.lastSeq
+                  + "}"
+              : "{\"type\":\"join\",\"room\":\"" + r.name + "\"}";
       write(frame);
     } else {
       long id = sioAckIds++;
@@ -307,27 +363,46 @@ public final class Client {
     }
   }
 
-  /** Publishes one message due at {@code intendedNanos}; sent at once, or queued until reconnected. */
+  /**
+   * Publishes one message due at {@code intendedNanos}; sent at once, or queued until reconnected.
+   */
   public void publish(String room, long intendedNanos) {
-    loop.execute(() -> {
-      int c = counter++;
-      String id = user + "-" + c;
-      String text = "t=" + intendedNanos + ";p=" + index + ";c=" + c + ";" + shared.padding;
-      Pending p = new Pending(room, id, text, c);
-      unacked.put(id, p);
-      shared.stats.sent.increment();
-      Room r = rooms.get(room);
-      if (ready && r != null && r.joined) writeSend(p);
-    });
+    loop.execute(
+        () -> {
+          int c = counter++;
+          String id = user + "-" + c;
+          String text = "t=" + intendedNanos + ";p=" + index + ";c=" + c + ";" + shared.padding;
+          Pending p = new Pending(room, id, text, c);
+          unacked.put(id, p);
+          shared.stats.sent.increment();
+          Room r = rooms.get(room);
+          if (ready && r != null && r.joined) writeSend(p);
+        });
   }
 
   private void writeSend(Pending p) {
     if (shared.proto == Proto.OURS) {
-      write("{\"type\":\"send\",\"room\":\"" + p.room + "\",\"id\":\"" + p.id + "\",\"text\":\"" + p.text + "\"}");
+      write(
+          "{\"type\":\"send\",\"room\":\""
+              + p.room
+              + "\",\"id\":\""
+              + p.id
+              + "\",\"text\":\""
+              + p.text
+              + "\"}");
     } else {
       long id = sioAckIds++;
       sioWaiting.put(id, p);
-      write("42" + id + "[\"send\",{\"room\":\"" + p.room + "\",\"id\":\"" + p.id + "\",\"text\":\"" + p.text + "\"}]");
+      write(
+          "42"
+              + id
+              + "[\"send\",{\"room\":\""
+              + p.room
+              + "\",\"id\":\""
+              + p.id
+              + "\",\"text\":\""
+              + p.text
+              + "\"}]");
     }
   }
 
@@ -341,9 +416,10 @@ public final class Client {
 
   /** Closes the socket without reconnecting. */
   public void close() {
-    loop.execute(() -> {
-      if (channel != null) channel.close();
-    });
+    loop.execute(
+        () -> {
+          if (channel != null) channel.close();
+        });
   }
 
   public int unackedSends() {
@@ -414,9 +490,13 @@ public final class Client {
         String id = FrameScanner.stringField(b, from, to, K_ID);
         Pending p = id == null ? null : unacked.get(id);
         long after = FrameScanner.longField(b, from, to, K_RETRY, 100);
-        if (p != null) loop.schedule(() -> {
-          if (unacked.containsKey(p.id) && ready) writeSend(p);
-        }, Math.max(1, after), TimeUnit.MILLISECONDS);
+        if (p != null)
+          loop.schedule(
+              () -> {
+                if (unacked.containsKey(p.id) && ready) writeSend(p);
+              },
+              Math.max(1, after),
+              TimeUnit.MILLISECONDS);
       }
     }
   }

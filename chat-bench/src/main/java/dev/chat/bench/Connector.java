@@ -8,8 +8,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Opens many clients at a bounded rate with a bounded number in flight, retrying a failed
- * connect with exponential backoff (100 ms doubling to 5 s, {@code maxAttempts} tries).
+ * Opens many clients at a bounded rate with a bounded number in flight, retrying a failed connect
+ * with exponential backoff (100 ms doubling to 5 s, {@code maxAttempts} tries).
  */
 public final class Connector {
   private final double perSecond;
@@ -48,23 +48,32 @@ public final class Connector {
   }
 
   private CompletableFuture<Void> attempt(Client c, int n) {
-    return c.connect().handle((v, e) -> {
-      if (e == null) {
-        inFlight.release();
-        return CompletableFuture.<Void>completedFuture(null);
-      }
-      if (n >= maxAttempts) {
-        inFlight.release();
-        return CompletableFuture.<Void>failedFuture(e);
-      }
-      retries.incrementAndGet();
-      long backoff = Math.min(5000, 100L << Math.min(n - 1, 6));
-      CompletableFuture<Void> next = new CompletableFuture<>();
-      c.loop.schedule(() -> attempt(c, n + 1).whenComplete((vv, ee) -> {
-        if (ee == null) next.complete(null);
-        else next.completeExceptionally(ee);
-      }), backoff, TimeUnit.MILLISECONDS);
-      return next;
-    }).thenCompose(f -> f);
+    return c.connect()
+        .handle(
+            (v, e) -> {
+              if (e == null) {
+                inFlight.release();
+                return CompletableFuture.<Void>completedFuture(null);
+              }
+              if (n >= maxAttempts) {
+                inFlight.release();
+                return CompletableFuture.<Void>failedFuture(e);
+              }
+              retries.incrementAndGet();
+              long backoff = Math.min(5000, 100L << Math.min(n - 1, 6));
+              CompletableFuture<Void> next = new CompletableFuture<>();
+              c.loop.schedule(
+                  () ->
+                      attempt(c, n + 1)
+                          .whenComplete(
+                              (vv, ee) -> {
+                                if (ee == null) next.complete(null);
+                                else next.completeExceptionally(ee);
+                              }),
+                  backoff,
+                  TimeUnit.MILLISECONDS);
+              return next;
+            })
+        .thenCompose(f -> f);
   }
 }

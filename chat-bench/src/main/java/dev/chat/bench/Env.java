@@ -16,14 +16,19 @@ final class Env {
     // The machine's cores, not this process's: the generator runs pinned to one of them.
     m.put("cores", machineCores());
     m.put("kernel", read("/proc/sys/kernel/osrelease"));
-    m.put("jdk", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
+    m.put(
+        "jdk",
+        System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
     m.put("transport", epoll ? "epoll" : "nio");
     return m;
   }
 
   static int machineCores() {
     try {
-      return (int) Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("processor")).count();
+      return (int)
+          Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
+              .filter(l -> l.startsWith("processor"))
+              .count();
     } catch (IOException e) {
       return Runtime.getRuntime().availableProcessors();
     }

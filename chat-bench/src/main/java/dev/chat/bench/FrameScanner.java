@@ -3,14 +3,14 @@ package dev.chat.bench;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Finds the few fields the generator needs in a received frame by scanning its bytes: no JSON
- * tree, no per-frame allocation beyond the strings actually asked for.
+ * Finds the few fields the generator needs in a received frame by scanning its bytes: no JSON tree,
+ * no per-frame allocation beyond the strings actually asked for.
  *
- * <p>The frames scanned are the service's own (flat JSON objects whose string values the
- * generator chose, so they hold no escaped quotes in the fields read) and Socket.IO packets
- * ({@code 42["message",{...}]}, {@code 43<id>[...]}). A key is matched as {@code "key":}, so a
- * key's name inside a string value (the text) can only match when the text holds the quoted
- * key followed by a colon, which the generator's texts never do.
+ * <p>The frames scanned are the service's own (flat JSON objects whose string values the generator
+ * chose, so they hold no escaped quotes in the fields read) and Socket.IO packets ({@code
+ * 42["message",{...}]}, {@code 43<id>[...]}). A key is matched as {@code "key":}, so a key's name
+ * inside a string value (the text) can only match when the text holds the quoted key followed by a
+ * colon, which the generator's texts never do.
  */
 public final class FrameScanner {
   private FrameScanner() {}
@@ -73,8 +73,8 @@ public final class FrameScanner {
   }
 
   /**
-   * The long that follows {@code marker} (for example {@code t=} in a message text), or
-   * {@code missing}.
+   * The long that follows {@code marker} (for example {@code t=} in a message text), or {@code
+   * missing}.
    */
   public static long longAfter(byte[] b, int from, int to, byte[] marker, long missing) {
     int n = marker.length;
@@ -87,13 +87,23 @@ public final class FrameScanner {
   }
 
   /** A Socket.IO packet's kind, from its leading Engine.IO and Socket.IO type digits. */
-  public enum SioKind { OPEN, PING, CONNECT, EVENT, ACK, CONNECT_ERROR, OTHER }
+  public enum SioKind {
+    OPEN,
+    PING,
+    CONNECT,
+    EVENT,
+    ACK,
+    CONNECT_ERROR,
+    OTHER
+  }
 
   public static SioKind sioKind(byte[] b, int len) {
     if (len == 0) return SioKind.OTHER;
     switch (b[0]) {
-      case '0': return SioKind.OPEN;
-      case '2': return SioKind.PING;
+      case '0':
+        return SioKind.OPEN;
+      case '2':
+        return SioKind.PING;
       case '4':
         if (len < 2) return SioKind.OTHER;
         return switch (b[1]) {
@@ -103,7 +113,8 @@ public final class FrameScanner {
           case '4' -> SioKind.CONNECT_ERROR;
           default -> SioKind.OTHER;
         };
-      default: return SioKind.OTHER;
+      default:
+        return SioKind.OTHER;
     }
   }
 
@@ -112,7 +123,9 @@ public final class FrameScanner {
     return parseLong(b, 2, len, -1);
   }
 
-  /** Whether an event packet's name is {@code name}: {@code 42["name",} or {@code 42<id>["name",}. */
+  /**
+   * Whether an event packet's name is {@code name}: {@code 42["name",} or {@code 42<id>["name",}.
+   */
   public static boolean sioEventIs(byte[] b, int len, byte[] name) {
     int i = 2;
     while (i < len && b[i] >= '0' && b[i] <= '9') i++;

@@ -68,12 +68,16 @@ public final class Ledger {
     synchronized (b) {
       b.set(counter);
     }
-    if (seq > 0) roomMaxAckedSeq.computeIfAbsent(room, r -> new LongAccumulator(Math::max, 0)).accumulate(seq);
+    if (seq > 0)
+      roomMaxAckedSeq.computeIfAbsent(room, r -> new LongAccumulator(Math::max, 0)).accumulate(seq);
   }
 
   public long ackedCount() {
     long n = 0;
-    for (BitSet b : ackedByPublisher.values()) synchronized (b) { n += b.cardinality(); }
+    for (BitSet b : ackedByPublisher.values())
+      synchronized (b) {
+        n += b.cardinality();
+      }
     return n;
   }
 
@@ -87,7 +91,9 @@ public final class Ledger {
       for (Map.Entry<Integer, BitSet> e : ackedByPublisher.entrySet()) {
         if (!m.room.equals(publisherRoom.get(e.getKey()))) continue;
         BitSet acked;
-        synchronized (e.getValue()) { acked = (BitSet) e.getValue().clone(); }
+        synchronized (e.getValue()) {
+          acked = (BitSet) e.getValue().clone();
+        }
         Integer first = m.firstCounter.get(e.getKey());
         int from = first == null ? 0 : first;
         BitSet got = m.got.getOrDefault(e.getKey(), new BitSet());
@@ -99,7 +105,8 @@ public final class Ledger {
       if (checkSeq) {
         lostSeq += m.seqHoles;
         LongAccumulator max = roomMaxAckedSeq.get(m.room);
-        if (max != null && m.lastSeq >= 0 && max.get() > m.lastSeq) lostSeq += max.get() - m.lastSeq;
+        if (max != null && m.lastSeq >= 0 && max.get() > m.lastSeq)
+          lostSeq += max.get() - m.lastSeq;
         if (max != null && m.lastSeq < 0) lostSeq += max.get();
       }
     }

@@ -3,8 +3,8 @@ package dev.chat.bench;
 import java.nio.file.Path;
 
 /**
- * {@code java -jar chat-bench.jar <scenario> [--option value]...}; scenarios smoke, idle,
- * bigroom, rooms, latency, storm, report. See chat-bench/README.md.
+ * {@code java -jar chat-bench.jar <scenario> [--option value]...}; scenarios smoke, idle, bigroom,
+ * rooms, latency, storm, report. See chat-bench/README.md.
  */
 public final class Main {
   private Main() {}
@@ -20,28 +20,36 @@ public final class Main {
       o = new Options(args);
     } catch (IllegalArgumentException e) {
       System.err.println(e.getMessage());
-      System.err.println("usage: java -jar chat-bench.jar smoke|idle|bigroom|rooms|latency|storm|report [--option value]...");
+      System.err.println(
+          "usage: java -jar chat-bench.jar smoke|idle|bigroom|rooms|latency|storm|report [--option value]...");
       return 2;
     }
     if (o.scenario.equals("report")) {
-      Report.write(Path.of(o.str("results", "bench/results")), Path.of(o.str("out", "docs/benchmarks.md")),
-          Path.of(o.str("plots", "docs/bench")), o);
+      Report.write(
+          Path.of(o.str("results", "bench/results")),
+          Path.of(o.str("out", "docs/benchmarks.md")),
+          Path.of(o.str("plots", "docs/bench")),
+          o);
       return 0;
     }
     try (Bench b = new Bench(o)) {
-      int code = switch (o.scenario) {
-        case "smoke" -> Scenarios.smoke(b);
-        case "idle" -> Scenarios.idle(b);
-        case "bigroom" -> Scenarios.bigroom(b);
-        case "rooms" -> Scenarios.rooms(b);
-        case "latency" -> Scenarios.latency(b);
-        case "storm" -> Scenarios.storm(b);
-        default -> {
-          System.err.println("unknown scenario " + o.scenario);
-          yield 2;
-        }
-      };
-      if (code == 0 && !o.scenario.equals("smoke") && b.shared.connected.sum() == 0 && b.clients.size() > 0) {
+      int code =
+          switch (o.scenario) {
+            case "smoke" -> Scenarios.smoke(b);
+            case "idle" -> Scenarios.idle(b);
+            case "bigroom" -> Scenarios.bigroom(b);
+            case "rooms" -> Scenarios.rooms(b);
+            case "latency" -> Scenarios.latency(b);
+            case "storm" -> Scenarios.storm(b);
+            default -> {
+              System.err.println("unknown scenario " + o.scenario);
+              yield 2;
+            }
+          };
+      if (code == 0
+          && !o.scenario.equals("smoke")
+          && b.shared.connected.sum() == 0
+          && b.clients.size() > 0) {
         System.err.println("no client is connected at the end of the run");
         code = 1;
       }

@@ -26,11 +26,12 @@ public final class Net implements AutoCloseable {
   private final AtomicInteger nextSource = new AtomicInteger();
 
   public Net(int threads, String transport, int sources) {
-    boolean useEpoll = switch (transport) {
-      case "epoll" -> true;
-      case "nio" -> false;
-      default -> Epoll.isAvailable();
-    };
+    boolean useEpoll =
+        switch (transport) {
+          case "epoll" -> true;
+          case "nio" -> false;
+          default -> Epoll.isAvailable();
+        };
     IoHandlerFactory factory = useEpoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     this.group = new MultiThreadIoEventLoopGroup(threads, factory);
     this.epoll = useEpoll;
@@ -38,7 +39,10 @@ public final class Net implements AutoCloseable {
     this.sources = sources;
   }
 
-  /** A bootstrap whose channels live on {@code loop}, so a client's state stays on one thread across reconnects. */
+  /**
+   * A bootstrap whose channels live on {@code loop}, so a client's state stays on one thread across
+   * reconnects.
+   */
   public Bootstrap bootstrap(EventLoop loop) {
     return new Bootstrap()
         .group(loop)
@@ -47,7 +51,8 @@ public final class Net implements AutoCloseable {
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000)
         .option(ChannelOption.SO_RCVBUF, 16 * 1024)
         .option(ChannelOption.SO_SNDBUF, 16 * 1024)
-        .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024));
+        .option(
+            ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024));
   }
 
   /**
@@ -64,7 +69,9 @@ public final class Net implements AutoCloseable {
     return group.next();
   }
 
-  /** Waits until every event loop has run everything queued before: a memory barrier with the loops. */
+  /**
+   * Waits until every event loop has run everything queued before: a memory barrier with the loops.
+   */
   public void quiesce() {
     for (var e : group) {
       try {

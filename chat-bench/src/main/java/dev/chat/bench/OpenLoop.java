@@ -4,20 +4,23 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 
 /**
- * An open-loop publishing schedule: message {@code k} of a step is due at
- * {@code start + k * 1e9 / rate} nanoseconds ({@link System#nanoTime()} clock), whatever
- * happened to the messages before it. Its due time travels in the message's text, so a message
- * sent late because the generator or the server fell behind still counts its whole delay
- * (coordinated omission cannot hide it).
+ * An open-loop publishing schedule: message {@code k} of a step is due at {@code start + k * 1e9 /
+ * rate} nanoseconds ({@link System#nanoTime()} clock), whatever happened to the messages before it.
+ * Its due time travels in the message's text, so a message sent late because the generator or the
+ * server fell behind still counts its whole delay (coordinated omission cannot hide it).
  */
 public final class OpenLoop {
   private final long startNanos;
   private final double rate;
   private final long count;
 
-  /** A schedule of {@code rate} messages per second for {@code seconds}, starting at {@code startNanos}. */
+  /**
+   * A schedule of {@code rate} messages per second for {@code seconds}, starting at {@code
+   * startNanos}.
+   */
   public OpenLoop(long startNanos, double rate, double seconds) {
-    if (rate <= 0 || seconds <= 0) throw new IllegalArgumentException("rate and seconds must be > 0");
+    if (rate <= 0 || seconds <= 0)
+      throw new IllegalArgumentException("rate and seconds must be > 0");
     this.startNanos = startNanos;
     this.rate = rate;
     this.count = (long) Math.floor(rate * seconds);
@@ -48,9 +51,9 @@ public final class OpenLoop {
   }
 
   /**
-   * Runs the schedule on the calling thread: parks until each message is due, then hands it to
-   * the sink (at once for messages already overdue). Returns the number handed over, which is
-   * less than {@link #count()} only when {@code stop} turned true.
+   * Runs the schedule on the calling thread: parks until each message is due, then hands it to the
+   * sink (at once for messages already overdue). Returns the number handed over, which is less than
+   * {@link #count()} only when {@code stop} turned true.
    */
   public long run(Sink sink, BooleanSupplier stop) {
     long k = 0;

@@ -45,7 +45,8 @@ public final class Options {
   public List<String> list(String k, String def) {
     String v = str(k, def);
     if (v == null || v.isBlank()) return new ArrayList<>();
-    return new ArrayList<>(Arrays.stream(v.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList());
+    return new ArrayList<>(
+        Arrays.stream(v.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList());
   }
 
   public List<Double> numbers(String k, String def) {

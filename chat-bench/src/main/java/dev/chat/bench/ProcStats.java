@@ -101,17 +101,28 @@ public final class ProcStats {
     }
   }
 
-  /** A Socket.IO peer's {@code /stats} ({@code {"heapUsed":N,"rss":N,"sockets":N}} after a gc), or null. */
+  /**
+   * A Socket.IO peer's {@code /stats} ({@code {"heapUsed":N,"rss":N,"sockets":N}} after a gc), or
+   * null.
+   */
   public static long[] peerStats(URI wsUrl) {
-    try (HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build()) {
+    try (HttpClient http =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5))
+            .build()) {
       URI u = URI.create("http://" + wsUrl.getHost() + ":" + wsUrl.getPort() + "/stats");
-      String body = http.send(HttpRequest.newBuilder(u).timeout(Duration.ofSeconds(60)).build(),
-          HttpResponse.BodyHandlers.ofString()).body();
+      String body =
+          http.send(
+                  HttpRequest.newBuilder(u).timeout(Duration.ofSeconds(60)).build(),
+                  HttpResponse.BodyHandlers.ofString())
+              .body();
       byte[] b = body.getBytes();
       return new long[] {
-          FrameScanner.longField(b, 0, b.length, FrameScanner.key("heapUsed"), -1),
-          FrameScanner.longField(b, 0, b.length, FrameScanner.key("rss"), -1),
-          FrameScanner.longField(b, 0, b.length, FrameScanner.key("sockets"), -1)};
+        FrameScanner.longField(b, 0, b.length, FrameScanner.key("heapUsed"), -1),
+        FrameScanner.longField(b, 0, b.length, FrameScanner.key("rss"), -1),
+        FrameScanner.longField(b, 0, b.length, FrameScanner.key("sockets"), -1)
+      };
     } catch (IOException e) {
       return null;
     } catch (InterruptedException e) {

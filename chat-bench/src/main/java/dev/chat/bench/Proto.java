@@ -2,7 +2,8 @@ package dev.chat.bench;
 
 /** The wire protocol a run speaks. */
 public enum Proto {
-  OURS, SOCKETIO;
+  OURS,
+  SOCKETIO;
 
   public static Proto parse(String s) {
     return switch (s) {

@@ -10,7 +10,10 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 final class Scenarios {
   private Scenarios() {}
 
-  /** A few clients in one room, a few sends, acks, one step and a memory reading: every code path, in seconds. */
+  /**
+   * A few clients in one room, a few sends, acks, one step and a memory reading: every code path,
+   * in seconds.
+   */
   static int smoke(Bench b) {
     int n = b.o.integer("clients", 4);
     String room = "smoke-" + b.runId;
@@ -18,8 +21,12 @@ final class Scenarios {
     long connected = b.connect(cs);
     long joined = b.joinAll(cs, c -> room, true);
     double rate = b.o.dbl("rate", 20);
-    Map<String, Object> step = b.step("step", rate, b.o.dbl("step-seconds", 2),
-        (k, t) -> cs.get((int) (k % n)).publish(room, t));
+    Map<String, Object> step =
+        b.step(
+            "step",
+            rate,
+            b.o.dbl("step-seconds", 2),
+            (k, t) -> cs.get((int) (k % n)).publish(room, t));
     b.net.quiesce();
     Ledger.Verdict v = b.ledger.verify(b.proto == Proto.OURS);
     Map<String, Object> mem = b.memory(0);
@@ -33,8 +40,9 @@ final class Scenarios {
     long lost = v.lostByCounter() + v.lostBySeq();
     boolean ok = received > 0 && lost == 0 && connected == n && joined == n;
     b.result.put("ok", ok);
-    System.err.printf("[%s smoke] connected=%d joined=%d received=%d lost=%d -> %s%n", b.label, connected, joined,
-        received, lost, ok ? "OK" : "FAILED");
+    System.err.printf(
+        "[%s smoke] connected=%d joined=%d received=%d lost=%d -> %s%n",
+        b.label, connected, joined, received, lost, ok ? "OK" : "FAILED");
     return ok ? 0 : 1;
   }
 
@@ -87,7 +95,9 @@ final class Scenarios {
       r.put("rssBytesPerSocket", rss < 0 || rss0 < 0 || open == 0 ? -1 : (rss - rss0) / open);
       double cpuPerSec = pid > 0 ? (c1 - c0) / ((t1 - t0) / 1e9) : -1;
       r.put("serverCpuMicrosPerSec", Math.round(cpuPerSec));
-      r.put("idleCpuMicrosPerSecPerSocket", pid > 0 && open > 0 ? Math.round(cpuPerSec / open * 1000) / 1000.0 : -1);
+      r.put(
+          "idleCpuMicrosPerSecPerSocket",
+          pid > 0 && open > 0 ? Math.round(cpuPerSec / open * 1000) / 1000.0 : -1);
       r.put("disconnectsDuringHold", b.shared.disconnects.sum());
       rows.add(r);
       System.err.println("[" + b.label + " idle] " + r);
@@ -109,11 +119,15 @@ final class Scenarios {
     b.result.put("connected", connected);
     b.result.put("joined", joined);
     Bench.sleep(1000);
-    List<Map<String, Object>> rows = stepped(b, b.o.numbers("rates", "5,10,20,40,60,80,100,150,200"),
-        b.o.dbl("stop-p99-ms", 100), rate -> {
-          int p = (int) Math.min(members, Math.max(minPublishers, Math.ceil(rate / 20)));
-          return (k, t) -> cs.get((int) (k % p)).publish(room, t);
-        });
+    List<Map<String, Object>> rows =
+        stepped(
+            b,
+            b.o.numbers("rates", "5,10,20,40,60,80,100,150,200"),
+            b.o.dbl("stop-p99-ms", 100),
+            rate -> {
+              int p = (int) Math.min(members, Math.max(minPublishers, Math.ceil(rate / 20)));
+              return (k, t) -> cs.get((int) (k % p)).publish(room, t);
+            });
     b.result.put("steps", rows);
     b.result.put("best", best(rows, b.o.dbl("stop-p99-ms", 100)));
     b.result.put("peak", best(rows, giveUp(b, b.o.dbl("stop-p99-ms", 100))));
@@ -132,12 +146,17 @@ final class Scenarios {
     b.result.put("joined", joined);
     Bench.sleep(1000);
     double limit = b.o.dbl("stop-p99-ms", 50);
-    List<Map<String, Object>> rows = stepped(b, b.o.numbers("rates", "100,200,500,1000,2000,4000,8000,16000"), limit,
-        rate -> (k, t) -> {
-          int r = (int) (k % rooms);
-          int m = (int) ((k / rooms) % members);
-          cs.get(r * members + m).publish("rm-" + b.runId + "-" + r, t);
-        });
+    List<Map<String, Object>> rows =
+        stepped(
+            b,
+            b.o.numbers("rates", "100,200,500,1000,2000,4000,8000,16000"),
+            limit,
+            rate ->
+                (k, t) -> {
+                  int r = (int) (k % rooms);
+                  int m = (int) ((k / rooms) % members);
+                  cs.get(r * members + m).publish("rm-" + b.runId + "-" + r, t);
+                });
     b.result.put("steps", rows);
     b.result.put("best", best(rows, limit));
     b.result.put("peak", best(rows, giveUp(b, limit)));
@@ -154,8 +173,9 @@ final class Scenarios {
     List<Client> all = new ArrayList<>(pubs);
     all.addAll(recv);
     long connected = b.connect(all);
-    long joined = b.joinAll(pubs, c -> "lat-" + b.runId + "-" + c.index, false)
-        + b.joinAll(recv, c -> "lat-" + b.runId + "-" + ((c.index - rooms) / receivers), false);
+    long joined =
+        b.joinAll(pubs, c -> "lat-" + b.runId + "-" + c.index, false)
+            + b.joinAll(recv, c -> "lat-" + b.runId + "-" + ((c.index - rooms) / receivers), false);
     b.result.put("rooms", rooms);
     b.result.put("receiversPerRoom", receivers);
     b.result.put("connected", connected);
@@ -163,10 +183,11 @@ final class Scenarios {
     Bench.sleep(1000);
     List<Map<String, Object>> rows = new ArrayList<>();
     List<Double> loads = b.o.numbers("loads", "10000,50000,100000");
-    java.util.function.BiConsumer<Long, Long> publish = (k, t) -> {
-      Client p = pubs.get((int) (k % rooms));
-      p.publish("lat-" + b.runId + "-" + p.index, t);
-    };
+    java.util.function.BiConsumer<Long, Long> publish =
+        (k, t) -> {
+          Client p = pubs.get((int) (k % rooms));
+          p.publish("lat-" + b.runId + "-" + p.index, t);
+        };
     double warmup = b.o.dbl("warmup-seconds", 5);
     if (warmup > 0 && !loads.isEmpty()) {
       // Not recorded, as in the stepped scenarios: both JITs settle before the first measured load.
@@ -175,7 +196,8 @@ final class Scenarios {
     for (double load : loads) {
       // Each message reaches the room's receivers: load deliveries/s = rate * receivers.
       double rate = load / receivers;
-      Map<String, Object> row = b.step("load " + (long) load, rate, b.o.dbl("step-seconds", 10), publish);
+      Map<String, Object> row =
+          b.step("load " + (long) load, rate, b.o.dbl("step-seconds", 10), publish);
       row.put("load", load);
       rows.add(row);
     }
@@ -209,13 +231,21 @@ final class Scenarios {
     b.shared.stats = s;
     List<Long> survivors = new ArrayList<>(b.pids);
     survivors.remove(killPid);
-    long cpu0 = ProcStats.cpuMicros(b.pids), killed0 = ProcStats.cpuMicros(killPid), t0 = System.nanoTime();
+    long cpu0 = ProcStats.cpuMicros(b.pids),
+        killed0 = ProcStats.cpuMicros(killPid),
+        t0 = System.nanoTime();
     OpenLoop schedule = new OpenLoop(t0 + 5_000_000, rate, before + after);
-    Thread publisher = Thread.ofPlatform().name("publisher").start(() ->
-        schedule.run((k, t) -> {
-          Client c = cs.get((int) ((k * 7919) % cs.size()));
-          c.publish("st-" + b.runId + "-" + (c.index / size), t);
-        }, () -> false));
+    Thread publisher =
+        Thread.ofPlatform()
+            .name("publisher")
+            .start(
+                () ->
+                    schedule.run(
+                        (k, t) -> {
+                          Client c = cs.get((int) ((k * 7919) % cs.size()));
+                          c.publish("st-" + b.runId + "-" + (c.index / size), t);
+                        },
+                        () -> false));
     b.phase("before kill");
     // The last seconds before the kill give the steady cost of the message load, so the recovery's
     // CPU can also be counted net of it (the survivors carry that load on top of the resumes).
@@ -223,7 +253,8 @@ final class Scenarios {
     Bench.sleep((long) ((before - window) * 1000));
     long steady0 = ProcStats.cpuMicros(b.pids), steadyT0 = System.nanoTime();
     Bench.sleep((long) (window * 1000));
-    double steadyPerSec = (ProcStats.cpuMicros(b.pids) - steady0) / ((System.nanoTime() - steadyT0) / 1e9);
+    double steadyPerSec =
+        (ProcStats.cpuMicros(b.pids) - steady0) / ((System.nanoTime() - steadyT0) / 1e9);
     long affected = killedUrl < 0 ? 0 : cs.stream().filter(c -> c.urlIndex() == killedUrl).count();
     Map<String, Object> storm = new LinkedHashMap<>();
     storm.put("killPid", killPid);
@@ -231,7 +262,8 @@ final class Scenarios {
     long killedCpu = Math.max(0, ProcStats.cpuMicros(killPid) - killed0);
     long killAt = System.nanoTime();
     long cpuK = ProcStats.cpuMicros(survivors);
-    boolean killed = killPid > 0 && ProcessHandle.of(killPid).map(ProcessHandle::destroyForcibly).orElse(false);
+    boolean killed =
+        killPid > 0 && ProcessHandle.of(killPid).map(ProcessHandle::destroyForcibly).orElse(false);
     storm.put("killed", killed);
     b.phase("recovering");
     long t99 = -1, cpu99 = -1;
@@ -253,21 +285,28 @@ final class Scenarios {
     b.phase("drain");
     b.drain(s, 10_000);
     // The killed node's CPU counts up to its death; the survivors' for the whole run.
-    long t1 = System.nanoTime(), cpu1 = ProcStats.cpuMicros(survivors) + killedCpu + (killed0 > 0 ? killed0 : 0);
+    long t1 = System.nanoTime(),
+        cpu1 = ProcStats.cpuMicros(survivors) + killedCpu + (killed0 > 0 ? killed0 : 0);
     b.net.quiesce();
     Ledger.Verdict v = b.ledger.verify(b.proto == Proto.OURS);
     storm.put("rejoined", rejoins.size());
     storm.put("msTo99PctRejoined", t99 < 0 ? -1 : Math.round((t99 - killAt) / 1e5) / 10.0);
-    storm.put("resumesPerSec", t99 < 0 ? -1 : Math.round(Math.ceil(affected * 0.99) / ((t99 - killAt) / 1e9)));
+    storm.put(
+        "resumesPerSec",
+        t99 < 0 ? -1 : Math.round(Math.ceil(affected * 0.99) / ((t99 - killAt) / 1e9)));
     long cpuRecovery = cpu99 - cpuK;
     storm.put("survivorCpuMicrosDuringRecovery", t99 < 0 ? -1 : cpuRecovery);
-    storm.put("resumesPerCpuSecond", t99 < 0 || cpuRecovery <= 0 ? -1
-        : Math.round(Math.ceil(affected * 0.99) / (cpuRecovery / 1e6)));
+    storm.put(
+        "resumesPerCpuSecond",
+        t99 < 0 || cpuRecovery <= 0
+            ? -1
+            : Math.round(Math.ceil(affected * 0.99) / (cpuRecovery / 1e6)));
     long steadyDuring = t99 < 0 ? 0 : Math.round(steadyPerSec * ((t99 - killAt) / 1e9));
     long cpuNet = cpuRecovery - steadyDuring;
     storm.put("steadyCpuMicrosPerSecBeforeKill", Math.round(steadyPerSec));
-    storm.put("resumesPerNetCpuSecond", t99 < 0 || cpuNet <= 0 ? -1
-        : Math.round(Math.ceil(affected * 0.99) / (cpuNet / 1e6)));
+    storm.put(
+        "resumesPerNetCpuSecond",
+        t99 < 0 || cpuNet <= 0 ? -1 : Math.round(Math.ceil(affected * 0.99) / (cpuNet / 1e6)));
     b.result.put("storm", storm);
     b.result.put("loss", verdict(b, v));
     Map<String, Object> row = b.row(s, rate, before + after, (t1 - t0) / 1e9, cpu1 - cpu0, -1);
@@ -286,14 +325,18 @@ final class Scenarios {
    * latency grow for the whole step), so a run finds both the best rate within the limit and the
    * peak sustained rate. A big room's fan-out alone can take longer than the limit at any rate.
    */
-  static List<Map<String, Object>> stepped(Bench b, List<Double> rates, double stopP99, RateStep plan) {
+  static List<Map<String, Object>> stepped(
+      Bench b, List<Double> rates, double stopP99, RateStep plan) {
     List<Map<String, Object>> rows = new ArrayList<>();
     double warmup = b.o.dbl("warmup-seconds", 5);
     double giveUp = giveUp(b, stopP99);
-    // Not recorded: lets both JITs (ours and the generator's) settle before the first measured step.
-    if (warmup > 0 && !rates.isEmpty()) b.step("warmup", rates.get(0), warmup, plan.publisher(rates.get(0)));
+    // Not recorded: lets both JITs (ours and the generator's) settle before the first measured
+    // step.
+    if (warmup > 0 && !rates.isEmpty())
+      b.step("warmup", rates.get(0), warmup, plan.publisher(rates.get(0)));
     for (double rate : rates) {
-      Map<String, Object> row = b.step("rate " + (long) rate, rate, b.o.dbl("step-seconds", 10), plan.publisher(rate));
+      Map<String, Object> row =
+          b.step("rate " + (long) rate, rate, b.o.dbl("step-seconds", 10), plan.publisher(rate));
       rows.add(row);
       double p99 = ((Number) ((Map<?, ?>) row.get("latencyMs")).get("p99")).doubleValue();
       if (p99 > giveUp) break;
@@ -312,7 +355,9 @@ final class Scenarios {
     for (Map<String, Object> r : rows) {
       double p99 = ((Number) ((Map<?, ?>) r.get("latencyMs")).get("p99")).doubleValue();
       if (p99 > limit || ((Number) r.get("received")).longValue() == 0) continue;
-      if (best == null || ((Number) r.get("deliveriesPerSec")).longValue() > ((Number) best.get("deliveriesPerSec")).longValue()) best = r;
+      if (best == null
+          || ((Number) r.get("deliveriesPerSec")).longValue()
+              > ((Number) best.get("deliveriesPerSec")).longValue()) best = r;
     }
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("p99LimitMs", limit);

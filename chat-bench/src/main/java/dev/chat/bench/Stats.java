@@ -7,8 +7,8 @@ import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
 
 /**
- * Counters and the latency histogram of one step, written from every event loop without locks
- * (a {@link Recorder} and {@link LongAdder}s), read by one reader thread.
+ * Counters and the latency histogram of one step, written from every event loop without locks (a
+ * {@link Recorder} and {@link LongAdder}s), read by one reader thread.
  */
 public final class Stats {
   private final Recorder recorder = new Recorder(3);

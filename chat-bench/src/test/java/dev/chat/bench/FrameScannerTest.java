@@ -12,25 +12,36 @@ class FrameScannerTest {
   }
 
   @Test
-  @DisplayName("a message frame gives its type, room, seq and the intended time, publisher and counter in its text")
+  @DisplayName(
+      "a message frame gives its type, room, seq and the intended time, publisher and counter in its text")
   void oursMessage() {
-    byte[] f = b("{\"type\":\"message\",\"room\":\"big-1\",\"seq\":58,\"id\":\"u1-7\",\"from\":\"u1\","
-        + "\"text\":\"t=123456789;p=12;c=7;xxxx\",\"ts\":1732350000000,\"redelivered\":true}");
-    assertThat(FrameScanner.stringFieldIs(f, 0, f.length, FrameScanner.key("type"), b("message"))).isTrue();
-    assertThat(FrameScanner.stringFieldIs(f, 0, f.length, FrameScanner.key("type"), b("messages"))).isFalse();
-    assertThat(FrameScanner.stringFieldIs(f, 0, f.length, FrameScanner.key("type"), b("ack"))).isFalse();
-    assertThat(FrameScanner.stringField(f, 0, f.length, FrameScanner.key("room"))).isEqualTo("big-1");
+    byte[] f =
+        b(
+            "{\"type\":\"message\",\"room\":\"big-1\",\"seq\":58,\"id\":\"u1-7\",\"from\":\"u1\","
+                + "\"text\":\"t=123456789;p=12;c=7;xxxx\",\"ts\":1732350000000,\"redelivered\":true}");
+    assertThat(FrameScanner.stringFieldIs(f, 0, f.length, FrameScanner.key("type"), b("message")))
+        .isTrue();
+    assertThat(FrameScanner.stringFieldIs(f, 0, f.length, FrameScanner.key("type"), b("messages")))
+        .isFalse();
+    assertThat(FrameScanner.stringFieldIs(f, 0, f.length, FrameScanner.key("type"), b("ack")))
+        .isFalse();
+    assertThat(FrameScanner.stringField(f, 0, f.length, FrameScanner.key("room")))
+        .isEqualTo("big-1");
     assertThat(FrameScanner.longField(f, 0, f.length, FrameScanner.key("seq"), -1)).isEqualTo(58);
-    assertThat(FrameScanner.longField(f, 0, f.length, FrameScanner.key("ts"), -1)).isEqualTo(1732350000000L);
+    assertThat(FrameScanner.longField(f, 0, f.length, FrameScanner.key("ts"), -1))
+        .isEqualTo(1732350000000L);
     assertThat(FrameScanner.longAfter(f, 0, f.length, b("t="), -1)).isEqualTo(123456789L);
     assertThat(FrameScanner.longAfter(f, 0, f.length, b(";p="), -1)).isEqualTo(12);
     assertThat(FrameScanner.longAfter(f, 0, f.length, b(";c="), -1)).isEqualTo(7);
   }
 
   @Test
-  @DisplayName("fields are found within a slice of a larger buffer, and a missing field gives the default")
+  @DisplayName(
+      "fields are found within a slice of a larger buffer, and a missing field gives the default")
   void sliceAndMissing() {
-    byte[] f = b("garbage{\"type\":\"ack\",\"id\":\"a-1\",\"room\":\"r\",\"seq\":3,\"ts\":9}trailing\"seq\":77");
+    byte[] f =
+        b(
+            "garbage{\"type\":\"ack\",\"id\":\"a-1\",\"room\":\"r\",\"seq\":3,\"ts\":9}trailing\"seq\":77");
     int from = 7, to = f.length - "trailing\"seq\":77".length();
     assertThat(FrameScanner.stringField(f, from, to, FrameScanner.key("id"))).isEqualTo("a-1");
     assertThat(FrameScanner.longField(f, from, to, FrameScanner.key("seq"), -1)).isEqualTo(3);
@@ -41,16 +52,21 @@ class FrameScannerTest {
   @Test
   @DisplayName("a joined frame gives its epoch and seq, tolerating a space after the colon")
   void joined() {
-    byte[] f = b("{\"type\": \"joined\",\"room\":\"g\",\"epoch\":\"e-4f1a\",\"seq\": 57,\"online\":3,\"users\":[\"a\"],\"recovered\":true}");
-    assertThat(FrameScanner.stringFieldIs(f, 0, f.length, FrameScanner.key("type"), b("joined"))).isTrue();
-    assertThat(FrameScanner.stringField(f, 0, f.length, FrameScanner.key("epoch"))).isEqualTo("e-4f1a");
+    byte[] f =
+        b(
+            "{\"type\": \"joined\",\"room\":\"g\",\"epoch\":\"e-4f1a\",\"seq\": 57,\"online\":3,\"users\":[\"a\"],\"recovered\":true}");
+    assertThat(FrameScanner.stringFieldIs(f, 0, f.length, FrameScanner.key("type"), b("joined")))
+        .isTrue();
+    assertThat(FrameScanner.stringField(f, 0, f.length, FrameScanner.key("epoch")))
+        .isEqualTo("e-4f1a");
     assertThat(FrameScanner.longField(f, 0, f.length, FrameScanner.key("seq"), -1)).isEqualTo(57);
   }
 
   @Test
   @DisplayName("Engine.IO and Socket.IO packets are told apart by their leading digits")
   void socketIoKinds() {
-    assertThat(kind("0{\"sid\":\"x\",\"pingInterval\":25000}")).isEqualTo(FrameScanner.SioKind.OPEN);
+    assertThat(kind("0{\"sid\":\"x\",\"pingInterval\":25000}"))
+        .isEqualTo(FrameScanner.SioKind.OPEN);
     assertThat(kind("2")).isEqualTo(FrameScanner.SioKind.PING);
     assertThat(kind("40{\"sid\":\"abc\"}")).isEqualTo(FrameScanner.SioKind.CONNECT);
     assertThat(kind("42[\"message\",{}]")).isEqualTo(FrameScanner.SioKind.EVENT);
@@ -62,7 +78,9 @@ class FrameScannerTest {
   @Test
   @DisplayName("a Socket.IO event gives its name, ack id and data fields; an ack gives its id")
   void socketIoEvent() {
-    byte[] e = b("42[\"message\",{\"room\":\"r1\",\"id\":\"u-3\",\"from\":\"u\",\"text\":\"t=99;p=4;c=3;zz\",\"ts\":17}]");
+    byte[] e =
+        b(
+            "42[\"message\",{\"room\":\"r1\",\"id\":\"u-3\",\"from\":\"u\",\"text\":\"t=99;p=4;c=3;zz\",\"ts\":17}]");
     assertThat(FrameScanner.sioEventIs(e, e.length, b("message"))).isTrue();
     assertThat(FrameScanner.sioEventIs(e, e.length, b("messages"))).isFalse();
     assertThat(FrameScanner.sioAckId(e, e.length)).isEqualTo(-1);
@@ -78,7 +96,8 @@ class FrameScannerTest {
   @Test
   @DisplayName("a jcmd class histogram gives the live heap from its Total line")
   void heapHistogram() {
-    String histogram = """
+    String histogram =
+        """
         12345:
          num     #instances         #bytes  class name (module)
         -------------------------------------------------------

@@ -21,7 +21,8 @@ class OpenLoopTest {
   }
 
   @Test
-  @DisplayName("a sink that falls behind gets the late messages at once, each still stamped with its own due time")
+  @DisplayName(
+      "a sink that falls behind gets the late messages at once, each still stamped with its own due time")
   void overdueMessagesKeepTheirIntendedTime() {
     long start = System.nanoTime() - 1_000_000_000L; // the whole schedule is already overdue
     OpenLoop s = new OpenLoop(start, 1000, 0.5);
@@ -38,7 +39,9 @@ class OpenLoopTest {
     OpenLoop s = new OpenLoop(System.nanoTime() + 20_000_000, 500, 0.1);
     List<Long> lateness = new ArrayList<>();
     s.run((k, t) -> lateness.add(System.nanoTime() - t), () -> false);
-    assertThat(lateness).hasSize(50).allSatisfy(l -> assertThat(l).isGreaterThanOrEqualTo(-50_000L));
+    assertThat(lateness)
+        .hasSize(50)
+        .allSatisfy(l -> assertThat(l).isGreaterThanOrEqualTo(-50_000L));
   }
 
   @Test

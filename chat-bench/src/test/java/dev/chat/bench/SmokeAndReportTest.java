@@ -27,7 +27,10 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The smoke scenario through the CLI against a real chat-service process, then the report over its result. */
+/**
+ * The smoke scenario through the CLI against a real chat-service process, then the report over its
+ * result.
+ */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class SmokeAndReportTest {
@@ -37,15 +40,18 @@ class SmokeAndReportTest {
 
   @BeforeAll
   void startService() throws Exception {
-    Path jar = Path.of(System.getProperty("chat.service.jar", "../chat-service/target/chat-service.jar"));
+    Path jar =
+        Path.of(System.getProperty("chat.service.jar", "../chat-service/target/chat-service.jar"));
     assertThat(jar).as("the reactor builds chat-service before chat-bench").exists();
     String java = ProcessHandle.current().info().command().orElse("java");
     for (int attempt = 0; attempt < 3 && service == null; attempt++) {
       try (ServerSocket s = new ServerSocket(0)) {
         port = s.getLocalPort();
       }
-      ProcessBuilder pb = new ProcessBuilder(java, "-Xmx256m", "-jar", jar.toString())
-          .redirectErrorStream(true).redirectOutput(dir.resolve("service-" + attempt + ".log").toFile());
+      ProcessBuilder pb =
+          new ProcessBuilder(java, "-Xmx256m", "-jar", jar.toString())
+              .redirectErrorStream(true)
+              .redirectOutput(dir.resolve("service-" + attempt + ".log").toFile());
       pb.environment().put("CHAT_PORT", String.valueOf(port));
       pb.environment().remove("CHAT_REDIS_URL");
       Process p = pb.start();
@@ -60,8 +66,11 @@ class SmokeAndReportTest {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (System.nanoTime() < deadline && p.isAlive()) {
       try {
-        var r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health/ready")).build(),
-            HttpResponse.BodyHandlers.discarding());
+        var r =
+            http.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health/ready"))
+                    .build(),
+                HttpResponse.BodyHandlers.discarding());
         if (r.statusCode() == 200) return true;
       } catch (IOException e) {
         // not listening yet
@@ -75,17 +84,37 @@ class SmokeAndReportTest {
   void stopService() throws InterruptedException {
     if (service != null) {
       service.destroy();
-      if (!service.waitFor(10, TimeUnit.SECONDS)) service.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      if (!service.waitFor(10, TimeUnit.SECONDS))
+        service.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
     }
   }
 
   @Test
   @Order(1)
-  @DisplayName("the smoke scenario delivers messages to every member with nothing lost and writes a complete result file")
+  @DisplayName(
+      "the smoke scenario delivers messages to every member with nothing lost and writes a complete result file")
   void smoke() throws Exception {
-    int code = Main.run(new String[] {"smoke", "--proto", "ours", "--urls", "ws://127.0.0.1:" + port,
-        "--pids", String.valueOf(service.pid()), "--clients", "4", "--rate", "20", "--step-seconds", "1.5",
-        "--label", "ours", "--out", dir.resolve("results").toString()});
+    int code =
+        Main.run(
+            new String[] {
+              "smoke",
+              "--proto",
+              "ours",
+              "--urls",
+              "ws://127.0.0.1:" + port,
+              "--pids",
+              String.valueOf(service.pid()),
+              "--clients",
+              "4",
+              "--rate",
+              "20",
+              "--step-seconds",
+              "1.5",
+              "--label",
+              "ours",
+              "--out",
+              dir.resolve("results").toString()
+            });
     assertThat(code).isZero();
     JsonNode r = new ObjectMapper().readTree(dir.resolve("results/smoke-ours.json").toFile());
     assertThat(r.path("scenario").asText()).isEqualTo("smoke");
@@ -99,7 +128,8 @@ class SmokeAndReportTest {
     assertThat(step.path("serverCpuMicros").asLong()).isGreaterThanOrEqualTo(0);
     assertThat(r.path("loss").path("lost").asLong()).isZero();
     assertThat(r.path("loss").path("lostBySeq").asLong()).isZero();
-    assertThat(r.path("loss").path("expectedDeliveries").asLong()).isEqualTo(4 * step.path("acked").asLong());
+    assertThat(r.path("loss").path("expectedDeliveries").asLong())
+        .isEqualTo(4 * step.path("acked").asLong());
     assertThat(r.path("loss").path("duplicatesDelivered").asLong()).isZero();
     assertThat(r.path("memory").path("heapBytes").asLong()).isPositive();
     assertThat(r.path("memory").path("rssBytes").asLong()).isPositive();
@@ -107,32 +137,56 @@ class SmokeAndReportTest {
 
   @Test
   @Order(2)
-  @DisplayName("the report over the smoke result writes decodable PNG plots and a markdown page with the tables")
+  @DisplayName(
+      "the report over the smoke result writes decodable PNG plots and a markdown page with the tables")
   void report() throws Exception {
     Path results = dir.resolve("results");
-    // A second target's file, from the same run relabelled, so the comparison columns are exercised.
+    // A second target's file, from the same run relabelled, so the comparison columns are
+    // exercised.
     JsonNode smoke = new ObjectMapper().readTree(results.resolve("smoke-ours.json").toFile());
     ((com.fasterxml.jackson.databind.node.ObjectNode) smoke).put("scenario", "bigroom");
-    ((com.fasterxml.jackson.databind.node.ObjectNode) smoke).putObject("best")
+    ((com.fasterxml.jackson.databind.node.ObjectNode) smoke)
+        .putObject("best")
         .put("deliveriesPerSec", smoke.path("steps").get(0).path("deliveriesPerSec").asLong())
         .put("cpuMicrosPerDelivery", 2.0);
-    ((com.fasterxml.jackson.databind.node.ObjectNode) smoke).putObject("peak")
+    ((com.fasterxml.jackson.databind.node.ObjectNode) smoke)
+        .putObject("peak")
         .put("deliveriesPerSec", smoke.path("steps").get(0).path("deliveriesPerSec").asLong())
-        .put("cpuMicrosPerDelivery", 2.0).put("p99Ms", 5.0);
+        .put("cpuMicrosPerDelivery", 2.0)
+        .put("p99Ms", 5.0);
     new ObjectMapper().writeValue(results.resolve("bigroom-ours.json").toFile(), smoke);
     ((com.fasterxml.jackson.databind.node.ObjectNode) smoke).put("label", "socketio");
-    ((com.fasterxml.jackson.databind.node.ObjectNode) smoke.path("best")).put("cpuMicrosPerDelivery", 40.0);
-    ((com.fasterxml.jackson.databind.node.ObjectNode) smoke.path("peak")).put("cpuMicrosPerDelivery", 40.0);
+    ((com.fasterxml.jackson.databind.node.ObjectNode) smoke.path("best"))
+        .put("cpuMicrosPerDelivery", 40.0);
+    ((com.fasterxml.jackson.databind.node.ObjectNode) smoke.path("peak"))
+        .put("cpuMicrosPerDelivery", 40.0);
     new ObjectMapper().writeValue(results.resolve("bigroom-socketio.json").toFile(), smoke);
 
     Path out = dir.resolve("docs/benchmarks.md"), plots = dir.resolve("docs/bench");
-    assertThat(Main.run(new String[] {"report", "--results", results.toString(), "--out", out.toString(),
-        "--plots", plots.toString()})).isZero();
+    assertThat(
+            Main.run(
+                new String[] {
+                  "report",
+                  "--results",
+                  results.toString(),
+                  "--out",
+                  out.toString(),
+                  "--plots",
+                  plots.toString()
+                }))
+        .isZero();
     String md = Files.readString(out);
-    assertThat(md).contains("## Ours vs the peers", "| scenario | metric | ours | socketio |", "## Targets",
-        "<!-- profile -->", "## How to reproduce", "(bench/latency-bigroom.png)");
+    assertThat(md)
+        .contains(
+            "## Ours vs the peers",
+            "| scenario | metric | ours | socketio |",
+            "## Targets",
+            "<!-- profile -->",
+            "## How to reproduce",
+            "(bench/latency-bigroom.png)");
     assertThat(md).contains("| bigroom: ≥ 10× socketio's deliveries per core | 20× | met |");
-    assertThat(md).contains("| bigroom: ≤ 3.3 µs server CPU per delivery (at the peak) | 2 µs | met |");
+    assertThat(md)
+        .contains("| bigroom: ≤ 3.3 µs server CPU per delivery (at the peak) | 2 µs | met |");
     List<Path> pngs;
     try (var s = Files.list(plots)) {
       pngs = s.filter(p -> p.toString().endsWith(".png")).toList();

@@ -3,10 +3,10 @@ package dev.chat.auth;
 /**
  * Who a connection is, fixed at the handshake.
  *
- * @param user         the user id (from {@code user}, or a token's {@code sub})
+ * @param user the user id (from {@code user}, or a token's {@code sub})
  * @param validUntilMs epoch milliseconds at which the token expires (its {@code exp} plus the
- *                     leeway); {@link Long#MAX_VALUE} when nothing expires
- * @param rooms        the rooms the token allows joining (inboxes follow their own rule)
+ *     leeway); {@link Long#MAX_VALUE} when nothing expires
+ * @param rooms the rooms the token allows joining (inboxes follow their own rule)
  */
 public record Identity(String user, long validUntilMs, RoomPatterns rooms) {
 

@@ -3,8 +3,8 @@ package dev.chat.auth;
 import java.util.List;
 
 /**
- * The rooms a token lets its user join: glob patterns where {@code *} matches any run of
- * characters and {@code ?} exactly one; everything else matches itself.
+ * The rooms a token lets its user join: glob patterns where {@code *} matches any run of characters
+ * and {@code ?} exactly one; everything else matches itself.
  */
 public final class RoomPatterns {
 
@@ -13,6 +13,7 @@ public final class RoomPatterns {
 
   /** Patterns one token may carry; more is a malformed token rather than a policy. */
   public static final int MAX_PATTERNS = 256;
+
   public static final int MAX_PATTERN_LENGTH = 128;
 
   private final List<String> patterns;
@@ -28,7 +29,8 @@ public final class RoomPatterns {
     }
     for (String p : patterns) {
       if (p.isEmpty() || p.length() > MAX_PATTERN_LENGTH) {
-        throw new IllegalArgumentException("a room pattern must be 1-" + MAX_PATTERN_LENGTH + " characters");
+        throw new IllegalArgumentException(
+            "a room pattern must be 1-" + MAX_PATTERN_LENGTH + " characters");
       }
     }
     return new RoomPatterns(List.copyOf(patterns));
@@ -60,7 +62,8 @@ public final class RoomPatterns {
     int star = -1;
     int resume = 0;
     while (n < name.length()) {
-      if (p < pattern.length() && (pattern.charAt(p) == '?' || pattern.charAt(p) == name.charAt(n))) {
+      if (p < pattern.length()
+          && (pattern.charAt(p) == '?' || pattern.charAt(p) == name.charAt(n))) {
         p++;
         n++;
       } else if (p < pattern.length() && pattern.charAt(p) == '*') {

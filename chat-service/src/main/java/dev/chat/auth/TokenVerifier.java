@@ -20,15 +20,17 @@ import javax.crypto.Mac;
  * configured key, then {@code exp} (required), {@code nbf}, {@code iss} and {@code aud}, then
  * {@code sub} as the user and {@code rooms} as the rooms the user may join.
  *
- * <p>Built on the JDK's own signature code rather than a JWT library, so that every rule is
- * visible here: the usual pitfalls (accepting {@code alg: none}, letting a token without
- * {@code exp} live forever, letting the token pick the algorithm) are each one explicit check.
- * Verifying is CPU only (microseconds for HS256, well under a millisecond for RS256/ES256), so it
- * runs on the event loop. Thread-safe: a {@code Mac} or {@code Signature} is made per call.
+ * <p>Built on the JDK's own signature code rather than a JWT library, so that every rule is visible
+ * here: the usual pitfalls (accepting {@code alg: none}, letting a token without {@code exp} live
+ * forever, letting the token pick the algorithm) are each one explicit check. Verifying is CPU only
+ * (microseconds for HS256, well under a millisecond for RS256/ES256), so it runs on the event loop.
+ * Thread-safe: a {@code Mac} or {@code Signature} is made per call.
  */
 public final class TokenVerifier {
 
-  /** Longer tokens are refused before any parsing; the handshake's request line caps them anyway. */
+  /**
+   * Longer tokens are refused before any parsing; the handshake's request line caps them anyway.
+   */
   static final int MAX_TOKEN_CHARS = 8192;
 
   private final List<VerificationKeys.Entry> keys;
@@ -43,7 +45,10 @@ public final class TokenVerifier {
     this.leewayMs = settings.leewayMs();
   }
 
-  /** Loads the configured keys; throws {@link IllegalArgumentException} when they are missing or unusable. */
+  /**
+   * Loads the configured keys; throws {@link IllegalArgumentException} when they are missing or
+   * unusable.
+   */
   public static TokenVerifier from(AuthSettings settings) {
     if (!settings.jwt()) {
       throw new IllegalArgumentException("CHAT_AUTH is not jwt");
@@ -55,7 +60,9 @@ public final class TokenVerifier {
     return new TokenVerifier(keys, settings);
   }
 
-  /** The identity {@code token} proves at {@code nowMs} (epoch milliseconds), or why it proves none. */
+  /**
+   * The identity {@code token} proves at {@code nowMs} (epoch milliseconds), or why it proves none.
+   */
   public Identity verify(String token, long nowMs) throws InvalidTokenException {
     if (token == null || token.isEmpty()) {
       throw new InvalidTokenException("missing token");
@@ -91,12 +98,14 @@ public final class TokenVerifier {
     checkIssuerAndAudience(claims);
     Object sub = claims.getValue("sub");
     if (!(sub instanceof String user) || !Names.isUserId(user)) {
-      throw new InvalidTokenException("sub must be a user id (1-32 letters, digits, '_', '-' or '.')");
+      throw new InvalidTokenException(
+          "sub must be a user id (1-32 letters, digits, '_', '-' or '.')");
     }
     return new Identity(user, validUntil, rooms(claims));
   }
 
-  private void checkSignature(String alg, Object kid, byte[] signed, byte[] signature) throws InvalidTokenException {
+  private void checkSignature(String alg, Object kid, byte[] signed, byte[] signature)
+      throws InvalidTokenException {
     List<VerificationKeys.Entry> candidates = new ArrayList<>();
     boolean algKnown = false;
     for (VerificationKeys.Entry k : keys) {
@@ -180,8 +189,10 @@ public final class TokenVerifier {
       return;
     }
     Object aud = claims.getValue("aud");
-    boolean ours = aud instanceof String s ? s.equals(audience)
-        : aud instanceof JsonArray list && list.contains(audience);
+    boolean ours =
+        aud instanceof String s
+            ? s.equals(audience)
+            : aud instanceof JsonArray list && list.contains(audience);
     if (!ours) {
       throw new InvalidTokenException("wrong audience");
     }
@@ -221,7 +232,9 @@ public final class TokenVerifier {
     if (Double.isNaN(ms)) {
       throw new InvalidTokenException(name + " must be a number");
     }
-    return ms >= Long.MAX_VALUE ? Long.MAX_VALUE : ms <= Long.MIN_VALUE ? Long.MIN_VALUE : (long) ms;
+    return ms >= Long.MAX_VALUE
+        ? Long.MAX_VALUE
+        : ms <= Long.MIN_VALUE ? Long.MIN_VALUE : (long) ms;
   }
 
   private static long saturatedAdd(long a, long b) {

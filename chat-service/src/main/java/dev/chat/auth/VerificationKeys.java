@@ -41,18 +41,21 @@ final class VerificationKeys {
   private static final int MIN_RSA_BITS = 2048;
 
   /** A key and the algorithm it verifies; {@code kid} is null unless the JWKS named it. */
-  record Entry(String kid, String alg, Key key) {
-  }
+  record Entry(String kid, String alg, Key key) {}
 
-  private VerificationKeys() {
-  }
+  private VerificationKeys() {}
 
-  /** Every configured key; throws {@link IllegalArgumentException} saying what is wrong with one. */
+  /**
+   * Every configured key; throws {@link IllegalArgumentException} saying what is wrong with one.
+   */
   static List<Entry> load(AuthSettings settings) {
     List<Entry> keys = new ArrayList<>();
     if (settings.secret() != null) {
-      keys.add(new Entry(null, HS256,
-          new SecretKeySpec(settings.secret().getBytes(StandardCharsets.UTF_8), "HmacSHA256")));
+      keys.add(
+          new Entry(
+              null,
+              HS256,
+              new SecretKeySpec(settings.secret().getBytes(StandardCharsets.UTF_8), "HmacSHA256")));
     }
     if (settings.publicKeyPem() != null) {
       keys.add(pem(settings.publicKeyPem()));
@@ -73,17 +76,22 @@ final class VerificationKeys {
   static Entry pem(String pem) {
     // Accept a PEM pasted into a one-line variable with literal "\n"s.
     String text = pem.replace("\\n", "\n").trim();
-    if (!text.startsWith("-----BEGIN PUBLIC KEY-----") || !text.endsWith("-----END PUBLIC KEY-----")) {
+    if (!text.startsWith("-----BEGIN PUBLIC KEY-----")
+        || !text.endsWith("-----END PUBLIC KEY-----")) {
       throw new IllegalArgumentException(
           "CHAT_JWT_PUBLIC_KEY must be a PEM block from -----BEGIN PUBLIC KEY----- to -----END PUBLIC KEY-----");
     }
-    String body = text.substring("-----BEGIN PUBLIC KEY-----".length(), text.length() - "-----END PUBLIC KEY-----".length())
-        .replaceAll("\\s", "");
+    String body =
+        text.substring(
+                "-----BEGIN PUBLIC KEY-----".length(),
+                text.length() - "-----END PUBLIC KEY-----".length())
+            .replaceAll("\\s", "");
     byte[] der;
     try {
       der = Base64.getDecoder().decode(body);
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("CHAT_JWT_PUBLIC_KEY is not valid base64: " + e.getMessage());
+      throw new IllegalArgumentException(
+          "CHAT_JWT_PUBLIC_KEY is not valid base64: " + e.getMessage());
     }
     for (String type : List.of("RSA", "EC")) {
       PublicKey key;
@@ -94,10 +102,14 @@ final class VerificationKeys {
       }
       return entry(null, key, "CHAT_JWT_PUBLIC_KEY");
     }
-    throw new IllegalArgumentException("CHAT_JWT_PUBLIC_KEY is neither an RSA nor an EC public key");
+    throw new IllegalArgumentException(
+        "CHAT_JWT_PUBLIC_KEY is neither an RSA nor an EC public key");
   }
 
-  /** The signature keys of a JWK Set: RSA and EC P-256; other keys are an error, not skipped silently. */
+  /**
+   * The signature keys of a JWK Set: RSA and EC P-256; other keys are an error, not skipped
+   * silently.
+   */
   static List<Entry> jwks(String json) {
     JsonArray keys;
     try {
@@ -114,15 +126,17 @@ final class VerificationKeys {
       try {
         JsonObject jwk = keys.getJsonObject(i);
         if (jwk.getString("use") != null && !"sig".equals(jwk.getString("use"))) {
-          continue;  // an encryption key published alongside: not ours to use
+          continue; // an encryption key published alongside: not ours to use
         }
         Entry e = entry(jwk.getString("kid"), jwkKey(jwk, where), where);
         if (jwk.getString("alg") != null && !jwk.getString("alg").equals(e.alg())) {
-          throw new IllegalArgumentException(where + " says alg " + jwk.getString("alg") + " but is a " + e.alg() + " key");
+          throw new IllegalArgumentException(
+              where + " says alg " + jwk.getString("alg") + " but is a " + e.alg() + " key");
         }
         out.add(e);
       } catch (ClassCastException | IllegalArgumentException | GeneralSecurityException e) {
-        throw new IllegalArgumentException(e.getMessage().startsWith(where) ? e.getMessage() : where + ": " + e.getMessage());
+        throw new IllegalArgumentException(
+            e.getMessage().startsWith(where) ? e.getMessage() : where + ": " + e.getMessage());
       }
     }
     if (out.isEmpty()) {
@@ -134,30 +148,36 @@ final class VerificationKeys {
   private static PublicKey jwkKey(JsonObject jwk, String where) throws GeneralSecurityException {
     String kty = jwk.getString("kty");
     if ("RSA".equals(kty)) {
-      return KeyFactory.getInstance("RSA").generatePublic(
-          new RSAPublicKeySpec(unsigned(jwk, "n", where), unsigned(jwk, "e", where)));
+      return KeyFactory.getInstance("RSA")
+          .generatePublic(
+              new RSAPublicKeySpec(unsigned(jwk, "n", where), unsigned(jwk, "e", where)));
     }
     if ("EC".equals(kty)) {
       if (!"P-256".equals(jwk.getString("crv"))) {
-        throw new IllegalArgumentException(where + ": only the EC curve P-256 (ES256) is supported");
+        throw new IllegalArgumentException(
+            where + ": only the EC curve P-256 (ES256) is supported");
       }
       ECPoint point = new ECPoint(unsigned(jwk, "x", where), unsigned(jwk, "y", where));
       return KeyFactory.getInstance("EC").generatePublic(new ECPublicKeySpec(point, p256()));
     }
-    throw new IllegalArgumentException(where + ": key type " + kty + " is not supported (RSA or EC)");
+    throw new IllegalArgumentException(
+        where + ": key type " + kty + " is not supported (RSA or EC)");
   }
 
   private static Entry entry(String kid, PublicKey key, String where) {
     if (key instanceof RSAPublicKey rsa) {
       if (rsa.getModulus().bitLength() < MIN_RSA_BITS) {
-        throw new IllegalArgumentException(where + ": an RSA key must have at least " + MIN_RSA_BITS + " bits");
+        throw new IllegalArgumentException(
+            where + ": an RSA key must have at least " + MIN_RSA_BITS + " bits");
       }
       return new Entry(kid, RS256, key);
     }
     if (key instanceof ECPublicKey ec) {
       ECParameterSpec p256 = p256();
-      if (!ec.getParams().getOrder().equals(p256.getOrder()) || !ec.getParams().getCurve().equals(p256.getCurve())) {
-        throw new IllegalArgumentException(where + ": only the EC curve P-256 (ES256) is supported");
+      if (!ec.getParams().getOrder().equals(p256.getOrder())
+          || !ec.getParams().getCurve().equals(p256.getCurve())) {
+        throw new IllegalArgumentException(
+            where + ": only the EC curve P-256 (ES256) is supported");
       }
       return new Entry(kid, ES256, key);
     }

@@ -2,7 +2,10 @@ package dev.chat.broker;
 
 import io.vertx.core.Vertx;
 
-/** Schedules reconnect attempts with exponential backoff (50 ms doubling to 2 s); at most one is pending. */
+/**
+ * Schedules reconnect attempts with exponential backoff (50 ms doubling to 2 s); at most one is
+ * pending.
+ */
 final class Backoff {
 
   private static final long FIRST_MS = 50;
@@ -16,7 +19,10 @@ final class Backoff {
     this.vertx = vertx;
   }
 
-  /** Runs {@code attempt} after the current delay, replacing any pending attempt, and doubles the delay. */
+  /**
+   * Runs {@code attempt} after the current delay, replacing any pending attempt, and doubles the
+   * delay.
+   */
   long schedule(Runnable attempt) {
     vertx.cancelTimer(timer);
     long delay = delayMs;

@@ -5,22 +5,23 @@ import io.vertx.core.Future;
 /**
  * Stores room messages and fans them out to every subscribed broker of the cluster.
  *
- * <p>One instance serves one event loop: every method is called on that loop and every future
- * and listener callback completes on it. The guarantees, shared by every implementation and
- * checked by one contract test suite:
+ * <p>One instance serves one event loop: every method is called on that loop and every future and
+ * listener callback completes on it. The guarantees, shared by every implementation and checked by
+ * one contract test suite:
+ *
  * <ul>
  *   <li>{@link #publish} is idempotent on (room, user, client id) for the dedup window: a repeat
- *       returns the first {@link Stored} and stores and publishes nothing.</li>
- *   <li>Within an epoch, a room's seq starts at 1 and grows by exactly 1 per stored message;
- *       a publish completes only after the message is in history and published.</li>
- *   <li>The live stream is at-most-once and in seq order per room: a listener may see gaps (a
- *       slow or reconnected subscriber) and must repair them with {@link #read}.</li>
- *   <li>An epoch changes only when the room's history was lost.</li>
- *   <li>Presence counts distinct users across brokers; a broker that dies without leaving has
- *       its users removed (and {@code leave} announced) once its lease runs out.</li>
+ *       returns the first {@link Stored} and stores and publishes nothing.
+ *   <li>Within an epoch, a room's seq starts at 1 and grows by exactly 1 per stored message; a
+ *       publish completes only after the message is in history and published.
+ *   <li>The live stream is at-most-once and in seq order per room: a listener may see gaps (a slow
+ *       or reconnected subscriber) and must repair them with {@link #read}.
+ *   <li>An epoch changes only when the room's history was lost.
+ *   <li>Presence counts distinct users across brokers; a broker that dies without leaving has its
+ *       users removed (and {@code leave} announced) once its lease runs out.
  *   <li>Slots ({@link #acquire}) are counted across brokers: at most {@code max} of a key are held
  *       at once, cluster-wide; a broker that closes or dies gives its slots back (a dead one once
- *       its lease runs out, with its presence).</li>
+ *       its lease runs out, with its presence).
  * </ul>
  */
 public interface Broker {
@@ -41,9 +42,9 @@ public interface Broker {
   Future<Stored> publish(Draft draft);
 
   /**
-   * Registers {@code user} as present in {@code room} through this broker (announcing a join if
-   * it is the user's first presence in the cluster, unless {@code silent}) and reads the room.
-   * A null user only reads.
+   * Registers {@code user} as present in {@code room} through this broker (announcing a join if it
+   * is the user's first presence in the cluster, unless {@code silent}) and reads the room. A null
+   * user only reads.
    */
   Future<Snapshot> join(String room, String user, ReadRequest read, boolean silent);
 
@@ -52,12 +53,16 @@ public interface Broker {
     return join(room, null, read, true);
   }
 
-  /** Removes this broker's presence of {@code user} in {@code room}, announcing a leave if it was the last. */
+  /**
+   * Removes this broker's presence of {@code user} in {@code room}, announcing a leave if it was
+   * the last.
+   */
   Future<Void> leave(String room, String user);
 
   /**
    * Takes a slot of {@code key} (a user's or an address's connections) unless {@code max} are
-   * already held across the cluster; completes with whether it was taken. Check and take are atomic.
+   * already held across the cluster; completes with whether it was taken. Check and take are
+   * atomic.
    */
   Future<Boolean> acquire(String key, int max);
 

@@ -6,7 +6,9 @@ public interface BrokerListener {
   /** A stored message of a subscribed room; {@code frame} is the complete UTF-8 message frame. */
   void onMessage(String room, String epoch, long seq, byte[] frame);
 
-  /** A user's first presence in the room began ({@code join}) or their last ended ({@code leave}). */
+  /**
+   * A user's first presence in the room began ({@code join}) or their last ended ({@code leave}).
+   */
   void onPresence(String room, String event, String user, int online);
 
   /**

@@ -11,24 +11,29 @@ import io.vertx.core.Vertx;
  */
 final class Deadline {
 
-  private Deadline() {
-  }
+  private Deadline() {}
 
   static <T> Future<T> within(Vertx vertx, Future<T> future, long timeoutMs, String what) {
     if (future.isComplete()) {
       return future;
     }
     Promise<T> result = Promise.promise();
-    long timer = vertx.setTimer(timeoutMs, t ->
-        result.tryFail(new BrokerUnavailableException(what + ": no answer within " + timeoutMs + " ms")));
-    future.onComplete(ar -> {
-      vertx.cancelTimer(timer);
-      if (ar.succeeded()) {
-        result.tryComplete(ar.result());
-      } else {
-        result.tryFail(ar.cause());
-      }
-    });
+    long timer =
+        vertx.setTimer(
+            timeoutMs,
+            t ->
+                result.tryFail(
+                    new BrokerUnavailableException(
+                        what + ": no answer within " + timeoutMs + " ms")));
+    future.onComplete(
+        ar -> {
+          vertx.cancelTimer(timer);
+          if (ar.succeeded()) {
+            result.tryComplete(ar.result());
+          } else {
+            result.tryFail(ar.cause());
+          }
+        });
     return result.future();
   }
 }

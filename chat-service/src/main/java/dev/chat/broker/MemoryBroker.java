@@ -4,8 +4,8 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 
 /**
- * The embedded single-node broker for one event loop: a view of the node's {@link MemoryStore}
- * that hands live traffic to this loop.
+ * The embedded single-node broker for one event loop: a view of the node's {@link MemoryStore} that
+ * hands live traffic to this loop.
  */
 public final class MemoryBroker implements Broker {
 
@@ -82,18 +82,20 @@ public final class MemoryBroker implements Broker {
 
   // Called by the store under its lock: enqueueing keeps each loop's stream in seq order.
   void deliverMessage(String room, String epoch, long seq, byte[] frame) {
-    context.runOnContext(v -> {
-      if (listener != null) {
-        listener.onMessage(room, epoch, seq, frame);
-      }
-    });
+    context.runOnContext(
+        v -> {
+          if (listener != null) {
+            listener.onMessage(room, epoch, seq, frame);
+          }
+        });
   }
 
   void deliverPresence(String room, String event, String user, int online) {
-    context.runOnContext(v -> {
-      if (listener != null) {
-        listener.onPresence(room, event, user, online);
-      }
-    });
+    context.runOnContext(
+        v -> {
+          if (listener != null) {
+            listener.onPresence(room, event, user, online);
+          }
+        });
   }
 }

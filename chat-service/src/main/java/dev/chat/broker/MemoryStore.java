@@ -61,15 +61,18 @@ public final class MemoryStore {
     return new Stored(d.room(), seq, now, false);
   }
 
-  synchronized Snapshot join(String roomName, String user, Object owner, ReadRequest req,
-                             boolean silent, int usersMax) {
+  synchronized Snapshot join(
+      String roomName, String user, Object owner, ReadRequest req, boolean silent, int usersMax) {
     RoomData room = room(roomName);
     if (user != null && room.addPresence(owner, user) && !silent) {
       announce(roomName, "join", user, room.online.size());
     }
     long first = room.seq - room.history.size() + 1;
-    boolean recovered = req.wantsRecovery() && epoch.equals(req.epoch())
-        && req.since() <= room.seq && req.since() + 1 >= first;
+    boolean recovered =
+        req.wantsRecovery()
+            && epoch.equals(req.epoch())
+            && req.since() <= room.seq
+            && req.since() + 1 >= first;
     long from = recovered ? req.since() + 1 : Math.max(first, room.seq - req.limit() + 1);
     List<byte[]> messages = new ArrayList<>();
     long s = first;
@@ -86,7 +89,13 @@ public final class MemoryStore {
       }
       users.add(u);
     }
-    return new Snapshot(epoch, room.seq, messages, recovered, room.online.size(), users,
+    return new Snapshot(
+        epoch,
+        room.seq,
+        messages,
+        recovered,
+        room.online.size(),
+        users,
         users.size() < room.online.size());
   }
 
@@ -122,15 +131,18 @@ public final class MemoryStore {
     }
   }
 
-  /** Removes every presence held by {@code owner}, announcing the leaves, and gives back its slots. */
+  /**
+   * Removes every presence held by {@code owner}, announcing the leaves, and gives back its slots.
+   */
   synchronized void leaveAll(Object owner) {
     Map<String, Integer> held = slotsByOwner.remove(owner);
     if (held != null) {
-      held.forEach((key, n) -> {
-        if (slots.merge(key, -n, Integer::sum) <= 0) {
-          slots.remove(key);
-        }
-      });
+      held.forEach(
+          (key, n) -> {
+            if (slots.merge(key, -n, Integer::sum) <= 0) {
+              slots.remove(key);
+            }
+          });
     }
     for (Map.Entry<String, RoomData> e : rooms.entrySet()) {
       Set<String> users = e.getValue().byOwner.get(owner);
@@ -174,8 +186,7 @@ public final class MemoryStore {
     }
   }
 
-  private record DedupEntry(long seq, long ts, long expiresAt) {
-  }
+  private record DedupEntry(long seq, long ts, long expiresAt) {}
 
   /** One room: its seq, capped history and who is present through which broker. */
   private static final class RoomData {

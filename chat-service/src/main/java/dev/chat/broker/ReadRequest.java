@@ -2,8 +2,8 @@ package dev.chat.broker;
 
 /**
  * What to read of a room's history: every message after {@code since} when the room is still in
- * {@code epoch} and history holds them all (a recovery), else the latest {@code limit} messages.
- * A null epoch or since never recovers.
+ * {@code epoch} and history holds them all (a recovery), else the latest {@code limit} messages. A
+ * null epoch or since never recovers.
  */
 public record ReadRequest(String epoch, Long since, int limit) {
 

@@ -20,8 +20,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The Redis broker of one event loop: scripts store messages atomically, pub/sub fans them out,
- * and a lease per broker ("owner") lets the survivors clear the presence and slots of a node that died.
+ * The Redis broker of one event loop: scripts store messages atomically, pub/sub fans them out, and
+ * a lease per broker ("owner") lets the survivors clear the presence and slots of a node that died.
  */
 public final class RedisBroker implements Broker {
 
@@ -56,12 +56,17 @@ public final class RedisBroker implements Broker {
     this.config = config;
     this.owner = owner;
     this.metrics = metrics;
-    RedisOptions options = new RedisOptions()
-        .setConnectionString(config.redisUrl())
-        .setMaxWaitingHandlers(65_536);
-    this.commands = new RedisCommands(vertx, options, config.brokerTimeoutMs(), this::onCommandsConnected);
-    this.subscriber = new RedisSubscriber(vertx, new RedisOptions(options), config.brokerTimeoutMs(),
-        this::onPush, this::onRestored);
+    RedisOptions options =
+        new RedisOptions().setConnectionString(config.redisUrl()).setMaxWaitingHandlers(65_536);
+    this.commands =
+        new RedisCommands(vertx, options, config.brokerTimeoutMs(), this::onCommandsConnected);
+    this.subscriber =
+        new RedisSubscriber(
+            vertx,
+            new RedisOptions(options),
+            config.brokerTimeoutMs(),
+            this::onPush,
+            this::onRestored);
     this.probeMs = Math.max(200, Math.min(1_000, config.nodeLeaseMs() / 5));
   }
 
@@ -99,36 +104,67 @@ public final class RedisBroker implements Broker {
 
   @Override
   public Future<Stored> publish(Draft d) {
-    ServerFrames.MessageTemplate t = ServerFrames.messageTemplate(d.room(), d.id(), d.from(), d.text(), d.to());
-    List<String> keys = List.of(RedisKeys.seq(d.room()), RedisKeys.history(d.room()), RedisKeys.epoch(d.room()),
-        RedisKeys.dedup(d.room(), d.from(), d.id()));
-    List<String> args = List.of(t.head(), t.mid(), Long.toString(config.dedupWindowMs()),
-        Integer.toString(config.historyMax()), RedisKeys.channel(d.room()), Epochs.next());
-    return commands.eval(RedisScript.PUBLISH, keys, args)
-        .map(r -> new Stored(d.room(), r.get(1).toLong(), r.get(2).toLong(), r.get(0).toInteger() == 1));
+    ServerFrames.MessageTemplate t =
+        ServerFrames.messageTemplate(d.room(), d.id(), d.from(), d.text(), d.to());
+    List<String> keys =
+        List.of(
+            RedisKeys.seq(d.room()),
+            RedisKeys.history(d.room()),
+            RedisKeys.epoch(d.room()),
+            RedisKeys.dedup(d.room(), d.from(), d.id()));
+    List<String> args =
+        List.of(
+            t.head(),
+            t.mid(),
+            Long.toString(config.dedupWindowMs()),
+            Integer.toString(config.historyMax()),
+            RedisKeys.channel(d.room()),
+            Epochs.next());
+    return commands
+        .eval(RedisScript.PUBLISH, keys, args)
+        .map(
+            r ->
+                new Stored(
+                    d.room(), r.get(1).toLong(), r.get(2).toLong(), r.get(0).toInteger() == 1));
   }
 
   @Override
   public Future<Snapshot> join(String room, String user, ReadRequest read, boolean silent) {
     if (user != null) {
       present.computeIfAbsent(room, r -> new HashSet<>()).add(user);
-      // Recorded before the presence itself, so a reaper that finds the room finds every presence in it.
+      // Recorded before the presence itself, so a reaper that finds the room finds every presence
+      // in it.
       commands.send(Request.cmd(Command.SADD).arg(RedisKeys.ownerRooms(owner)).arg(room));
     }
-    List<String> keys = List.of(RedisKeys.seq(room), RedisKeys.history(room), RedisKeys.epoch(room),
-        RedisKeys.users(room), RedisKeys.presence(room, owner));
-    List<String> args = List.of(Epochs.next(), read.epoch() == null ? "" : read.epoch(),
-        Long.toString(read.since() == null ? -1 : read.since()), Integer.toString(read.limit()),
-        user == null ? "" : user, RedisKeys.channel(room), Integer.toString(config.joinedUsersMax()),
-        silent ? "1" : "0");
+    List<String> keys =
+        List.of(
+            RedisKeys.seq(room),
+            RedisKeys.history(room),
+            RedisKeys.epoch(room),
+            RedisKeys.users(room),
+            RedisKeys.presence(room, owner));
+    List<String> args =
+        List.of(
+            Epochs.next(),
+            read.epoch() == null ? "" : read.epoch(),
+            Long.toString(read.since() == null ? -1 : read.since()),
+            Integer.toString(read.limit()),
+            user == null ? "" : user,
+            RedisKeys.channel(room),
+            Integer.toString(config.joinedUsersMax()),
+            silent ? "1" : "0");
     return commands.eval(RedisScript.JOIN, keys, args).map(RedisBroker::snapshot);
   }
 
   @Override
   public Future<Void> leave(String room, String user) {
-    Future<Void> left = commands.eval(RedisScript.LEAVE,
-        List.of(RedisKeys.users(room), RedisKeys.presence(room, owner)),
-        List.of(RedisKeys.channel(room), user)).mapEmpty();
+    Future<Void> left =
+        commands
+            .eval(
+                RedisScript.LEAVE,
+                List.of(RedisKeys.users(room), RedisKeys.presence(room, owner)),
+                List.of(RedisKeys.channel(room), user))
+            .mapEmpty();
     Set<String> users = present.get(room);
     if (users != null && users.remove(user) && users.isEmpty()) {
       present.remove(room);
@@ -143,13 +179,18 @@ public final class RedisBroker implements Broker {
       // Recorded before the slot itself, so a reaper finds every slot it must give back.
       commands.send(Request.cmd(Command.SADD).arg(RedisKeys.ownerSlots(owner)).arg(key));
     }
-    return commands.eval(RedisScript.ACQUIRE, List.of(RedisKeys.slots(key)), List.of(owner, Integer.toString(max)))
+    return commands
+        .eval(
+            RedisScript.ACQUIRE,
+            List.of(RedisKeys.slots(key)),
+            List.of(owner, Integer.toString(max)))
         .map(r -> r.toInteger() == 1)
-        .andThen(ar -> {
-          if (ar.failed() || !ar.result()) {
-            forgetSlot(key);
-          }
-        });
+        .andThen(
+            ar -> {
+              if (ar.failed() || !ar.result()) {
+                forgetSlot(key);
+              }
+            });
   }
 
   /**
@@ -163,8 +204,10 @@ public final class RedisBroker implements Broker {
     if (!slots.containsKey(key)) {
       return Future.succeededFuture();
     }
-    Future<Void> released = commands.eval(RedisScript.RELEASE, List.of(RedisKeys.slots(key)), List.of(owner))
-        .mapEmpty();
+    Future<Void> released =
+        commands
+            .eval(RedisScript.RELEASE, List.of(RedisKeys.slots(key)), List.of(owner))
+            .mapEmpty();
     forgetSlot(key);
     return released;
   }
@@ -201,8 +244,14 @@ public final class RedisBroker implements Broker {
     r.get(5).forEach(u -> users.add(u.toString()));
     List<byte[]> messages = new ArrayList<>(r.get(6).size());
     r.get(6).forEach(m -> messages.add(m.toBytes()));
-    return new Snapshot(r.get(0).toString(), r.get(1).toLong(), messages, r.get(2).toInteger() == 1,
-        r.get(3).toInteger(), users, r.get(4).toInteger() == 1);
+    return new Snapshot(
+        r.get(0).toString(),
+        r.get(1).toLong(),
+        messages,
+        r.get(2).toInteger() == 1,
+        r.get(3).toInteger(),
+        users,
+        r.get(4).toInteger() == 1);
   }
 
   private void onPush(String channel, byte[] payload) {
@@ -278,51 +327,73 @@ public final class RedisBroker implements Broker {
   }
 
   private void renewLease() {
-    commands.eval(RedisScript.LEASE, List.of(RedisKeys.OWNERS),
+    commands
+        .eval(
+            RedisScript.LEASE,
+            List.of(RedisKeys.OWNERS),
             List.of(owner, Long.toString(config.nodeLeaseMs()), Integer.toString(REAP_BATCH)))
-        .onSuccess(r -> {
-          if (r.get(0).toInteger() == 1 && leased && listener != null && subscriber.live()) {
-            // The lease we had is gone: Redis lost its data or a peer reaped us after a pause.
-            // (Our very first lease is missing by nature: nothing was missed, no resync.)
-            listener.onResync();
-          }
-          leased = true;
-          r.get(1).forEach(dead -> {
-            if (!dead.toString().equals(owner)) {
-              claimAndReap(dead.toString());
-            }
-          });
-        });
+        .onSuccess(
+            r -> {
+              if (r.get(0).toInteger() == 1 && leased && listener != null && subscriber.live()) {
+                // The lease we had is gone: Redis lost its data or a peer reaped us after a pause.
+                // (Our very first lease is missing by nature: nothing was missed, no resync.)
+                listener.onResync();
+              }
+              leased = true;
+              r.get(1)
+                  .forEach(
+                      dead -> {
+                        if (!dead.toString().equals(owner)) {
+                          claimAndReap(dead.toString());
+                        }
+                      });
+            });
   }
 
   private void claimAndReap(String dead) {
     // ZREM decides which survivor reaps: only one sees 1.
-    commands.send(Request.cmd(Command.ZREM).arg(RedisKeys.OWNERS).arg(dead))
-        .onSuccess(r -> {
-          if (r.toInteger() == 1) {
-            LOG.info("lease of {} ran out, announcing its leaves", dead);
-            reap(dead);
-          }
-        });
+    commands
+        .send(Request.cmd(Command.ZREM).arg(RedisKeys.OWNERS).arg(dead))
+        .onSuccess(
+            r -> {
+              if (r.toInteger() == 1) {
+                LOG.info("lease of {} ran out, announcing its leaves", dead);
+                reap(dead);
+              }
+            });
   }
 
   private Future<Void> reap(String who) {
-    return commands.send(Request.cmd(Command.SMEMBERS).arg(RedisKeys.ownerRooms(who)))
-        .compose(rooms -> {
-          List<Future<Response>> leaves = new ArrayList<>();
-          rooms.forEach(room -> leaves.add(commands.eval(RedisScript.LEAVE,
-              List.of(RedisKeys.users(room.toString()), RedisKeys.presence(room.toString(), who)),
-              List.of(RedisKeys.channel(room.toString()), ""))));
-          return Future.all(leaves);
-        })
+    return commands
+        .send(Request.cmd(Command.SMEMBERS).arg(RedisKeys.ownerRooms(who)))
+        .compose(
+            rooms -> {
+              List<Future<Response>> leaves = new ArrayList<>();
+              rooms.forEach(
+                  room ->
+                      leaves.add(
+                          commands.eval(
+                              RedisScript.LEAVE,
+                              List.of(
+                                  RedisKeys.users(room.toString()),
+                                  RedisKeys.presence(room.toString(), who)),
+                              List.of(RedisKeys.channel(room.toString()), ""))));
+              return Future.all(leaves);
+            })
         .compose(v -> commands.send(Request.cmd(Command.DEL).arg(RedisKeys.ownerRooms(who))))
         .compose(v -> commands.send(Request.cmd(Command.SMEMBERS).arg(RedisKeys.ownerSlots(who))))
-        .compose(keys -> {
-          List<Future<Response>> freed = new ArrayList<>();
-          keys.forEach(key -> freed.add(commands.send(
-              Request.cmd(Command.HDEL).arg(RedisKeys.slots(key.toString())).arg(who))));
-          return Future.all(freed);
-        })
+        .compose(
+            keys -> {
+              List<Future<Response>> freed = new ArrayList<>();
+              keys.forEach(
+                  key ->
+                      freed.add(
+                          commands.send(
+                              Request.cmd(Command.HDEL)
+                                  .arg(RedisKeys.slots(key.toString()))
+                                  .arg(who))));
+              return Future.all(freed);
+            })
         .compose(v -> commands.send(Request.cmd(Command.DEL).arg(RedisKeys.ownerSlots(who))))
         .compose(v -> commands.send(Request.cmd(Command.ZREM).arg(RedisKeys.OWNERS).arg(who)))
         .mapEmpty();

@@ -55,12 +55,17 @@ final class RedisCommands {
         .recover(e -> Future.failedFuture(unavailable(e)));
   }
 
-  /** Runs a script by its SHA-1, sending the source once when Redis does not have it (yet, or any more). */
+  /**
+   * Runs a script by its SHA-1, sending the source once when Redis does not have it (yet, or any
+   * more).
+   */
   Future<Response> eval(RedisScript script, List<String> keys, List<String> args) {
     return send(scriptRequest(Command.EVALSHA, script.sha1(), keys, args))
-        .recover(e -> e.getMessage() != null && e.getMessage().contains("NOSCRIPT")
-            ? send(scriptRequest(Command.EVAL, script.source(), keys, args))
-            : Future.failedFuture(e));
+        .recover(
+            e ->
+                e.getMessage() != null && e.getMessage().contains("NOSCRIPT")
+                    ? send(scriptRequest(Command.EVAL, script.source(), keys, args))
+                    : Future.failedFuture(e));
   }
 
   Future<Void> close() {
@@ -69,12 +74,14 @@ final class RedisCommands {
     RedisConnection c = connection;
     connection = null;
     Future<Void> done = c == null ? Future.succeededFuture() : c.close();
-    // The client's own close completes on the acceptor thread: not chained, so close() stays on our loop.
+    // The client's own close completes on the acceptor thread: not chained, so close() stays on our
+    // loop.
     done.onComplete(ar -> client.close());
     return done;
   }
 
-  private static Request scriptRequest(Command cmd, String script, List<String> keys, List<String> args) {
+  private static Request scriptRequest(
+      Command cmd, String script, List<String> keys, List<String> args) {
     Request r = Request.cmd(cmd).arg(script).arg(keys.size());
     keys.forEach(r::arg);
     args.forEach(r::arg);
@@ -86,24 +93,27 @@ final class RedisCommands {
       return Future.succeededFuture();
     }
     connecting = true;
-    return client.connect()
-        .onSuccess(c -> {
-          connecting = false;
-          if (closed) {
-            c.close();
-            return;
-          }
-          connection = c;
-          backoff.reset();
-          c.exceptionHandler(e -> lost(c, e));
-          c.endHandler(v -> lost(c, null));
-          LOG.info("redis command connection established");
-          onConnected.run();
-        })
-        .onFailure(e -> {
-          connecting = false;
-          retryLater(e);
-        })
+    return client
+        .connect()
+        .onSuccess(
+            c -> {
+              connecting = false;
+              if (closed) {
+                c.close();
+                return;
+              }
+              connection = c;
+              backoff.reset();
+              c.exceptionHandler(e -> lost(c, e));
+              c.endHandler(v -> lost(c, null));
+              LOG.info("redis command connection established");
+              onConnected.run();
+            })
+        .onFailure(
+            e -> {
+              connecting = false;
+              retryLater(e);
+            })
         .mapEmpty();
   }
 
@@ -122,7 +132,8 @@ final class RedisCommands {
       return;
     }
     long delay = backoff.schedule(this::connect);
-    LOG.debug("redis command connection retry in {} ms: {}", delay, e == null ? "" : e.getMessage());
+    LOG.debug(
+        "redis command connection retry in {} ms: {}", delay, e == null ? "" : e.getMessage());
   }
 
   private static Throwable unavailable(Throwable e) {
@@ -131,7 +142,8 @@ final class RedisCommands {
     }
     String m = e.getMessage();
     // Script and argument errors come back as Redis errors and are not a broker outage.
-    if (m != null && (m.startsWith("ERR") || m.startsWith("NOSCRIPT") || m.startsWith("WRONGTYPE"))) {
+    if (m != null
+        && (m.startsWith("ERR") || m.startsWith("NOSCRIPT") || m.startsWith("WRONGTYPE"))) {
       return e;
     }
     return new BrokerUnavailableException("Redis: " + m);

@@ -8,8 +8,7 @@ final class RedisKeys {
 
   static final String OWNERS = "chat:owners";
 
-  private RedisKeys() {
-  }
+  private RedisKeys() {}
 
   static String seq(String room) {
     return "chat:{" + room + "}:seq";

@@ -25,7 +25,8 @@ record RedisScript(String name, String source, String sha1) {
         throw new IllegalStateException("missing script " + path);
       }
       String source = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-      byte[] digest = MessageDigest.getInstance("SHA-1").digest(source.getBytes(StandardCharsets.UTF_8));
+      byte[] digest =
+          MessageDigest.getInstance("SHA-1").digest(source.getBytes(StandardCharsets.UTF_8));
       return new RedisScript(name, source, HexFormat.of().formatHex(digest));
     } catch (IOException e) {
       throw new UncheckedIOException(e);

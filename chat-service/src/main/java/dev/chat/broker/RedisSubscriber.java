@@ -20,14 +20,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The dedicated Redis subscriber connection: it sends nothing but (UN)SUBSCRIBE, and after any
- * loss it reconnects and subscribes every wanted channel again.
+ * The dedicated Redis subscriber connection: it sends nothing but (UN)SUBSCRIBE, and after any loss
+ * it reconnects and subscribes every wanted channel again.
  *
- * <p>vertx-redis-client never restores subscriptions (after a Redis restart or a killed
- * connection only {@code endHandler} fires), and PINGs on a subscribed connection lost messages
- * (RESP2) or never completed (RESP3), so liveness is proven elsewhere, end to end. A SUBSCRIBE
- * future completes when its bytes are written; only the {@code subscribe} push proves the
- * subscription live, so that push is what completes {@link #subscribe}.
+ * <p>vertx-redis-client never restores subscriptions (after a Redis restart or a killed connection
+ * only {@code endHandler} fires), and PINGs on a subscribed connection lost messages (RESP2) or
+ * never completed (RESP3), so liveness is proven elsewhere, end to end. A SUBSCRIBE future
+ * completes when its bytes are written; only the {@code subscribe} push proves the subscription
+ * live, so that push is what completes {@link #subscribe}.
  */
 final class RedisSubscriber {
 
@@ -47,8 +47,12 @@ final class RedisSubscriber {
   private boolean closed;
   private boolean everLive;
 
-  RedisSubscriber(Vertx vertx, RedisOptions options, long timeoutMs, BiConsumer<String, byte[]> onMessage,
-                  Runnable onRestored) {
+  RedisSubscriber(
+      Vertx vertx,
+      RedisOptions options,
+      long timeoutMs,
+      BiConsumer<String, byte[]> onMessage,
+      Runnable onRestored) {
     this.vertx = vertx;
     this.backoff = new Backoff(vertx);
     this.timeoutMs = timeoutMs;
@@ -57,7 +61,10 @@ final class RedisSubscriber {
     this.onRestored = onRestored;
   }
 
-  /** Connects; completes once every wanted channel is confirmed, or fails on the first attempt's error. */
+  /**
+   * Connects; completes once every wanted channel is confirmed, or fails on the first attempt's
+   * error.
+   */
   Future<Void> start() {
     return connect();
   }
@@ -70,7 +77,8 @@ final class RedisSubscriber {
   Future<Void> subscribe(String channel) {
     channels.add(channel);
     if (connection == null) {
-      return Future.failedFuture(new BrokerUnavailableException("Redis subscriber is not connected"));
+      return Future.failedFuture(
+          new BrokerUnavailableException("Redis subscriber is not connected"));
     }
     Promise<Void> confirmed = Promise.promise();
     confirmations.computeIfAbsent(channel, c -> new ArrayDeque<>()).add(confirmed);
@@ -102,7 +110,8 @@ final class RedisSubscriber {
     live = false;
     failConfirmations();
     Future<Void> done = c == null ? Future.succeededFuture() : c.close();
-    // The client's own close completes on the acceptor thread: not chained, so close() stays on our loop.
+    // The client's own close completes on the acceptor thread: not chained, so close() stays on our
+    // loop.
     done.onComplete(ar -> client.close());
     return done;
   }
@@ -112,31 +121,35 @@ final class RedisSubscriber {
       return Future.succeededFuture();
     }
     connecting = true;
-    return client.connect()
-        .compose(c -> {
-          connecting = false;
-          if (closed) {
-            return c.close();
-          }
-          connection = c;
-          c.handler(this::handle);
-          c.exceptionHandler(e -> lost(c, e));
-          c.endHandler(v -> lost(c, null));
-          return resubscribeAll(c);
-        })
-        .onSuccess(v -> {
-          backoff.reset();
-          live = true;
-          LOG.info("redis subscriber live on {} channels", channels.size());
-          if (everLive) {
-            onRestored.run();
-          }
-          everLive = true;
-        })
-        .onFailure(e -> {
-          connecting = false;
-          retryLater(e);
-        });
+    return client
+        .connect()
+        .compose(
+            c -> {
+              connecting = false;
+              if (closed) {
+                return c.close();
+              }
+              connection = c;
+              c.handler(this::handle);
+              c.exceptionHandler(e -> lost(c, e));
+              c.endHandler(v -> lost(c, null));
+              return resubscribeAll(c);
+            })
+        .onSuccess(
+            v -> {
+              backoff.reset();
+              live = true;
+              LOG.info("redis subscriber live on {} channels", channels.size());
+              if (everLive) {
+                onRestored.run();
+              }
+              everLive = true;
+            })
+        .onFailure(
+            e -> {
+              connecting = false;
+              retryLater(e);
+            });
   }
 
   private Future<Void> resubscribeAll(RedisConnection c) {
@@ -152,7 +165,8 @@ final class RedisSubscriber {
       waits.add(confirmed.future());
     }
     c.send(all).onFailure(e -> lost(c, e));
-    return Deadline.within(vertx, Future.all(waits), timeoutMs, "SUBSCRIBE of " + waits.size() + " channels")
+    return Deadline.within(
+            vertx, Future.all(waits), timeoutMs, "SUBSCRIBE of " + waits.size() + " channels")
         .onFailure(e -> lost(c, e))
         .mapEmpty();
   }
@@ -198,7 +212,8 @@ final class RedisSubscriber {
     var pending = new java.util.ArrayList<Promise<Void>>();
     confirmations.values().forEach(pending::addAll);
     confirmations.clear();
-    pending.forEach(p -> p.tryFail(new BrokerUnavailableException("Redis subscriber connection lost")));
+    pending.forEach(
+        p -> p.tryFail(new BrokerUnavailableException("Redis subscriber connection lost")));
   }
 
   private void retryLater(Throwable e) {

@@ -3,9 +3,9 @@ package dev.chat.broker;
 import java.util.List;
 
 /**
- * A room as read at one instant: its epoch and last seq, the requested messages (contiguous,
- * ending at {@code seq}), whether they continue the reader's position ({@code recovered}), and
- * its presence.
+ * A room as read at one instant: its epoch and last seq, the requested messages (contiguous, ending
+ * at {@code seq}), whether they continue the reader's position ({@code recovered}), and its
+ * presence.
  */
 public record Snapshot(
     String epoch,

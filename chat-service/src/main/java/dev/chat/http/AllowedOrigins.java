@@ -8,14 +8,14 @@ import java.util.Locale;
 import java.util.Set;
 
 /**
- * The browser origins allowed to open a WebSocket ({@code CHAT_ALLOWED_ORIGINS}). An origin
- * matches only by exact scheme, host and port (a default port written or not); {@code null}
- * (sandboxed frames, file pages) and anything unparseable match nothing.
+ * The browser origins allowed to open a WebSocket ({@code CHAT_ALLOWED_ORIGINS}). An origin matches
+ * only by exact scheme, host and port (a default port written or not); {@code null} (sandboxed
+ * frames, file pages) and anything unparseable match nothing.
  *
  * <p>A handshake without an {@code Origin} header is allowed: browsers always send one on a
  * WebSocket handshake, so its absence means a non-browser client, which could send any value
- * anyway. The check protects users' browsers from other sites (cross-site WebSocket hijacking),
- * not the service from arbitrary clients.
+ * anyway. The check protects users' browsers from other sites (cross-site WebSocket hijacking), not
+ * the service from arbitrary clients.
  */
 public final class AllowedOrigins {
 
@@ -36,8 +36,10 @@ public final class AllowedOrigins {
       String entry = o.endsWith("/") ? o.substring(0, o.length() - 1) : o;
       String normal = normalize(entry);
       if (normal == null) {
-        throw new IllegalArgumentException("CHAT_ALLOWED_ORIGINS: '" + o
-            + "' is not an origin (scheme://host[:port], nothing after it)");
+        throw new IllegalArgumentException(
+            "CHAT_ALLOWED_ORIGINS: '"
+                + o
+                + "' is not an origin (scheme://host[:port], nothing after it)");
       }
       set.add(normal);
     }
@@ -57,7 +59,9 @@ public final class AllowedOrigins {
     return allowed != null;
   }
 
-  /** {@code scheme://host:port} in lower case with the port always written; null if not an origin. */
+  /**
+   * {@code scheme://host:port} in lower case with the port always written; null if not an origin.
+   */
   static String normalize(String origin) {
     URI uri;
     try {
@@ -67,18 +71,23 @@ public final class AllowedOrigins {
     }
     String scheme = uri.getScheme();
     String host = uri.getHost();
-    if (scheme == null || host == null || uri.getRawUserInfo() != null || !uri.getRawPath().isEmpty()
-        || uri.getRawQuery() != null || uri.getRawFragment() != null) {
+    if (scheme == null
+        || host == null
+        || uri.getRawUserInfo() != null
+        || !uri.getRawPath().isEmpty()
+        || uri.getRawQuery() != null
+        || uri.getRawFragment() != null) {
       return null;
     }
     scheme = scheme.toLowerCase(Locale.ROOT);
     int port = uri.getPort();
     if (port == -1) {
-      port = switch (scheme) {
-        case "http", "ws" -> 80;
-        case "https", "wss" -> 443;
-        default -> -1;
-      };
+      port =
+          switch (scheme) {
+            case "http", "ws" -> 80;
+            case "https", "wss" -> 443;
+            default -> -1;
+          };
     }
     return scheme + "://" + host.toLowerCase(Locale.ROOT) + ":" + port;
   }

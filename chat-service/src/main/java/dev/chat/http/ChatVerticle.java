@@ -14,8 +14,8 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.ServerWebSocket;
@@ -38,10 +38,15 @@ import org.slf4j.LoggerFactory;
 public final class ChatVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(ChatVerticle.class);
-  private static final String CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; "
-      + "style-src 'self'; img-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; "
-      + "form-action 'self'; frame-ancestors 'none'";
-  /** How long the broker gets to announce this loop's leaves at shutdown before the node exits anyway. */
+  private static final String CONTENT_SECURITY_POLICY =
+      "default-src 'none'; script-src 'self'; "
+          + "style-src 'self'; img-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; "
+          + "form-action 'self'; frame-ancestors 'none'";
+
+  /**
+   * How long the broker gets to announce this loop's leaves at shutdown before the node exits
+   * anyway.
+   */
   private static final long BROKER_CLOSE_MS = 2_000;
 
   private final Config config;
@@ -57,8 +62,12 @@ public final class ChatVerticle extends VerticleBase {
   private HttpServer server;
   private Router router;
 
-  public ChatVerticle(Config config, NodeState node, Function<Context, Broker> brokers, HandshakeRules rules,
-                      Metrics metrics) {
+  public ChatVerticle(
+      Config config,
+      NodeState node,
+      Function<Context, Broker> brokers,
+      HandshakeRules rules,
+      Metrics metrics) {
     this.config = config;
     this.node = node;
     this.brokers = brokers;
@@ -81,16 +90,19 @@ public final class ChatVerticle extends VerticleBase {
     router.get("/metrics").handler(PrometheusScrapingHandler.create(metrics.registry()));
     router.route().handler(ChatVerticle::staticHeaders);
     router.route().handler(StaticHandler.create("webroot"));
-    HttpServerOptions options = new HttpServerOptions()
-        .setMaxWebSocketFrameSize(config.maxFrameBytes())
-        .setMaxWebSocketMessageSize(config.maxFrameBytes())
-        // Off: with compression on, Vert.x accepted RSV bits it should not; nothing here tests it.
-        .setPerMessageWebSocketCompressionSupported(false)
-        .setPerFrameWebSocketCompressionSupported(false)
-        // Every socket is served by this verticle's event loop alone (its session, hub and broker
-        // callbacks all run there), so Vert.x may use single-thread queues for it instead of
-        // multi-producer ones: 16.6 -> 11.8 KB of heap per idle socket (docs/performance.md).
-        .setStrictThreadMode(true);
+    HttpServerOptions options =
+        new HttpServerOptions()
+            .setMaxWebSocketFrameSize(config.maxFrameBytes())
+            .setMaxWebSocketMessageSize(config.maxFrameBytes())
+            // Off: with compression on, Vert.x accepted RSV bits it should not; nothing here tests
+            // it.
+            .setPerMessageWebSocketCompressionSupported(false)
+            .setPerFrameWebSocketCompressionSupported(false)
+            // Every socket is served by this verticle's event loop alone (its session, hub and
+            // broker
+            // callbacks all run there), so Vert.x may use single-thread queues for it instead of
+            // multi-producer ones: 16.6 -> 11.8 KB of heap per idle socket (docs/performance.md).
+            .setStrictThreadMode(true);
     server = vertx.createHttpServer(options).requestHandler(this::route);
     return broker.start().compose(v -> server.listen(config.port()));
   }
@@ -108,15 +120,21 @@ public final class ChatVerticle extends VerticleBase {
 
   private Future<Void> closeBroker() {
     Promise<Void> closed = Promise.promise();
-    long timer = vertx.setTimer(BROKER_CLOSE_MS, t -> {
-      if (closed.tryComplete()) {
-        LOG.warn("broker did not close within {} ms", BROKER_CLOSE_MS);
-      }
-    });
-    broker.close().onComplete(ar -> {
-      vertx.cancelTimer(timer);
-      closed.tryComplete();
-    });
+    long timer =
+        vertx.setTimer(
+            BROKER_CLOSE_MS,
+            t -> {
+              if (closed.tryComplete()) {
+                LOG.warn("broker did not close within {} ms", BROKER_CLOSE_MS);
+              }
+            });
+    broker
+        .close()
+        .onComplete(
+            ar -> {
+              vertx.cancelTimer(timer);
+              closed.tryComplete();
+            });
     return closed.future();
   }
 
@@ -126,7 +144,8 @@ public final class ChatVerticle extends VerticleBase {
    * The client library may be imported as a module by other origins' apps, hence CORS on it.
    */
   private static void staticHeaders(RoutingContext ctx) {
-    ctx.response().headers()
+    ctx.response()
+        .headers()
         .set("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         .set("X-Content-Type-Options", "nosniff")
         .set("Referrer-Policy", "no-referrer");
@@ -165,23 +184,26 @@ public final class ChatVerticle extends VerticleBase {
     }
     String address = ClientAddress.of(request, config.trustProxy());
     boolean admitted = node.tryOpen(config.maxConnections());
-    request.toWebSocket()
-        .onSuccess(ws -> {
-          if (!admitted) {
-            metrics.closed(CloseCode.OVERLOADED);
-            ws.close(CloseCode.OVERLOADED.code(), CloseCode.OVERLOADED.reason());
-          } else if (!slots.limited()) {
-            accept(ws, identity, List.of());
-          } else {
-            admitWithinLimits(ws, identity, address);
-          }
-        })
-        .onFailure(e -> {
-          if (admitted) {
-            node.closed();
-          }
-          LOG.debug("upgrade failed: {}", e.getMessage());
-        });
+    request
+        .toWebSocket()
+        .onSuccess(
+            ws -> {
+              if (!admitted) {
+                metrics.closed(CloseCode.OVERLOADED);
+                ws.close(CloseCode.OVERLOADED.code(), CloseCode.OVERLOADED.reason());
+              } else if (!slots.limited()) {
+                accept(ws, identity, List.of());
+              } else {
+                admitWithinLimits(ws, identity, address);
+              }
+            })
+        .onFailure(
+            e -> {
+              if (admitted) {
+                node.closed();
+              }
+              LOG.debug("upgrade failed: {}", e.getMessage());
+            });
   }
 
   /**
@@ -191,41 +213,52 @@ public final class ChatVerticle extends VerticleBase {
   private void admitWithinLimits(ServerWebSocket ws, Identity identity, String address) {
     // Frames that arrive while the slots are being taken wait for the session.
     ws.pause();
-    slots.take(address, identity.user()).onComplete(ar -> {
-      List<String> held = ar.result();
-      if (held == null) {
-        node.closed();
-        LOG.debug("connection of {} refused: too many connections for the user or address", identity.user());
-        metrics.closed(CloseCode.TOO_MANY_CONNECTIONS);
-        ws.close(CloseCode.TOO_MANY_CONNECTIONS.code(), CloseCode.TOO_MANY_CONNECTIONS.reason());
-        return;
-      }
-      accept(ws, identity, held);
-      try {
-        ws.resume();
-      } catch (IllegalStateException closedAlready) {
-        // the client went away meanwhile; its close handler released everything
-      }
-    });
+    slots
+        .take(address, identity.user())
+        .onComplete(
+            ar -> {
+              List<String> held = ar.result();
+              if (held == null) {
+                node.closed();
+                LOG.debug(
+                    "connection of {} refused: too many connections for the user or address",
+                    identity.user());
+                metrics.closed(CloseCode.TOO_MANY_CONNECTIONS);
+                ws.close(
+                    CloseCode.TOO_MANY_CONNECTIONS.code(), CloseCode.TOO_MANY_CONNECTIONS.reason());
+                return;
+              }
+              accept(ws, identity, held);
+              try {
+                ws.resume();
+              } catch (IllegalStateException closedAlready) {
+                // the client went away meanwhile; its close handler released everything
+              }
+            });
   }
 
-  /** The conformance tests' echo socket: no identity, no rooms, not counted as a chat connection. */
+  /**
+   * The conformance tests' echo socket: no identity, no rooms, not counted as a chat connection.
+   */
   private void echo(RoutingContext ctx) {
-    ctx.request().toWebSocket()
+    ctx.request()
+        .toWebSocket()
         .onSuccess(ws -> EchoConnection.attach(ws, config.maxFrameBytes()))
         .onFailure(e -> LOG.debug("echo upgrade failed: {}", e.getMessage()));
   }
 
   private void accept(ServerWebSocket ws, Identity identity, List<String> held) {
     String connId = UUID.randomUUID().toString();
-    Runnable closed = () -> {
-      sessions.remove(connId);
-      node.closed();
-      if (!held.isEmpty()) {
-        slots.release(held);
-      }
-    };
-    SocketConnection socket = new SocketConnection(ws, config.maxFrameBytes(), config.maxWriteQueueBytes(), closed);
+    Runnable closed =
+        () -> {
+          sessions.remove(connId);
+          node.closed();
+          if (!held.isEmpty()) {
+            slots.release(held);
+          }
+        };
+    SocketConnection socket =
+        new SocketConnection(ws, config.maxFrameBytes(), config.maxWriteQueueBytes(), closed);
     Session session = new Session(vertx, config, hub, broker, socket, identity, connId, metrics);
     sessions.put(connId, session);
     socket.attach(session);

@@ -16,8 +16,7 @@ import java.util.List;
  */
 final class ClientAddress {
 
-  private ClientAddress() {
-  }
+  private ClientAddress() {}
 
   static String of(HttpServerRequest request, boolean trustProxy) {
     if (trustProxy) {
@@ -39,14 +38,22 @@ final class ClientAddress {
 
   /** A counting key for an IP literal, or null if {@code address} is not one. */
   static String key(String address) {
-    String literal = address.startsWith("[") && address.endsWith("]")
-        ? address.substring(1, address.length() - 1) : address;
+    String literal =
+        address.startsWith("[") && address.endsWith("]")
+            ? address.substring(1, address.length() - 1)
+            : address;
     byte[] bytes = NetUtil.createByteArrayFromIpAddressString(literal);
     if (bytes == null) {
       return null;
     }
     if (bytes.length == 4) {
-      return (bytes[0] & 0xFF) + "." + (bytes[1] & 0xFF) + "." + (bytes[2] & 0xFF) + "." + (bytes[3] & 0xFF);
+      return (bytes[0] & 0xFF)
+          + "."
+          + (bytes[1] & 0xFF)
+          + "."
+          + (bytes[2] & 0xFF)
+          + "."
+          + (bytes[3] & 0xFF);
     }
     return HexFormat.of().formatHex(bytes, 0, 8) + "::/64";
   }

@@ -9,9 +9,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Takes a new connection's slots under {@code CHAT_MAX_CONNECTIONS_PER_IP} and
- * {@code CHAT_MAX_CONNECTIONS_PER_USER}, counted across the cluster by the broker, and gives them
- * back when it closes. One per event loop, like its broker.
+ * Takes a new connection's slots under {@code CHAT_MAX_CONNECTIONS_PER_IP} and {@code
+ * CHAT_MAX_CONNECTIONS_PER_USER}, counted across the cluster by the broker, and gives them back
+ * when it closes. One per event loop, like its broker.
  *
  * <p>A broker that cannot answer admits the connection uncounted: the limits guard against a few
  * clients taking too much, and refusing everyone during a Redis outage would be worse.
@@ -40,13 +40,14 @@ final class ConnectionSlots {
     List<String> held = new ArrayList<>(2);
     return take("ip:" + address, perAddress, held)
         .compose(ok -> ok ? take("user:" + user, perUser, held) : Future.succeededFuture(false))
-        .map(ok -> {
-          if (ok) {
-            return held;
-          }
-          release(held);
-          return null;
-        });
+        .map(
+            ok -> {
+              if (ok) {
+                return held;
+              }
+              release(held);
+              return null;
+            });
   }
 
   void release(List<String> held) {
@@ -59,16 +60,19 @@ final class ConnectionSlots {
     if (max <= 0) {
       return Future.succeededFuture(true);
     }
-    return broker.acquire(key, max)
-        .map(taken -> {
-          if (taken) {
-            held.add(key);
-          }
-          return taken;
-        })
-        .otherwise(e -> {
-          LOG.debug("connection slot not counted, the broker failed: {}", e.toString());
-          return true;
-        });
+    return broker
+        .acquire(key, max)
+        .map(
+            taken -> {
+              if (taken) {
+                held.add(key);
+              }
+              return taken;
+            })
+        .otherwise(
+            e -> {
+              LOG.debug("connection slot not counted, the broker failed: {}", e.toString());
+              return true;
+            });
   }
 }

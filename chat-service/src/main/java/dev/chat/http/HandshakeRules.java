@@ -14,8 +14,8 @@ import org.slf4j.LoggerFactory;
  * Decides whether a WebSocket handshake may be upgraded, and as whom: its {@code Origin} (403),
  * then its identity, the {@code user} parameter (400) or a token (401).
  *
- * <p>The handshake's query string holds the token, so nothing here (or anywhere) logs the
- * request URI; refusals are logged with their reason only.
+ * <p>The handshake's query string holds the token, so nothing here (or anywhere) logs the request
+ * URI; refusals are logged with their reason only.
  */
 public final class HandshakeRules {
 
@@ -29,9 +29,13 @@ public final class HandshakeRules {
     this.verifier = verifier;
   }
 
-  /** The rules the configuration asks for; throws {@link IllegalArgumentException} if its keys or origins are unusable. */
+  /**
+   * The rules the configuration asks for; throws {@link IllegalArgumentException} if its keys or
+   * origins are unusable.
+   */
   public static HandshakeRules from(Config config) {
-    return new HandshakeRules(AllowedOrigins.of(config.allowedOrigins()),
+    return new HandshakeRules(
+        AllowedOrigins.of(config.allowedOrigins()),
         config.auth().jwt() ? TokenVerifier.from(config.auth()) : null);
   }
 
@@ -45,7 +49,9 @@ public final class HandshakeRules {
     if (verifier == null) {
       String user = request.getParam("user");
       if (user == null || !Names.isUserId(user)) {
-        request.response().setStatusCode(400)
+        request
+            .response()
+            .setStatusCode(400)
             .end("query parameter user must be 1-32 letters, digits, '_', '-' or '.'");
         return null;
       }
@@ -55,7 +61,9 @@ public final class HandshakeRules {
       return verifier.verify(request.getParam("token"), System.currentTimeMillis());
     } catch (InvalidTokenException e) {
       LOG.debug("handshake refused: {}", e.getMessage());
-      request.response().setStatusCode(401)
+      request
+          .response()
+          .setStatusCode(401)
           .putHeader("WWW-Authenticate", "Bearer error=\"invalid_token\"")
           .end("token refused: " + e.getMessage());
       return null;

@@ -16,19 +16,23 @@ import org.slf4j.LoggerFactory;
  * so that their clients reconnect to the other replicas a few at a time instead of all at once.
  *
  * <p>The i-th of n sockets is closed about {@code i / n} of the way through the window; at its end
- * every socket still open is closed, including one whose upgrade raced the start of the drain.
- * The drain then waits a little for the clients to answer the close frames, so that almost every
- * socket ends with a complete closing handshake rather than being cut by the server's close. It
- * ends early once every socket is gone.
+ * every socket still open is closed, including one whose upgrade raced the start of the drain. The
+ * drain then waits a little for the clients to answer the close frames, so that almost every socket
+ * ends with a complete closing handshake rather than being cut by the server's close. It ends early
+ * once every socket is gone.
  */
 final class SocketDrain {
 
   private static final Logger LOG = LoggerFactory.getLogger(SocketDrain.class);
+
   /** Shortest and longest pause between two batches. */
   private static final long MIN_TICK_MS = 10;
+
   private static final long MAX_TICK_MS = 100;
+
   /** How long the last close frames get for their answers. */
   static final long CLOSE_WAIT_MS = 1_000;
+
   /**
    * The least a drain lasts (within its window), even with no socket to close: the server's close
    * that follows unbinds the port, and without this a probe or a load balancer polling readiness
@@ -68,17 +72,21 @@ final class SocketDrain {
       vertx.setTimer(Math.max(1, Math.min(NOTICE_MS, windowMs)), t -> done.complete());
       return done.future();
     }
-    LOG.atInfo().addKeyValue("sockets", total).addKeyValue("windowMs", windowMs)
+    LOG.atInfo()
+        .addKeyValue("sockets", total)
+        .addKeyValue("windowMs", windowMs)
         .log("draining this event loop's sockets");
     startedAt = now();
     long tick = Math.max(MIN_TICK_MS, Math.min(MAX_TICK_MS, windowMs / Math.max(1, total)));
     // A window shorter than a tick closes everything on the first tick.
-    vertx.setPeriodic(tick, id -> {
-      if (step()) {
-        vertx.cancelTimer(id);
-        done.complete();
-      }
-    });
+    vertx.setPeriodic(
+        tick,
+        id -> {
+          if (step()) {
+            vertx.cancelTimer(id);
+            done.complete();
+          }
+        });
     return done.future();
   }
 

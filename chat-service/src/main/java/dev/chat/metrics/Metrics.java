@@ -13,19 +13,21 @@ import java.util.function.IntSupplier;
 
 /**
  * The service's own Prometheus series, named here once. Every method may be called from any event
- * loop and allocates nothing: Micrometer counters are striped adders, so the hot path pays one
- * add per call and no lock.
+ * loop and allocates nothing: Micrometer counters are striped adders, so the hot path pays one add
+ * per call and no lock.
  *
- * <p>Every series exists from the start (closes for every code at 0), so a dashboard or an alert
- * on a rate never sees a series appear out of nowhere.
+ * <p>Every series exists from the start (closes for every code at 0), so a dashboard or an alert on
+ * a rate never sees a series appear out of nowhere.
  */
 public final class Metrics {
 
   private static final Duration[] PUBLISH_BUCKETS = {
-      Duration.ofNanos(250_000), Duration.ofNanos(500_000), Duration.ofMillis(1), Duration.ofMillis(2),
-      Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
-      Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1),
-      Duration.ofMillis(2_500), Duration.ofSeconds(5)};
+    Duration.ofNanos(250_000), Duration.ofNanos(500_000), Duration.ofMillis(1),
+        Duration.ofMillis(2),
+    Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
+    Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1),
+    Duration.ofMillis(2_500), Duration.ofSeconds(5)
+  };
 
   private final PrometheusMeterRegistry registry;
   private final Counter joins;
@@ -44,23 +46,40 @@ public final class Metrics {
     this.registry = registry;
     joins = counter("chat.joins", "joins answered with a joined frame");
     messagesIn = counter("chat.messages.in", "send and dm frames received from clients");
-    messagesOut = counter("chat.messages.out", "message frames written to sockets, replays included, redeliveries not");
+    messagesOut =
+        counter(
+            "chat.messages.out",
+            "message frames written to sockets, replays included, redeliveries not");
     acks = counter("chat.acks", "delivery acks received from clients");
     redeliveries = counter("chat.redeliveries", "message frames sent again for want of an ack");
-    dedupHits = counter("chat.dedup.hits", "sends answered with an earlier ack because their id was used already");
+    dedupHits =
+        counter(
+            "chat.dedup.hits",
+            "sends answered with an earlier ack because their id was used already");
     gapsRepaired = counter("chat.seq.gaps.repaired", "live-stream seq gaps filled from history");
-    commandReconnects = Counter.builder("chat.redis.reconnects").tag("connection", "commands")
-        .description("Redis connections re-established after a loss").register(registry);
-    subscriberReconnects = Counter.builder("chat.redis.reconnects").tag("connection", "subscriber")
-        .description("Redis connections re-established after a loss").register(registry);
+    commandReconnects =
+        Counter.builder("chat.redis.reconnects")
+            .tag("connection", "commands")
+            .description("Redis connections re-established after a loss")
+            .register(registry);
+    subscriberReconnects =
+        Counter.builder("chat.redis.reconnects")
+            .tag("connection", "subscriber")
+            .description("Redis connections re-established after a loss")
+            .register(registry);
     for (CloseCode code : CloseCode.values()) {
-      closes[code.ordinal()] = Counter.builder("chat.closes").tag("code", Integer.toString(code.code()))
-          .description("sockets the service closed, by close code").register(registry);
+      closes[code.ordinal()] =
+          Counter.builder("chat.closes")
+              .tag("code", Integer.toString(code.code()))
+              .description("sockets the service closed, by close code")
+              .register(registry);
     }
-    publish = Timer.builder("chat.broker.publish")
-        .description("time from a send or dm to its message being stored and published (both inboxes for a dm)")
-        .serviceLevelObjectives(PUBLISH_BUCKETS)
-        .register(registry);
+    publish =
+        Timer.builder("chat.broker.publish")
+            .description(
+                "time from a send or dm to its message being stored and published (both inboxes for a dm)")
+            .serviceLevelObjectives(PUBLISH_BUCKETS)
+            .register(registry);
   }
 
   /** Metrics on a registry of their own, tagged with {@code node}. */
@@ -78,11 +97,16 @@ public final class Metrics {
   /** Registers the node's socket gauges: open sockets, and those left to close while draining. */
   public void node(IntSupplier openSockets, BooleanSupplier draining) {
     Gauge.builder("chat.sockets.open", () -> openSockets.getAsInt())
-        .description("open WebSocket connections").register(registry);
+        .description("open WebSocket connections")
+        .register(registry);
     Gauge.builder("chat.draining", () -> draining.getAsBoolean() ? 1 : 0)
-        .description("1 while the node drains after SIGTERM").register(registry);
-    Gauge.builder("chat.drain.remaining.sockets", () -> draining.getAsBoolean() ? openSockets.getAsInt() : 0)
-        .description("sockets still open while draining (0 when not draining)").register(registry);
+        .description("1 while the node drains after SIGTERM")
+        .register(registry);
+    Gauge.builder(
+            "chat.drain.remaining.sockets",
+            () -> draining.getAsBoolean() ? openSockets.getAsInt() : 0)
+        .description("sockets still open while draining (0 when not draining)")
+        .register(registry);
   }
 
   public void joined() {

@@ -3,19 +3,24 @@ package dev.chat.protocol;
 /** A frame a client sends to the service, already validated by {@link ClientCodec}. */
 public sealed interface ClientFrame {
 
-    /** Join {@code room}; with {@code epoch} and {@code since} (both nullable) to resume after a disconnect. */
-    record Join(String room, String epoch, Long since) implements ClientFrame {}
+  /**
+   * Join {@code room}; with {@code epoch} and {@code since} (both nullable) to resume after a
+   * disconnect.
+   */
+  record Join(String room, String epoch, Long since) implements ClientFrame {}
 
-    record Leave(String room) implements ClientFrame {}
+  record Leave(String room) implements ClientFrame {}
 
-    /** Store and publish {@code text} in {@code room}; {@code id} is the sender's de-duplication id. */
-    record Send(String room, String id, String text) implements ClientFrame {}
+  /**
+   * Store and publish {@code text} in {@code room}; {@code id} is the sender's de-duplication id.
+   */
+  record Send(String room, String id, String text) implements ClientFrame {}
 
-    /** A direct message to the user {@code to}, stored in both users' inboxes. */
-    record Dm(String to, String id, String text) implements ClientFrame {}
+  /** A direct message to the user {@code to}, stored in both users' inboxes. */
+  record Dm(String to, String id, String text) implements ClientFrame {}
 
-    /** Acknowledges delivery of every message of {@code room} up to and including {@code seq}. */
-    record Ack(String room, long seq) implements ClientFrame {}
+  /** Acknowledges delivery of every message of {@code room} up to and including {@code seq}. */
+  record Ack(String room, long seq) implements ClientFrame {}
 
-    record Ping() implements ClientFrame {}
+  record Ping() implements ClientFrame {}
 }

@@ -1,21 +1,20 @@
 package dev.chat.room;
 
+import io.vertx.core.Future;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
-import io.vertx.core.Future;
 
 /**
- * One room as seen by one event loop: its local members, its position in the live stream, and
- * the live messages held back while a read of its history is in flight.
+ * One room as seen by one event loop: its local members, its position in the live stream, and the
+ * live messages held back while a read of its history is in flight.
  */
 final class Room {
 
   /** A live message held back while the room is busy. */
-  record Held(String epoch, long seq, byte[] frame) {
-  }
+  record Held(String epoch, long seq, byte[] frame) {}
 
   final String name;
   final Set<Member> members = new LinkedHashSet<>();

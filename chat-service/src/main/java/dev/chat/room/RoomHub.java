@@ -17,13 +17,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The rooms of one event loop: subscribes a room while it has local members, gives every member
- * a gap-free, duplicate-free stream from its join on, and repairs the live stream from history.
+ * The rooms of one event loop: subscribes a room while it has local members, gives every member a
+ * gap-free, duplicate-free stream from its join on, and repairs the live stream from history.
  *
- * <p>While any history read of a room is in flight (a join or a repair), its live messages are
- * held back; afterwards they are delivered in order. A member's stream starts at the snapshot of
- * its join, and members drop seqs they already have, so the replay and the live stream meet with
- * no gap and no duplicate. A seq gap or a new epoch on the live stream triggers a repair read.
+ * <p>While any history read of a room is in flight (a join or a repair), its live messages are held
+ * back; afterwards they are delivered in order. A member's stream starts at the snapshot of its
+ * join, and members drop seqs they already have, so the replay and the live stream meet with no gap
+ * and no duplicate. A seq gap or a new epoch on the live stream triggers a repair read.
  */
 public final class RoomHub implements BrokerListener {
 
@@ -38,8 +38,12 @@ public final class RoomHub implements BrokerListener {
   private final Metrics metrics;
   private final Map<String, Room> rooms = new HashMap<>();
 
-  /** {@code presenceMaxOnline}: rooms with more users online announce no joins and leaves (0: no limit). */
-  public RoomHub(Vertx vertx, Broker broker, int historyOnJoin, int presenceMaxOnline, Metrics metrics) {
+  /**
+   * {@code presenceMaxOnline}: rooms with more users online announce no joins and leaves (0: no
+   * limit).
+   */
+  public RoomHub(
+      Vertx vertx, Broker broker, int historyOnJoin, int presenceMaxOnline, Metrics metrics) {
     this.vertx = vertx;
     this.broker = broker;
     this.historyOnJoin = historyOnJoin;
@@ -55,28 +59,37 @@ public final class RoomHub implements BrokerListener {
       room.addUser(member.user());
     }
     room.joining.add(member);
-    return room.subscribed.compose(v -> {
-      if (!room.joining.contains(member)) {
-        return Future.succeededFuture();
-      }
-      room.busy++;
-      String presenceUser = Names.isInbox(name) ? null : member.user();
-      return broker.join(name, presenceUser, new ReadRequest(epoch, since, historyOnJoin), false)
-          .andThen(ar -> room.busy--)
-          .map(snapshot -> {
-            if (room.joining.remove(member)) {
-              admit(room, member, snapshot);
-            }
-            return (Void) null;
-          })
-          .eventually(() -> {
-            settle(room);
-            return Future.succeededFuture();
-          });
-    }).onFailure(e -> leave(member, name));
+    return room.subscribed
+        .compose(
+            v -> {
+              if (!room.joining.contains(member)) {
+                return Future.succeededFuture();
+              }
+              room.busy++;
+              String presenceUser = Names.isInbox(name) ? null : member.user();
+              return broker
+                  .join(name, presenceUser, new ReadRequest(epoch, since, historyOnJoin), false)
+                  .andThen(ar -> room.busy--)
+                  .map(
+                      snapshot -> {
+                        if (room.joining.remove(member)) {
+                          admit(room, member, snapshot);
+                        }
+                        return (Void) null;
+                      })
+                  .eventually(
+                      () -> {
+                        settle(room);
+                        return Future.succeededFuture();
+                      });
+            })
+        .onFailure(e -> leave(member, name));
   }
 
-  /** Removes {@code member} from a room, announcing a leave when it was the user's last local connection. */
+  /**
+   * Removes {@code member} from a room, announcing a leave when it was the user's last local
+   * connection.
+   */
   public void leave(Member member, String name) {
     Room room = rooms.get(name);
     if (room == null || !(room.members.remove(member) | room.joining.remove(member))) {
@@ -112,7 +125,9 @@ public final class RoomHub implements BrokerListener {
   @Override
   public void onPresence(String name, String event, String user, int online) {
     Room room = rooms.get(name);
-    if (room == null || room.members.isEmpty() || (presenceMaxOnline > 0 && online > presenceMaxOnline)) {
+    if (room == null
+        || room.members.isEmpty()
+        || (presenceMaxOnline > 0 && online > presenceMaxOnline)) {
       return;
     }
     byte[] frame = ServerFrames.presence(name, event, user, online);
@@ -128,7 +143,9 @@ public final class RoomHub implements BrokerListener {
     LOG.info("live stream restored, re-reading {} rooms", rooms.size());
     for (Room room : List.copyOf(rooms.values())) {
       if (!Names.isInbox(room.name)) {
-        room.localUsers.keySet().forEach(u -> broker.join(room.name, u, ReadRequest.stateOnly(), true));
+        room.localUsers
+            .keySet()
+            .forEach(u -> broker.join(room.name, u, ReadRequest.stateOnly(), true));
       }
       room.needsRepair = true;
       settle(room);
@@ -147,7 +164,8 @@ public final class RoomHub implements BrokerListener {
       room.seq = snapshot.seq();
       room.initialized = true;
     } else if (!snapshot.epoch().equals(room.epoch)) {
-      // The store lost the room while we held an older epoch: everyone starts over, this member too.
+      // The store lost the room while we held an older epoch: everyone starts over, this member
+      // too.
       room.members.add(member);
       room.needsReset = true;
       return;
@@ -218,37 +236,47 @@ public final class RoomHub implements BrokerListener {
     room.needsReset = false;
     room.busy++;
     int heldBefore = room.held.size();
-    ReadRequest read = reset ? new ReadRequest(null, null, historyOnJoin)
-        : new ReadRequest(room.epoch, room.seq, historyOnJoin);
-    broker.read(room.name, read).onComplete(ar -> {
-      room.busy--;
-      if (ar.failed()) {
-        room.needsRepair = true;
-        room.needsReset |= reset;
-        LOG.atDebug().addKeyValue("room", room.name).log("repair failed, retrying: {}", ar.cause().getMessage());
-        vertx.setTimer(REPAIR_RETRY_MS, t -> settle(room));
-        return;
-      }
-      Snapshot s = ar.result();
-      dropLostEpochs(room, heldBefore, s.epoch());
-      if (s.recovered()) {
-        long before = room.seq;
-        for (int i = 0; i < s.messages().size(); i++) {
-          accept(room, s.epoch(), s.seqOf(i), s.messages().get(i));
-        }
-        if (room.seq > before) {
-          metrics.gapRepaired();
-        }
-      } else {
-        LOG.atInfo().addKeyValue("room", room.name).addKeyValue("epoch", s.epoch()).addKeyValue("seq", s.seq())
-            .log("room starts over: its history was lost or trimmed");
-        room.epoch = s.epoch();
-        room.seq = s.seq();
-        for (Member m : List.copyOf(room.members)) {
-          m.joined(room.name, s);
-        }
-      }
-      settle(room);
-    });
+    ReadRequest read =
+        reset
+            ? new ReadRequest(null, null, historyOnJoin)
+            : new ReadRequest(room.epoch, room.seq, historyOnJoin);
+    broker
+        .read(room.name, read)
+        .onComplete(
+            ar -> {
+              room.busy--;
+              if (ar.failed()) {
+                room.needsRepair = true;
+                room.needsReset |= reset;
+                LOG.atDebug()
+                    .addKeyValue("room", room.name)
+                    .log("repair failed, retrying: {}", ar.cause().getMessage());
+                vertx.setTimer(REPAIR_RETRY_MS, t -> settle(room));
+                return;
+              }
+              Snapshot s = ar.result();
+              dropLostEpochs(room, heldBefore, s.epoch());
+              if (s.recovered()) {
+                long before = room.seq;
+                for (int i = 0; i < s.messages().size(); i++) {
+                  accept(room, s.epoch(), s.seqOf(i), s.messages().get(i));
+                }
+                if (room.seq > before) {
+                  metrics.gapRepaired();
+                }
+              } else {
+                LOG.atInfo()
+                    .addKeyValue("room", room.name)
+                    .addKeyValue("epoch", s.epoch())
+                    .addKeyValue("seq", s.seq())
+                    .log("room starts over: its history was lost or trimmed");
+                room.epoch = s.epoch();
+                room.seq = s.seq();
+                for (Member m : List.copyOf(room.members)) {
+                  m.joined(room.name, s);
+                }
+              }
+              settle(room);
+            });
   }
 }

@@ -25,17 +25,19 @@ public final class EchoConnection implements MessageReader.Handler {
   public static void attach(ServerWebSocket ws, int maxMessageBytes) {
     EchoConnection echo = new EchoConnection(ws, maxMessageBytes);
     try {
-      ws.frameHandler(frame -> {
-        if (!echo.closing) {
-          echo.reader.onFrame(frame);
-        }
-      });
-      ws.exceptionHandler(e -> {
-        CloseCode code = MessageReader.closeCodeOf(e);
-        if (code != null) {
-          echo.refuse(code);
-        }
-      });
+      ws.frameHandler(
+          frame -> {
+            if (!echo.closing) {
+              echo.reader.onFrame(frame);
+            }
+          });
+      ws.exceptionHandler(
+          e -> {
+            CloseCode code = MessageReader.closeCodeOf(e);
+            if (code != null) {
+              echo.refuse(code);
+            }
+          });
       ws.shutdownHandler(v -> echo.refuse(CloseCode.SHUTTING_DOWN));
     } catch (IllegalStateException closedAlready) {
       // the client went away between the upgrade and here

@@ -12,8 +12,8 @@ import io.vertx.core.internal.http.WebSocketInternal;
  * flush, and mostly a {@code write(2)}, per recipient per message. Netty's {@link
  * FlushConsolidationHandler} at the head of the pipeline defers those flushes to a task that runs
  * after the current one: messages fanned out back to back (a busy room, a batch read from Redis)
- * leave in one write per socket. Writes still enter Netty's outbound buffer at once, so its
- * water marks, and with them {@code writeQueueFull()} and the slow-consumer close, count them.
+ * leave in one write per socket. Writes still enter Netty's outbound buffer at once, so its water
+ * marks, and with them {@code writeQueueFull()} and the slow-consumer close, count them.
  *
  * <p>The pipeline is reached through {@link WebSocketInternal}, Vert.x's internal (but public and
  * documented as such) interface for this; a socket that is not one stays as it was.
@@ -22,10 +22,10 @@ public final class FlushBatching {
 
   /** After this many deferred flushes in one turn, one is done at once, bounding what waits. */
   static final int FLUSH_AFTER = 64;
+
   static final String NAME = "chat-flush-batching";
 
-  private FlushBatching() {
-  }
+  private FlushBatching() {}
 
   /** Installs the batching on {@code ws}'s pipeline; true if it could. */
   public static boolean install(ServerWebSocket ws) {

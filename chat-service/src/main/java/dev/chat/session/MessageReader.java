@@ -15,9 +15,9 @@ import java.nio.charset.StandardCharsets;
  * strict UTF-8 for text (1007) and, unless binary is accepted, text only (1003).
  *
  * <p>Vert.x neither closes a socket whose message exceeds the size limit (it only calls the
- * exception handler) nor rejects invalid UTF-8, so both checks are made here. Fragment order
- * (a continuation without a start, a new message inside a fragmented one) is enforced by Netty's
- * frame decoder, which reports it through {@link #closeCodeOf}.
+ * exception handler) nor rejects invalid UTF-8, so both checks are made here. Fragment order (a
+ * continuation without a start, a new message inside a fragmented one) is enforced by Netty's frame
+ * decoder, which reports it through {@link #closeCodeOf}.
  */
 public final class MessageReader {
 
@@ -34,9 +34,11 @@ public final class MessageReader {
   private final int maxMessageBytes;
   private final boolean acceptBinary;
   private final Handler handler;
-  private final CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
-      .onMalformedInput(CodingErrorAction.REPORT)
-      .onUnmappableCharacter(CodingErrorAction.REPORT);
+  private final CharsetDecoder utf8 =
+      StandardCharsets.UTF_8
+          .newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT);
   private Buffer assembling;
   private boolean assemblingBinary;
 
@@ -70,8 +72,8 @@ public final class MessageReader {
   }
 
   /**
-   * The close code for an error the WebSocket reported, or null when it is not a framing error
-   * (for example the connection was reset).
+   * The close code for an error the WebSocket reported, or null when it is not a framing error (for
+   * example the connection was reset).
    */
   public static CloseCode closeCodeOf(Throwable e) {
     if (!(e instanceof CorruptedWebSocketFrameException bad)) {

@@ -14,6 +14,8 @@ public interface Outbound {
   /** Closes with a close frame carrying {@code code}; later calls do nothing. */
   void close(CloseCode code);
 
-  /** True while the socket's write queue is over its high-water mark (the client is not reading). */
+  /**
+   * True while the socket's write queue is over its high-water mark (the client is not reading).
+   */
   boolean writeQueueFull();
 }

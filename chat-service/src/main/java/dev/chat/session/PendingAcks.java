@@ -4,8 +4,8 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * The messages a connection has sent and the client has not acknowledged yet, per room, with
- * when each is due for redelivery: the first after {@code ackTimeoutMs}, then doubling.
+ * The messages a connection has sent and the client has not acknowledged yet, per room, with when
+ * each is due for redelivery: the first after {@code ackTimeoutMs}, then doubling.
  *
  * <p>This is on the fan-out path, once per recipient: a room's messages are kept in a ring of
  * parallel arrays (no object per message), a ring stays in place when acked empty (no map entry
@@ -123,8 +123,8 @@ final class PendingAcks {
   }
 
   /**
-   * Redelivers what is due at {@code now} through {@code out}. Returns false, sending nothing
-   * more, when a due message was already redelivered {@code maxRedeliveries} times.
+   * Redelivers what is due at {@code now} through {@code out}. Returns false, sending nothing more,
+   * when a due message was already redelivered {@code maxRedeliveries} times.
    */
   boolean redeliverDue(long now, Redeliver out) {
     for (Ring ring : byRoom.values()) {

@@ -37,6 +37,7 @@ public final class Session implements Member {
   private static final int BAD_FRAMES_ALLOWED = 20;
   private static final long BAD_FRAMES_WINDOW_MS = 10_000;
   private static final long STRIKES_WINDOW_MS = 10_000;
+
   /**
    * A token's expiry is wall-clock time but timers run on the monotonic clock: a long one is armed
    * a day at a time and re-checks the wall clock, so a clock step moves the close with it.
@@ -76,13 +77,27 @@ public final class Session implements Member {
   private boolean closed;
   private boolean released;
 
-  public Session(Vertx vertx, Config config, RoomHub hub, Broker broker, Outbound out, String user, String connId,
-                 Metrics metrics) {
+  public Session(
+      Vertx vertx,
+      Config config,
+      RoomHub hub,
+      Broker broker,
+      Outbound out,
+      String user,
+      String connId,
+      Metrics metrics) {
     this(vertx, config, hub, broker, out, Identity.unverified(user), connId, metrics);
   }
 
-  public Session(Vertx vertx, Config config, RoomHub hub, Broker broker, Outbound out, Identity identity,
-                 String connId, Metrics metrics) {
+  public Session(
+      Vertx vertx,
+      Config config,
+      RoomHub hub,
+      Broker broker,
+      Outbound out,
+      Identity identity,
+      String connId,
+      Metrics metrics) {
     this.vertx = vertx;
     this.metrics = metrics;
     this.config = config;
@@ -104,8 +119,14 @@ public final class Session implements Member {
 
   /** Sends the welcome and starts the heartbeat. */
   public void start() {
-    out.send(ServerFrames.welcome(user, connId, config.nodeId(), config.heartbeatIntervalMs(),
-        config.heartbeatTimeoutMs(), config.ackTimeoutMs()));
+    out.send(
+        ServerFrames.welcome(
+            user,
+            connId,
+            config.nodeId(),
+            config.heartbeatIntervalMs(),
+            config.heartbeatTimeoutMs(),
+            config.ackTimeoutMs()));
     armHeartbeat(config.heartbeatIntervalMs());
     if (identity.expires()) {
       armExpiry();
@@ -161,9 +182,12 @@ public final class Session implements Member {
       closed = true;
       metrics.closed(code);
       // Misbehaving or stalled clients are worth a line; routine closes (drain, heartbeat) are not.
-      boolean notable = code == CloseCode.UNACKED || code == CloseCode.POLICY || code == CloseCode.FLOODING;
+      boolean notable =
+          code == CloseCode.UNACKED || code == CloseCode.POLICY || code == CloseCode.FLOODING;
       LOG.atLevel(notable ? Level.INFO : Level.DEBUG)
-          .addKeyValue("user", user).addKeyValue("conn", connId).addKeyValue("code", code.code())
+          .addKeyValue("user", user)
+          .addKeyValue("conn", connId)
+          .addKeyValue("code", code.code())
           .log("closing connection: {}", code.reason());
       out.close(code);
       vertx.runOnContext(v -> onClosed());
@@ -209,17 +233,23 @@ public final class Session implements Member {
   private void join(ClientFrame.Join j) {
     String owner = Names.inboxOwner(j.room());
     if (owner != null && !owner.equals(user)) {
-      out.send(ServerFrames.error(ErrorCode.FORBIDDEN, "only " + owner + " may join " + j.room(), null));
+      out.send(
+          ServerFrames.error(ErrorCode.FORBIDDEN, "only " + owner + " may join " + j.room(), null));
       return;
     }
     // A user's own inbox is always theirs: the rooms claim limits the shared rooms.
     if (owner == null && !identity.rooms().allows(j.room())) {
-      out.send(ServerFrames.error(ErrorCode.FORBIDDEN, "your token does not allow joining " + j.room(), null));
+      out.send(
+          ServerFrames.error(
+              ErrorCode.FORBIDDEN, "your token does not allow joining " + j.room(), null));
       return;
     }
     if (!lastSeq.containsKey(j.room()) && lastSeq.size() >= config.maxRoomsPerConnection()) {
-      out.send(ServerFrames.error(ErrorCode.BAD_REQUEST,
-          "too many rooms on one connection (at most " + config.maxRoomsPerConnection() + ")", null));
+      out.send(
+          ServerFrames.error(
+              ErrorCode.BAD_REQUEST,
+              "too many rooms on one connection (at most " + config.maxRoomsPerConnection() + ")",
+              null));
       return;
     }
     if (joinsInFlight.containsKey(j.room())) {
@@ -231,21 +261,23 @@ public final class Session implements Member {
     forget(j.room());
     lastSeq.put(j.room(), new Position());
     pending.clear(j.room());
-    hub.join(this, j.room(), j.epoch(), j.since()).onComplete(ar -> {
-      ClientFrame.Join next = joinsInFlight.remove(j.room());
-      if (closed) {
-        return;
-      }
-      if (ar.failed() && forget(j.room()) != null) {
-        pending.clear(j.room());
-        out.send(brokerError(ar.cause(), null));
-      } else if (ar.succeeded()) {
-        metrics.joined();
-      }
-      if (next != null) {
-        join(next);
-      }
-    });
+    hub.join(this, j.room(), j.epoch(), j.since())
+        .onComplete(
+            ar -> {
+              ClientFrame.Join next = joinsInFlight.remove(j.room());
+              if (closed) {
+                return;
+              }
+              if (ar.failed() && forget(j.room()) != null) {
+                pending.clear(j.room());
+                out.send(brokerError(ar.cause(), null));
+              } else if (ar.succeeded()) {
+                metrics.joined();
+              }
+              if (next != null) {
+                join(next);
+              }
+            });
   }
 
   private void leave(String room) {
@@ -264,7 +296,9 @@ public final class Session implements Member {
   private void send(ClientFrame.Send s) {
     metrics.messageIn();
     if (!lastSeq.containsKey(s.room())) {
-      out.send(ServerFrames.error(ErrorCode.NOT_JOINED, "join " + s.room() + " before sending to it", s.id()));
+      out.send(
+          ServerFrames.error(
+              ErrorCode.NOT_JOINED, "join " + s.room() + " before sending to it", s.id()));
       return;
     }
     if (rateLimited(s.id())) {
@@ -281,10 +315,12 @@ public final class Session implements Member {
     }
     long start = System.nanoTime();
     String mine = Names.inboxOf(user);
-    Future<Stored> stored = d.to().equals(user)
-        ? broker.publish(new Draft(mine, user, d.id(), d.text(), d.to()))
-        : broker.publish(new Draft(Names.inboxOf(d.to()), user, d.id(), d.text(), d.to()))
-            .compose(theirs -> broker.publish(new Draft(mine, user, d.id(), d.text(), d.to())));
+    Future<Stored> stored =
+        d.to().equals(user)
+            ? broker.publish(new Draft(mine, user, d.id(), d.text(), d.to()))
+            : broker
+                .publish(new Draft(Names.inboxOf(d.to()), user, d.id(), d.text(), d.to()))
+                .compose(theirs -> broker.publish(new Draft(mine, user, d.id(), d.text(), d.to())));
     acknowledge(stored, d.id(), start);
   }
 
@@ -293,21 +329,22 @@ public final class Session implements Member {
    * that took since {@code start}, when the frame arrived.
    */
   private void acknowledge(Future<Stored> stored, String id, long start) {
-    stored.onComplete(ar -> {
-      metrics.published(start);
-      if (ar.succeeded() && ar.result().duplicate()) {
-        metrics.dedupHit();
-      }
-      if (closed) {
-        return;
-      }
-      if (ar.succeeded()) {
-        Stored s = ar.result();
-        out.send(ServerFrames.sendAck(id, s.room(), s.seq(), s.ts()));
-      } else {
-        out.send(brokerError(ar.cause(), id));
-      }
-    });
+    stored.onComplete(
+        ar -> {
+          metrics.published(start);
+          if (ar.succeeded() && ar.result().duplicate()) {
+            metrics.dedupHit();
+          }
+          if (closed) {
+            return;
+          }
+          if (ar.succeeded()) {
+            Stored s = ar.result();
+            out.send(ServerFrames.sendAck(id, s.room(), s.seq(), s.ts()));
+          } else {
+            out.send(brokerError(ar.cause(), id));
+          }
+        });
   }
 
   private boolean rateLimited(String id) {
@@ -332,7 +369,9 @@ public final class Session implements Member {
 
   private byte[] brokerError(Throwable e, String id) {
     if (!(e instanceof BrokerUnavailableException)) {
-      LOG.atWarn().addKeyValue("user", user).addKeyValue("conn", connId)
+      LOG.atWarn()
+          .addKeyValue("user", user)
+          .addKeyValue("conn", connId)
           .log("broker call failed: {}", e.toString());
     }
     return ServerFrames.unavailable("the message broker cannot be reached, retry", id);
@@ -361,7 +400,9 @@ public final class Session implements Member {
     Position position = new Position();
     position.seq = s.seq();
     lastSeq.put(room, position);
-    out.send(ServerFrames.joined(room, s.epoch(), s.seq(), s.online(), s.users(), s.usersTruncated(), s.recovered()));
+    out.send(
+        ServerFrames.joined(
+            room, s.epoch(), s.seq(), s.online(), s.users(), s.usersTruncated(), s.recovered()));
     for (int i = 0; i < s.messages().size(); i++) {
       write(room, s.seqOf(i), s.messages().get(i));
     }
@@ -419,10 +460,12 @@ public final class Session implements Member {
       return;
     }
     long now = now();
-    if (!pending.redeliverDue(now, frame -> {
-      metrics.redelivered();
-      out.send(ServerFrames.redelivered(frame));
-    })) {
+    if (!pending.redeliverDue(
+        now,
+        frame -> {
+          metrics.redelivered();
+          out.send(ServerFrames.redelivered(frame));
+        })) {
       close(CloseCode.UNACKED);
       return;
     }

@@ -35,11 +35,12 @@ public final class SocketConnection implements Outbound {
 
   /**
    * As above, with {@link #writeQueueFull()} true only once {@code maxWriteQueueBytes} wait to be
-   * written (0 keeps Vert.x's default). That default, 64 KiB, is less than one join's replay of
-   * 50 long messages: every client joining such a room was closed with 4001 as a slow consumer
-   * before it could read.
+   * written (0 keeps Vert.x's default). That default, 64 KiB, is less than one join's replay of 50
+   * long messages: every client joining such a room was closed with 4001 as a slow consumer before
+   * it could read.
    */
-  public SocketConnection(ServerWebSocket ws, int maxMessageBytes, int maxWriteQueueBytes, Runnable onClosed) {
+  public SocketConnection(
+      ServerWebSocket ws, int maxMessageBytes, int maxWriteQueueBytes, Runnable onClosed) {
     this.ws = ws;
     this.maxMessageBytes = maxMessageBytes;
     this.maxWriteQueueBytes = maxWriteQueueBytes;
@@ -49,22 +50,27 @@ public final class SocketConnection implements Outbound {
   /** Starts feeding {@code session} with this socket's traffic. */
   public void attach(Session session) {
     this.session = session;
-    this.reader = new MessageReader(maxMessageBytes, false, new MessageReader.Handler() {
-      @Override
-      public void text(String message) {
-        session.onText(message);
-      }
+    this.reader =
+        new MessageReader(
+            maxMessageBytes,
+            false,
+            new MessageReader.Handler() {
+              @Override
+              public void text(String message) {
+                session.onText(message);
+              }
 
-      @Override
-      public void binary(Buffer message) {
-        session.close(CloseCode.BINARY); // not reached: this reader refuses binary frames itself
-      }
+              @Override
+              public void binary(Buffer message) {
+                session.close(
+                    CloseCode.BINARY); // not reached: this reader refuses binary frames itself
+              }
 
-      @Override
-      public void refuse(CloseCode code) {
-        session.close(code);
-      }
-    });
+              @Override
+              public void refuse(CloseCode code) {
+                session.close(code);
+              }
+            });
     try {
       if (maxWriteQueueBytes > 0) {
         ws.setWriteQueueMaxSize(maxWriteQueueBytes);
@@ -72,10 +78,11 @@ public final class SocketConnection implements Outbound {
       FlushBatching.install(ws);
       ws.frameHandler(this::onFrame);
       ws.exceptionHandler(this::onError);
-      ws.closeHandler(v -> {
-        session.onClosed();
-        onClosed.run();
-      });
+      ws.closeHandler(
+          v -> {
+            session.onClosed();
+            onClosed.run();
+          });
       ws.shutdownHandler(v -> session.close(CloseCode.SHUTTING_DOWN));
     } catch (IllegalStateException closedAlready) {
       // The client went away between the upgrade and here: no close handler will ever run.
@@ -91,7 +98,8 @@ public final class SocketConnection implements Outbound {
   public void send(byte[] frame) {
     if (!closing) {
       // The frame bytes are shared by every recipient; wrapping gives each write its own indices.
-      ws.writeFrame(new WebSocketFrameImpl(WebSocketFrameType.TEXT, Unpooled.wrappedBuffer(frame), true));
+      ws.writeFrame(
+          new WebSocketFrameImpl(WebSocketFrameType.TEXT, Unpooled.wrappedBuffer(frame), true));
     }
   }
 

@@ -31,7 +31,8 @@ class TokenVerifierTest {
     return TokenVerifier.from(settings(SECRET, null, null, null, null, 0));
   }
 
-  private static AuthSettings settings(String secret, String pem, String jwks, String aud, String iss, long leeway) {
+  private static AuthSettings settings(
+      String secret, String pem, String jwks, String aud, String iss, long leeway) {
     return new AuthSettings(true, secret, pem, jwks, aud, iss, leeway);
   }
 
@@ -72,7 +73,8 @@ class TokenVerifierTest {
   }
 
   @Test
-  @DisplayName("accepts a just-expired token within the configured leeway, and ends it after the leeway")
+  @DisplayName(
+      "accepts a just-expired token within the configured leeway, and ends it after the leeway")
   void leeway() throws Exception {
     long exp = Instant.now().minusSeconds(5).getEpochSecond();
     String token = Jwts.hs256(SECRET, new JsonObject().put("sub", "alice").put("exp", exp));
@@ -86,7 +88,10 @@ class TokenVerifierTest {
   void missingExp() {
     assertThat(refusal(hs256(), Jwts.hs256(SECRET, new JsonObject().put("sub", "alice"))))
         .isEqualTo("exp is required");
-    assertThat(refusal(hs256(), Jwts.hs256(SECRET, new JsonObject().put("sub", "alice").put("exp", "tomorrow"))))
+    assertThat(
+            refusal(
+                hs256(),
+                Jwts.hs256(SECRET, new JsonObject().put("sub", "alice").put("exp", "tomorrow"))))
         .isEqualTo("exp must be a number");
   }
 
@@ -98,9 +103,11 @@ class TokenVerifierTest {
     assertThat(refusal(hs256(), Jwts.unsigned(claims))).isEqualTo("unsigned tokens are refused");
     String header = b64(new JsonObject().put("alg", alg).encode());
     String payload = b64(claims.encode());
-    assertThat(refusal(hs256(), header + "." + payload + ".")).isEqualTo("unsigned tokens are refused");
+    assertThat(refusal(hs256(), header + "." + payload + "."))
+        .isEqualTo("unsigned tokens are refused");
     // even with a signature attached
-    assertThat(refusal(hs256(), header + "." + payload + "." + b64("sig"))).isEqualTo("unsigned tokens are refused");
+    assertThat(refusal(hs256(), header + "." + payload + "." + b64("sig")))
+        .isEqualTo("unsigned tokens are refused");
   }
 
   @Test
@@ -119,7 +126,8 @@ class TokenVerifierTest {
     assertThat(refusal(hs256(), Jwts.tampered(token))).isEqualTo("bad signature");
     assertThat(refusal(hs256(), Jwts.hs256(SECRET + "-other", claims))).isEqualTo("bad signature");
     String[] parts = token.split("\\.");
-    String forged = parts[0] + "." + b64(claims.copy().put("sub", "mallory").encode()) + "." + parts[2];
+    String forged =
+        parts[0] + "." + b64(claims.copy().put("sub", "mallory").encode()) + "." + parts[2];
     assertThat(refusal(hs256(), forged)).isEqualTo("bad signature");
   }
 
@@ -134,22 +142,34 @@ class TokenVerifierTest {
   @DisplayName("refuses a token whose nbf is in the future, and accepts one whose nbf has passed")
   void notBefore() throws Exception {
     JsonObject claims = Jwts.claims("alice", Duration.ofMinutes(5));
-    String future = Jwts.hs256(SECRET, claims.copy().put("nbf", Instant.now().plusSeconds(60).getEpochSecond()));
+    String future =
+        Jwts.hs256(
+            SECRET, claims.copy().put("nbf", Instant.now().plusSeconds(60).getEpochSecond()));
     assertThat(refusal(hs256(), future)).isEqualTo("token not valid yet (nbf)");
-    String past = Jwts.hs256(SECRET, claims.copy().put("nbf", Instant.now().minusSeconds(60).getEpochSecond()));
+    String past =
+        Jwts.hs256(
+            SECRET, claims.copy().put("nbf", Instant.now().minusSeconds(60).getEpochSecond()));
     assertThat(hs256().verify(past, now()).user()).isEqualTo("alice");
   }
 
   @Test
-  @DisplayName("with an audience configured: accepts aud equal to it or a list holding it, refuses another or none")
+  @DisplayName(
+      "with an audience configured: accepts aud equal to it or a list holding it, refuses another or none")
   void audience() throws Exception {
     TokenVerifier v = TokenVerifier.from(settings(SECRET, null, null, "chat", null, 0));
     JsonObject claims = Jwts.claims("alice", Duration.ofMinutes(5));
-    assertThat(v.verify(Jwts.hs256(SECRET, claims.copy().put("aud", "chat")), now()).user()).isEqualTo("alice");
-    assertThat(v.verify(Jwts.hs256(SECRET, claims.copy().put("aud", new JsonArray().add("mail").add("chat"))), now()))
+    assertThat(v.verify(Jwts.hs256(SECRET, claims.copy().put("aud", "chat")), now()).user())
+        .isEqualTo("alice");
+    assertThat(
+            v.verify(
+                Jwts.hs256(
+                    SECRET, claims.copy().put("aud", new JsonArray().add("mail").add("chat"))),
+                now()))
         .isNotNull();
-    assertThat(refusal(v, Jwts.hs256(SECRET, claims.copy().put("aud", "mail")))).isEqualTo("wrong audience");
-    assertThat(refusal(v, Jwts.hs256(SECRET, claims.copy().put("aud", new JsonArray().add("mail")))))
+    assertThat(refusal(v, Jwts.hs256(SECRET, claims.copy().put("aud", "mail"))))
+        .isEqualTo("wrong audience");
+    assertThat(
+            refusal(v, Jwts.hs256(SECRET, claims.copy().put("aud", new JsonArray().add("mail")))))
         .isEqualTo("wrong audience");
     assertThat(refusal(v, Jwts.hs256(SECRET, claims))).isEqualTo("wrong audience");
   }
@@ -157,10 +177,14 @@ class TokenVerifierTest {
   @Test
   @DisplayName("with an issuer configured: accepts iss equal to it, refuses another or none")
   void issuer() throws Exception {
-    TokenVerifier v = TokenVerifier.from(settings(SECRET, null, null, null, "https://id.example.com", 0));
+    TokenVerifier v =
+        TokenVerifier.from(settings(SECRET, null, null, null, "https://id.example.com", 0));
     JsonObject claims = Jwts.claims("alice", Duration.ofMinutes(5));
-    assertThat(v.verify(Jwts.hs256(SECRET, claims.copy().put("iss", "https://id.example.com")), now())).isNotNull();
-    assertThat(refusal(v, Jwts.hs256(SECRET, claims.copy().put("iss", "https://id.example.com.evil"))))
+    assertThat(
+            v.verify(Jwts.hs256(SECRET, claims.copy().put("iss", "https://id.example.com")), now()))
+        .isNotNull();
+    assertThat(
+            refusal(v, Jwts.hs256(SECRET, claims.copy().put("iss", "https://id.example.com.evil"))))
         .isEqualTo("wrong issuer");
     assertThat(refusal(v, Jwts.hs256(SECRET, claims))).isEqualTo("wrong issuer");
   }
@@ -177,29 +201,47 @@ class TokenVerifierTest {
   @DisplayName("refuses a token without sub, or with a sub that is not a string")
   void missingSub() {
     JsonObject claims = Jwts.claims("alice", Duration.ofMinutes(5));
-    assertThat(refusal(hs256(), Jwts.hs256(SECRET, claims.copy().put("sub", 42)))).startsWith("sub must be");
+    assertThat(refusal(hs256(), Jwts.hs256(SECRET, claims.copy().put("sub", 42))))
+        .startsWith("sub must be");
     claims.remove("sub");
     assertThat(refusal(hs256(), Jwts.hs256(SECRET, claims))).startsWith("sub must be");
   }
 
   @Test
-  @DisplayName("reads the rooms claim as glob patterns, and refuses a rooms claim that is not a list of strings")
+  @DisplayName(
+      "reads the rooms claim as glob patterns, and refuses a rooms claim that is not a list of strings")
   void roomsClaim() throws Exception {
     JsonObject claims = Jwts.claims("alice", Duration.ofMinutes(5));
-    Identity id = hs256().verify(
-        Jwts.hs256(SECRET, claims.copy().put("rooms", new JsonArray().add("support-*").add("general"))), now());
+    Identity id =
+        hs256()
+            .verify(
+                Jwts.hs256(
+                    SECRET,
+                    claims.copy().put("rooms", new JsonArray().add("support-*").add("general"))),
+                now());
     assertThat(id.rooms().allows("support-42")).isTrue();
     assertThat(id.rooms().allows("general")).isTrue();
     assertThat(id.rooms().allows("random")).isFalse();
     assertThat(refusal(hs256(), Jwts.hs256(SECRET, claims.copy().put("rooms", "general"))))
         .isEqualTo("rooms must be a list of room patterns");
-    assertThat(refusal(hs256(), Jwts.hs256(SECRET, claims.copy().put("rooms", new JsonArray().add(1)))))
+    assertThat(
+            refusal(
+                hs256(), Jwts.hs256(SECRET, claims.copy().put("rooms", new JsonArray().add(1)))))
         .isEqualTo("rooms must be a list of room patterns");
   }
 
   @ParameterizedTest(name = "\"{0}\"")
-  @ValueSource(strings = {"", "abc", "a.b", "a.b.c.d", "!!!.e30.sig", "e30.!!!.sig", "bm90IGpzb24.e30.c2ln",
-      "e30.e30.c2ln"})
+  @ValueSource(
+      strings = {
+        "",
+        "abc",
+        "a.b",
+        "a.b.c.d",
+        "!!!.e30.sig",
+        "e30.!!!.sig",
+        "bm90IGpzb24.e30.c2ln",
+        "e30.e30.c2ln"
+      })
   @DisplayName("refuses malformed tokens")
   void malformed(String token) {
     assertThat(refusal(hs256(), token)).containsAnyOf("malformed", "missing token");
@@ -208,30 +250,40 @@ class TokenVerifierTest {
   @Test
   @DisplayName("refuses a token longer than the limit before parsing it")
   void tooLong() {
-    assertThat(refusal(hs256(), "a".repeat(TokenVerifier.MAX_TOKEN_CHARS + 1))).isEqualTo("token too long");
+    assertThat(refusal(hs256(), "a".repeat(TokenVerifier.MAX_TOKEN_CHARS + 1)))
+        .isEqualTo("token too long");
   }
 
   @Test
   @DisplayName("refuses a token with a crit header it cannot honour")
   void critHeader() {
-    JsonObject header = new JsonObject().put("alg", "HS256").put("crit", new JsonArray().add("exp"));
-    assertThat(refusal(hs256(), Jwts.hs256(SECRET, header, Jwts.claims("alice", Duration.ofMinutes(5)))))
+    JsonObject header =
+        new JsonObject().put("alg", "HS256").put("crit", new JsonArray().add("exp"));
+    assertThat(
+            refusal(
+                hs256(), Jwts.hs256(SECRET, header, Jwts.claims("alice", Duration.ofMinutes(5)))))
         .startsWith("critical header");
   }
 
   @Test
-  @DisplayName("accepts an RS256 token signed by the key pair whose public half is configured as PEM")
+  @DisplayName(
+      "accepts an RS256 token signed by the key pair whose public half is configured as PEM")
   void rs256Pem() throws Exception {
-    TokenVerifier v = TokenVerifier.from(settings(null, Jwts.pem(RSA.getPublic()), null, null, null, 0));
-    assertThat(v.verify(Jwts.rs256(RSA.getPrivate(), Jwts.claims("bob", Duration.ofMinutes(5))), now()).user())
+    TokenVerifier v =
+        TokenVerifier.from(settings(null, Jwts.pem(RSA.getPublic()), null, null, null, 0));
+    assertThat(
+            v.verify(Jwts.rs256(RSA.getPrivate(), Jwts.claims("bob", Duration.ofMinutes(5))), now())
+                .user())
         .isEqualTo("bob");
     KeyPair other = Jwts.rsaKeyPair();
-    assertThat(refusal(v, Jwts.rs256(other.getPrivate(), Jwts.claims("bob", Duration.ofMinutes(5)))))
+    assertThat(
+            refusal(v, Jwts.rs256(other.getPrivate(), Jwts.claims("bob", Duration.ofMinutes(5)))))
         .isEqualTo("bad signature");
   }
 
   @Test
-  @DisplayName("refuses an HS256 token made with the RSA public key as its secret (algorithm confusion)")
+  @DisplayName(
+      "refuses an HS256 token made with the RSA public key as its secret (algorithm confusion)")
   void algorithmConfusion() {
     String pem = Jwts.pem(RSA.getPublic());
     TokenVerifier v = TokenVerifier.from(settings(null, pem, null, null, null, 0));
@@ -242,32 +294,51 @@ class TokenVerifierTest {
   @Test
   @DisplayName("accepts an ES256 token signed by a P-256 key configured as PEM")
   void es256Pem() throws Exception {
-    TokenVerifier v = TokenVerifier.from(settings(null, Jwts.pem(EC.getPublic()), null, null, null, 0));
-    String token = Jwts.es256(EC.getPrivate(), new JsonObject().put("alg", "ES256"),
-        Jwts.claims("carol", Duration.ofMinutes(5)));
+    TokenVerifier v =
+        TokenVerifier.from(settings(null, Jwts.pem(EC.getPublic()), null, null, null, 0));
+    String token =
+        Jwts.es256(
+            EC.getPrivate(),
+            new JsonObject().put("alg", "ES256"),
+            Jwts.claims("carol", Duration.ofMinutes(5)));
     assertThat(v.verify(token, now()).user()).isEqualTo("carol");
     assertThat(refusal(v, Jwts.tampered(token))).isEqualTo("bad signature");
   }
 
   @Test
-  @DisplayName("with a JWKS file: picks the key by kid, refuses an unknown kid, tries every key of the algorithm without one")
+  @DisplayName(
+      "with a JWKS file: picks the key by kid, refuses an unknown kid, tries every key of the algorithm without one")
   void jwksFile(@TempDir Path dir) throws Exception {
     KeyPair second = Jwts.rsaKeyPair();
     Path file = dir.resolve("jwks.json");
-    Files.writeString(file, Jwts.jwks(Jwts.jwk(RSA.getPublic(), "k1"), Jwts.jwk(second.getPublic(), "k2"),
-        Jwts.jwk(EC.getPublic(), "k3")).encode());
+    Files.writeString(
+        file,
+        Jwts.jwks(
+                Jwts.jwk(RSA.getPublic(), "k1"),
+                Jwts.jwk(second.getPublic(), "k2"),
+                Jwts.jwk(EC.getPublic(), "k3"))
+            .encode());
     TokenVerifier v = TokenVerifier.from(settings(null, null, file.toString(), null, null, 0));
     JsonObject claims = Jwts.claims("dave", Duration.ofMinutes(5));
     JsonObject k2 = new JsonObject().put("alg", "RS256").put("kid", "k2");
-    assertThat(v.verify(Jwts.rs256(second.getPrivate(), k2, claims), now()).user()).isEqualTo("dave");
+    assertThat(v.verify(Jwts.rs256(second.getPrivate(), k2, claims), now()).user())
+        .isEqualTo("dave");
     assertThat(v.verify(Jwts.rs256(second.getPrivate(), claims), now()).user()).isEqualTo("dave");
-    assertThat(v.verify(Jwts.es256(EC.getPrivate(), new JsonObject().put("alg", "ES256").put("kid", "k3"), claims),
-        now()).user()).isEqualTo("dave");
+    assertThat(
+            v.verify(
+                    Jwts.es256(
+                        EC.getPrivate(),
+                        new JsonObject().put("alg", "ES256").put("kid", "k3"),
+                        claims),
+                    now())
+                .user())
+        .isEqualTo("dave");
     // the right key's signature under another key's kid
     JsonObject k1 = new JsonObject().put("alg", "RS256").put("kid", "k1");
     assertThat(refusal(v, Jwts.rs256(second.getPrivate(), k1, claims))).isEqualTo("bad signature");
     JsonObject unknown = new JsonObject().put("alg", "RS256").put("kid", "k9");
-    assertThat(refusal(v, Jwts.rs256(second.getPrivate(), unknown, claims))).isEqualTo("no key with this kid");
+    assertThat(refusal(v, Jwts.rs256(second.getPrivate(), unknown, claims)))
+        .isEqualTo("no key with this kid");
   }
 
   @Test
@@ -284,14 +355,17 @@ class TokenVerifierTest {
   @Test
   @DisplayName("never prints the secret")
   void secretNotPrinted() {
-    assertThat(new AuthSettings(true, SECRET, null, null, null, null, 0).toString()).doesNotContain(SECRET);
+    assertThat(new AuthSettings(true, SECRET, null, null, null, null, 0).toString())
+        .doesNotContain(SECRET);
   }
 
   @Test
-  @DisplayName("refuses a PEM that is not a public key, an RSA key under 2048 bits, and a curve other than P-256")
+  @DisplayName(
+      "refuses a PEM that is not a public key, an RSA key under 2048 bits, and a curve other than P-256")
   void badPem() throws Exception {
     assertThatThrownBy(() -> TokenVerifier.from(settings(null, "not a pem", null, null, null, 0)))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("CHAT_JWT_PUBLIC_KEY");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("CHAT_JWT_PUBLIC_KEY");
     String garbage = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----";
     assertThatThrownBy(() -> TokenVerifier.from(settings(null, garbage, null, null, null, 0)))
         .hasMessageContaining("neither an RSA nor an EC public key");
@@ -312,30 +386,44 @@ class TokenVerifierTest {
   void oneLinePem() throws Exception {
     String oneLine = Jwts.pem(RSA.getPublic()).replace("\n", "\\n");
     TokenVerifier v = TokenVerifier.from(settings(null, oneLine, null, null, null, 0));
-    assertThat(v.verify(Jwts.rs256(RSA.getPrivate(), Jwts.claims("bob", Duration.ofMinutes(5))), now()).user())
+    assertThat(
+            v.verify(Jwts.rs256(RSA.getPrivate(), Jwts.claims("bob", Duration.ofMinutes(5))), now())
+                .user())
         .isEqualTo("bob");
   }
 
   @Test
-  @DisplayName("refuses a missing JWKS file, one that is not a JWK Set, and one with unsupported keys")
+  @DisplayName(
+      "refuses a missing JWKS file, one that is not a JWK Set, and one with unsupported keys")
   void badJwks(@TempDir Path dir) throws Exception {
-    assertThatThrownBy(() -> TokenVerifier.from(settings(null, null, dir.resolve("none.json").toString(), null, null, 0)))
+    assertThatThrownBy(
+            () ->
+                TokenVerifier.from(
+                    settings(null, null, dir.resolve("none.json").toString(), null, null, 0)))
         .hasMessageContaining("CHAT_JWT_JWKS_FILE cannot be read");
     Path notJson = Files.writeString(dir.resolve("a.json"), "[1,2]");
-    assertThatThrownBy(() -> TokenVerifier.from(settings(null, null, notJson.toString(), null, null, 0)))
+    assertThatThrownBy(
+            () -> TokenVerifier.from(settings(null, null, notJson.toString(), null, null, 0)))
         .hasMessageContaining("not a JWK Set");
-    Path oct = Files.writeString(dir.resolve("b.json"),
-        Jwts.jwks(new JsonObject().put("kty", "oct").put("k", b64(SECRET))).encode());
-    assertThatThrownBy(() -> TokenVerifier.from(settings(null, null, oct.toString(), null, null, 0)))
+    Path oct =
+        Files.writeString(
+            dir.resolve("b.json"),
+            Jwts.jwks(new JsonObject().put("kty", "oct").put("k", b64(SECRET))).encode());
+    assertThatThrownBy(
+            () -> TokenVerifier.from(settings(null, null, oct.toString(), null, null, 0)))
         .hasMessageContaining("key type oct is not supported");
-    Path lying = Files.writeString(dir.resolve("c.json"),
-        Jwts.jwks(Jwts.jwk(RSA.getPublic(), "k").put("alg", "ES256")).encode());
-    assertThatThrownBy(() -> TokenVerifier.from(settings(null, null, lying.toString(), null, null, 0)))
+    Path lying =
+        Files.writeString(
+            dir.resolve("c.json"),
+            Jwts.jwks(Jwts.jwk(RSA.getPublic(), "k").put("alg", "ES256")).encode());
+    assertThatThrownBy(
+            () -> TokenVerifier.from(settings(null, null, lying.toString(), null, null, 0)))
         .hasMessageContaining("says alg ES256 but is a RS256 key");
   }
 
   private static String b64(String text) {
-    return Base64.getUrlEncoder().withoutPadding().encodeToString(text.getBytes(StandardCharsets.UTF_8));
+    return Base64.getUrlEncoder()
+        .withoutPadding()
+        .encodeToString(text.getBytes(StandardCharsets.UTF_8));
   }
-
 }

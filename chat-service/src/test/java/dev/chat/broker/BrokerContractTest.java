@@ -51,8 +51,7 @@ abstract class BrokerContractTest {
   protected abstract Function<Context, Broker> brokers(Map<String, String> settings);
 
   /** Waits until a just-started node has settled (its start-up work done); nothing by default. */
-  protected void settled(BrokerNode node) {
-  }
+  protected void settled(BrokerNode node) {}
 
   @BeforeAll
   void startVertx() {
@@ -108,7 +107,8 @@ abstract class BrokerContractTest {
   // ---- seq and publish ----
 
   @Test
-  @DisplayName("publish numbers each room's messages 1, 2, 3… on its own, and the result carries seq and ts")
+  @DisplayName(
+      "publish numbers each room's messages 1, 2, 3… on its own, and the result carries seq and ts")
   void seqGrowsByOnePerRoom() {
     Cluster cluster = cluster();
     BrokerNode a = cluster.node();
@@ -132,10 +132,12 @@ abstract class BrokerContractTest {
     assertThat(second).extracting(Stored::room).containsOnly(r2);
     List<Stored> all = new ArrayList<>(first);
     all.addAll(second);
-    assertThat(all).allSatisfy(s -> {
-      assertThat(s.duplicate()).isFalse();
-      assertThat(s.ts()).isBetween(before - CLOCK_SKEW_MS, after + CLOCK_SKEW_MS);
-    });
+    assertThat(all)
+        .allSatisfy(
+            s -> {
+              assertThat(s.duplicate()).isFalse();
+              assertThat(s.ts()).isBetween(before - CLOCK_SKEW_MS, after + CLOCK_SKEW_MS);
+            });
     assertThat(first).extracting(Stored::ts).isSorted();
     // A publish completes only once the message is in history, for every broker.
     assertThat(b.read(r1, latest(10)).seq()).isEqualTo(3);
@@ -155,7 +157,8 @@ abstract class BrokerContractTest {
     List<Stored> all = new ArrayList<>(await(fromA, "publishes through a"));
     all.addAll(await(fromB, "publishes through b"));
 
-    assertThat(all).extracting(Stored::seq)
+    assertThat(all)
+        .extracting(Stored::seq)
         .containsExactlyInAnyOrderElementsOf(LongStream.rangeClosed(1, 2L * each).boxed().toList());
     Snapshot s = a.read(r, latest(1_000));
     assertThat(s.seq()).isEqualTo(2L * each);
@@ -165,8 +168,9 @@ abstract class BrokerContractTest {
   // ---- dedup ----
 
   @Test
-  @DisplayName("a repeated (room, user, id) returns the first result marked duplicate, through either broker, "
-      + "and stores and publishes nothing; another user or room with the same id is a new message")
+  @DisplayName(
+      "a repeated (room, user, id) returns the first result marked duplicate, through either broker, "
+          + "and stores and publishes nothing; another user or room with the same id is a new message")
   void repeatedIdIsDeduplicated() {
     Cluster cluster = cluster();
     BrokerNode a = cluster.node();
@@ -182,7 +186,9 @@ abstract class BrokerContractTest {
     assertThat(stored.duplicate()).isFalse();
     assertThat(a.publish(original)).isEqualTo(duplicate);
     assertThat(b.publish(original)).as("through another broker").isEqualTo(duplicate);
-    assertThat(a.publish(new Draft(r, alice, "k1", "edited text", null))).as("with other text").isEqualTo(duplicate);
+    assertThat(a.publish(new Draft(r, alice, "k1", "edited text", null)))
+        .as("with other text")
+        .isEqualTo(duplicate);
 
     Draft bobs = draft(r, bob, "k1");
     Stored bobStored = b.publish(bobs);
@@ -196,7 +202,8 @@ abstract class BrokerContractTest {
     Stored fenceStored = b.publish(fence);
     assertThat(fenceStored.seq()).as("no seq was spent on a duplicate").isEqualTo(3);
     assertThat(seqs(a.awaitSeq(r, 3))).containsExactly(1L, 2L, 3L);
-    assertFrames(a.read(r, latest(100)).messages(),
+    assertFrames(
+        a.read(r, latest(100)).messages(),
         List.of(frame(original, stored), frame(bobs, bobStored), frame(fence, fenceStored)));
   }
 
@@ -211,19 +218,27 @@ abstract class BrokerContractTest {
     Stored first = a.publish(d);
     assertThat(a.publish(d)).isEqualTo(new Stored(r, first.seq(), first.ts(), true));
 
-    Stored again = BrokerNode.waitFor("the id to be forgotten", Duration.ofSeconds(5), () -> a.publish(d), s -> {
-      if (s.duplicate()) {
-        // until the window ends, every repeat is answered with the first result
-        assertThat(s).isEqualTo(new Stored(r, first.seq(), first.ts(), true));
-      }
-      return !s.duplicate();
-    });
+    Stored again =
+        BrokerNode.waitFor(
+            "the id to be forgotten",
+            Duration.ofSeconds(5),
+            () -> a.publish(d),
+            s -> {
+              if (s.duplicate()) {
+                // until the window ends, every repeat is answered with the first result
+                assertThat(s).isEqualTo(new Stored(r, first.seq(), first.ts(), true));
+              }
+              return !s.duplicate();
+            });
     long elapsedMs = Duration.ofNanos(System.nanoTime() - start).toMillis();
 
     assertThat(again.seq()).isEqualTo(2);
-    assertThat(elapsedMs).as("not forgotten before the window ends").isGreaterThanOrEqualTo(windowMs - 10);
+    assertThat(elapsedMs)
+        .as("not forgotten before the window ends")
+        .isGreaterThanOrEqualTo(windowMs - 10);
     assertThat(a.read(r, latest(10)).messages()).hasSize(2);
-    assertThat(a.publish(d)).as("the new message is deduplicated in turn")
+    assertThat(a.publish(d))
+        .as("the new message is deduplicated in turn")
         .isEqualTo(new Stored(r, again.seq(), again.ts(), true));
   }
 
@@ -239,7 +254,9 @@ abstract class BrokerContractTest {
     final String epoch;
 
     FullRoom() {
-      node = cluster(Map.of("CHAT_HISTORY_MAX", Integer.toString(KEPT), "CHAT_HISTORY_ON_JOIN", "0")).node();
+      node =
+          cluster(Map.of("CHAT_HISTORY_MAX", Integer.toString(KEPT), "CHAT_HISTORY_ON_JOIN", "0"))
+              .node();
       String u = user();
       for (int i = 1; i <= PUBLISHED; i++) {
         Draft d = draft(room, u, "m" + i);
@@ -255,7 +272,8 @@ abstract class BrokerContractTest {
   }
 
   @Test
-  @DisplayName("history keeps only the last CHAT_HISTORY_MAX messages, and a read without a position gets the latest limit")
+  @DisplayName(
+      "history keeps only the last CHAT_HISTORY_MAX messages, and a read without a position gets the latest limit")
   void historyIsCapped() {
     FullRoom full = new FullRoom();
     Snapshot all = full.node.read(full.room, latest(100));
@@ -273,7 +291,8 @@ abstract class BrokerContractTest {
   }
 
   @Test
-  @DisplayName("a position inside history recovers exactly the messages after it, by join and by read, whatever the limit")
+  @DisplayName(
+      "a position inside history recovers exactly the messages after it, by join and by read, whatever the limit")
   void positionInsideHistoryRecovers() {
     FullRoom full = new FullRoom();
     Snapshot joined = full.node.join(full.room, user(), new ReadRequest(full.epoch, 5L, 2));
@@ -295,9 +314,10 @@ abstract class BrokerContractTest {
   @DisplayName("a position older than history does not recover and gets the latest limit")
   void positionOlderThanHistoryDoesNotRecover() {
     FullRoom full = new FullRoom();
-    for (Snapshot s : List.of(
-        full.node.join(full.room, user(), new ReadRequest(full.epoch, 2L, 2)),
-        full.node.read(full.room, new ReadRequest(full.epoch, 0L, 2)))) {
+    for (Snapshot s :
+        List.of(
+            full.node.join(full.room, user(), new ReadRequest(full.epoch, 2L, 2)),
+            full.node.read(full.room, new ReadRequest(full.epoch, 0L, 2)))) {
       assertThat(s.recovered()).isFalse();
       assertThat(s.seq()).isEqualTo(8);
       assertFrames(s.messages(), full.from(7));
@@ -315,7 +335,8 @@ abstract class BrokerContractTest {
   }
 
   @Test
-  @DisplayName("a position at the head recovers with no messages; one past the head does not recover")
+  @DisplayName(
+      "a position at the head recovers with no messages; one past the head does not recover")
   void positionAtAndPastHead() {
     FullRoom full = new FullRoom();
     Snapshot atHead = full.node.join(full.room, user(), new ReadRequest(full.epoch, 8L, 2));
@@ -329,7 +350,8 @@ abstract class BrokerContractTest {
   }
 
   @Test
-  @DisplayName("a room nobody wrote to reads as seq 0 in a stable epoch, and position 0 of that epoch recovers")
+  @DisplayName(
+      "a room nobody wrote to reads as seq 0 in a stable epoch, and position 0 of that epoch recovers")
   void emptyRoom() {
     Cluster cluster = cluster();
     BrokerNode a = cluster.node();
@@ -353,7 +375,8 @@ abstract class BrokerContractTest {
   // ---- frames ----
 
   @Test
-  @DisplayName("frames in history and on the live stream are byte-identical to ServerFrames.message for the stored seq and ts")
+  @DisplayName(
+      "frames in history and on the live stream are byte-identical to ServerFrames.message for the stored seq and ts")
   void framesMatchServerFrames() {
     Cluster cluster = cluster();
     BrokerNode a = cluster.node();
@@ -365,10 +388,16 @@ abstract class BrokerContractTest {
     a.subscribe(r);
     a.subscribe(inbox);
 
-    List<Draft> drafts = List.of(
-        draft(r, alice, "plain"),
-        new Draft(r, alice, "odd-\"id\\", "Grüße \"quoted\" \\ back\nslash\t✓ 😀 \u0001 </script>", null),
-        new Draft(inbox, alice, "dm-1", "a direct message", bob));
+    List<Draft> drafts =
+        List.of(
+            draft(r, alice, "plain"),
+            new Draft(
+                r,
+                alice,
+                "odd-\"id\\",
+                "Grüße \"quoted\" \\ back\nslash\t✓ 😀 \u0001 </script>",
+                null),
+            new Draft(inbox, alice, "dm-1", "a direct message", bob));
     List<byte[]> expected = new ArrayList<>();
     for (Draft d : drafts) {
       expected.add(frame(d, b.publish(d)));
@@ -383,7 +412,8 @@ abstract class BrokerContractTest {
   // ---- live stream ----
 
   @Test
-  @DisplayName("every subscribed broker hears each message once, in seq order, with the room's epoch; others hear none")
+  @DisplayName(
+      "every subscribed broker hears each message once, in seq order, with the room's epoch; others hear none")
   void liveStreamInSeqOrder() {
     Cluster cluster = cluster();
     BrokerNode a = cluster.node();
@@ -405,7 +435,8 @@ abstract class BrokerContractTest {
 
     for (BrokerNode node : List.of(a, b)) {
       List<Message> heard = node.awaitSeq(r, last);
-      assertThat(seqs(heard)).containsExactlyElementsOf(LongStream.rangeClosed(1, last).boxed().toList());
+      assertThat(seqs(heard))
+          .containsExactlyElementsOf(LongStream.rangeClosed(1, last).boxed().toList());
       assertThat(heard).extracting(Message::epoch).containsOnly(epoch);
     }
     a.publish(draft(fence, user(), "fence"));
@@ -445,7 +476,9 @@ abstract class BrokerContractTest {
       a.call(broker -> subscribeThenPublish(broker, r, u));
     }
     List<String> together = IntStream.range(0, 300).mapToObj(i -> room()).toList();
-    a.call(broker -> Future.all(together.stream().map(r -> subscribeThenPublish(broker, r, u)).toList()));
+    a.call(
+        broker ->
+            Future.all(together.stream().map(r -> subscribeThenPublish(broker, r, u)).toList()));
 
     for (String r : oneByOne) {
       a.awaitSeq(r, 1);
@@ -462,7 +495,8 @@ abstract class BrokerContractTest {
   // ---- presence ----
 
   @Test
-  @DisplayName("presence announces a user's first join and last leave across brokers, and online counts distinct users")
+  @DisplayName(
+      "presence announces a user's first join and last leave across brokers, and online counts distinct users")
   void presenceCountsDistinctUsersAcrossBrokers() {
     Cluster cluster = cluster();
     BrokerNode a = cluster.node();
@@ -489,11 +523,15 @@ abstract class BrokerContractTest {
     b.call(broker -> broker.leave(r, user()));
     a.join(r, fence, latest(0));
 
-    List<Presence> expected = List.of(
-        new Presence(r, "join", u1, 1), new Presence(r, "join", u2, 2), new Presence(r, "join", fence, 3));
+    List<Presence> expected =
+        List.of(
+            new Presence(r, "join", u1, 1),
+            new Presence(r, "join", u2, 2),
+            new Presence(r, "join", fence, 3));
     assertThat(a.awaitPresence(r, "join", fence)).containsExactlyElementsOf(expected);
     assertThat(b.awaitPresence(r, "join", fence)).containsExactlyElementsOf(expected);
-    assertThat(a.read(r, ReadRequest.stateOnly()).users()).as("u1 is still here through b")
+    assertThat(a.read(r, ReadRequest.stateOnly()).users())
+        .as("u1 is still here through b")
         .containsExactlyInAnyOrder(u1, u2, fence);
 
     b.call(broker -> broker.leave(r, u1));
@@ -504,7 +542,8 @@ abstract class BrokerContractTest {
   }
 
   @Test
-  @DisplayName("a silent join announces nothing but counts in online and users; a read touches no presence")
+  @DisplayName(
+      "a silent join announces nothing but counts in online and users; a read touches no presence")
   void silentJoinAnnouncesNothing() {
     Cluster cluster = cluster();
     BrokerNode a = cluster.node();
@@ -522,7 +561,9 @@ abstract class BrokerContractTest {
 
     assertThat(a.awaitPresence(r, "join", loud)).containsExactly(new Presence(r, "join", loud, 2));
     b.call(broker -> broker.leave(r, quiet));
-    assertThat(a.awaitPresence(r, "leave", quiet)).last().isEqualTo(new Presence(r, "leave", quiet, 1));
+    assertThat(a.awaitPresence(r, "leave", quiet))
+        .last()
+        .isEqualTo(new Presence(r, "leave", quiet, 1));
   }
 
   @Test
@@ -539,7 +580,8 @@ abstract class BrokerContractTest {
     assertThat(two.users()).containsExactlyInAnyOrderElementsOf(users.subList(0, 2));
     assertThat(two.usersTruncated()).isFalse();
 
-    for (Snapshot three : List.of(a.join(r, users.get(2), latest(0)), b.read(r, ReadRequest.stateOnly()))) {
+    for (Snapshot three :
+        List.of(a.join(r, users.get(2), latest(0)), b.read(r, ReadRequest.stateOnly()))) {
       assertThat(three.online()).isEqualTo(3);
       assertThat(three.users()).hasSize(2).doesNotHaveDuplicates();
       assertThat(users).containsAll(three.users());
@@ -548,7 +590,8 @@ abstract class BrokerContractTest {
   }
 
   @Test
-  @DisplayName("close removes the broker's remaining presences and announces the leaves of users it was the last for")
+  @DisplayName(
+      "close removes the broker's remaining presences and announces the leaves of users it was the last for")
   void closeAnnouncesLeaves() {
     Cluster cluster = cluster();
     BrokerNode closing = cluster.node();
@@ -562,7 +605,8 @@ abstract class BrokerContractTest {
     staying.subscribe(r2);
     closing.join(r1, only, latest(0));
     closing.join(r1, both, latest(0));
-    // presence does not depend on the live stream: a room the broker stopped listening to still counts
+    // presence does not depend on the live stream: a room the broker stopped listening to still
+    // counts
     closing.subscribe(r2);
     closing.join(r2, other, latest(0));
     closing.call(broker -> broker.unsubscribe(r2));
@@ -572,18 +616,20 @@ abstract class BrokerContractTest {
     closing.close();
     staying.awaitPresence(r2, "leave", other);
     staying.call(broker -> broker.leave(r1, both));
-    assertThat(staying.awaitPresence(r1, "leave", both)).containsExactly(
-        new Presence(r1, "join", only, 1), new Presence(r1, "join", both, 2),
-        new Presence(r1, "leave", only, 1), new Presence(r1, "leave", both, 0));
-    assertThat(staying.presences(r2)).containsExactly(
-        new Presence(r2, "join", other, 1), new Presence(r2, "leave", other, 0));
+    assertThat(staying.awaitPresence(r1, "leave", both))
+        .containsExactly(
+            new Presence(r1, "join", only, 1), new Presence(r1, "join", both, 2),
+            new Presence(r1, "leave", only, 1), new Presence(r1, "leave", both, 0));
+    assertThat(staying.presences(r2))
+        .containsExactly(new Presence(r2, "join", other, 1), new Presence(r2, "leave", other, 0));
     assertThat(staying.read(r1, ReadRequest.stateOnly()).online()).isZero();
   }
 
   // ---- slots ----
 
   @Test
-  @DisplayName("slots of a key are counted across brokers: the one over max is refused, a release frees one")
+  @DisplayName(
+      "slots of a key are counted across brokers: the one over max is refused, a release frees one")
   void slotsAreCountedAcrossBrokers() {
     Cluster cluster = cluster();
     BrokerNode a = cluster.node();

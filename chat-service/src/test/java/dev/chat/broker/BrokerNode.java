@@ -18,8 +18,8 @@ import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
- * One broker on its own event loop, standing in for a node of a test cluster: runs broker calls
- * on that loop while the test thread waits for their result, and records what the listener hears.
+ * One broker on its own event loop, standing in for a node of a test cluster: runs broker calls on
+ * that loop while the test thread waits for their result, and records what the listener hears.
  *
  * <p>Every future and listener callback must arrive on the broker's loop (the {@link Broker}
  * guarantee); one that does not is recorded in {@link #offLoop()}.
@@ -30,21 +30,26 @@ final class BrokerNode {
   static final Duration EVENT_TIMEOUT = Duration.ofSeconds(5);
 
   /** What the listener heard, in order. */
-  sealed interface Event {
-  }
+  sealed interface Event {}
 
   record Message(String room, String epoch, long seq, byte[] frame) implements Event {
     @Override
     public String toString() {
-      return "Message[" + room + " " + epoch + " #" + seq + " " + new String(frame, StandardCharsets.UTF_8) + "]";
+      return "Message["
+          + room
+          + " "
+          + epoch
+          + " #"
+          + seq
+          + " "
+          + new String(frame, StandardCharsets.UTF_8)
+          + "]";
     }
   }
 
-  record Presence(String room, String event, String user, int online) implements Event {
-  }
+  record Presence(String room, String event, String user, int online) implements Event {}
 
-  record Resync() implements Event {
-  }
+  record Resync() implements Event {}
 
   private final Context context;
   private final Thread loop;
@@ -63,11 +68,12 @@ final class BrokerNode {
   static BrokerNode start(Vertx vertx, Function<Context, Broker> brokers) {
     Context context = vertx.getOrCreateContext();
     CompletableFuture<BrokerNode> created = new CompletableFuture<>();
-    context.runOnContext(v -> {
-      BrokerNode node = new BrokerNode(context, Thread.currentThread(), brokers.apply(context));
-      node.broker.listener(node.new Recorder());
-      created.complete(node);
-    });
+    context.runOnContext(
+        v -> {
+          BrokerNode node = new BrokerNode(context, Thread.currentThread(), brokers.apply(context));
+          node.broker.listener(node.new Recorder());
+          created.complete(node);
+        });
     BrokerNode node = await(created, "creating the broker");
     node.call(Broker::start);
     return node;
@@ -76,23 +82,25 @@ final class BrokerNode {
   /** Runs {@code op} on the broker's loop; completes with its future's outcome. */
   <T> CompletableFuture<T> async(Function<Broker, Future<T>> op) {
     CompletableFuture<T> done = new CompletableFuture<>();
-    context.runOnContext(v -> {
-      Future<T> f;
-      try {
-        f = op.apply(broker);
-      } catch (RuntimeException e) {
-        done.completeExceptionally(e);
-        return;
-      }
-      f.onComplete(ar -> {
-        checkLoop("a future");
-        if (ar.succeeded()) {
-          done.complete(ar.result());
-        } else {
-          done.completeExceptionally(ar.cause());
-        }
-      });
-    });
+    context.runOnContext(
+        v -> {
+          Future<T> f;
+          try {
+            f = op.apply(broker);
+          } catch (RuntimeException e) {
+            done.completeExceptionally(e);
+            return;
+          }
+          f.onComplete(
+              ar -> {
+                checkLoop("a future");
+                if (ar.succeeded()) {
+                  done.complete(ar.result());
+                } else {
+                  done.completeExceptionally(ar.cause());
+                }
+              });
+        });
     return done;
   }
 
@@ -101,7 +109,9 @@ final class BrokerNode {
     return await(async(op), "a broker call");
   }
 
-  /** Runs {@code op} on the broker's loop and returns why it failed; fails the test if it succeeds. */
+  /**
+   * Runs {@code op} on the broker's loop and returns why it failed; fails the test if it succeeds.
+   */
   <T> Throwable failure(Function<Broker, Future<T>> op) {
     CompletableFuture<T> f = async(op);
     try {
@@ -156,18 +166,30 @@ final class BrokerNode {
 
   /** Waits until {@code room} has at least {@code count} live messages; returns them all. */
   List<Message> awaitMessages(String room, int count) {
-    return waitFor("at least " + count + " messages in " + room, () -> messages(room), l -> l.size() >= count);
+    return waitFor(
+        "at least " + count + " messages in " + room, () -> messages(room), l -> l.size() >= count);
   }
 
-  /** Waits until {@code room} has a live message of seq {@code seq}; returns every message of the room. */
+  /**
+   * Waits until {@code room} has a live message of seq {@code seq}; returns every message of the
+   * room.
+   */
   List<Message> awaitSeq(String room, long seq) {
-    return waitFor("message " + seq + " of " + room, () -> messages(room),
+    return waitFor(
+        "message " + seq + " of " + room,
+        () -> messages(room),
         l -> l.stream().anyMatch(m -> m.seq() == seq));
   }
 
-  /** Waits until a presence event for {@code user} arrives; returns every presence event of the room. */
+  /**
+   * Waits until a presence event for {@code user} arrives; returns every presence event of the
+   * room.
+   */
   List<Presence> awaitPresence(String room, String event, String user, Duration timeout) {
-    return waitFor(event + " of " + user + " in " + room, timeout, () -> presences(room),
+    return waitFor(
+        event + " of " + user + " in " + room,
+        timeout,
+        () -> presences(room),
         l -> l.stream().anyMatch(p -> p.event().equals(event) && p.user().equals(user)));
   }
 
@@ -188,7 +210,10 @@ final class BrokerNode {
     }
   }
 
-  /** Marks the node as gone without a goodbye (its Vert.x was closed): {@link #close()} does nothing. */
+  /**
+   * Marks the node as gone without a goodbye (its Vert.x was closed): {@link #close()} does
+   * nothing.
+   */
   void forget() {
     stopped = true;
   }
@@ -197,7 +222,9 @@ final class BrokerNode {
     return context;
   }
 
-  /** Polls {@code value} until it satisfies {@code done}, then returns it; fails at the deadline. */
+  /**
+   * Polls {@code value} until it satisfies {@code done}, then returns it; fails at the deadline.
+   */
   static <T> T waitFor(String what, Duration timeout, Supplier<T> value, Predicate<T> done) {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
@@ -206,7 +233,8 @@ final class BrokerNode {
         return v;
       }
       if (System.nanoTime() > deadline) {
-        throw new AssertionError("waited " + timeout.toMillis() + " ms for " + what + ", last saw " + v);
+        throw new AssertionError(
+            "waited " + timeout.toMillis() + " ms for " + what + ", last saw " + v);
       }
       try {
         Thread.sleep(5);

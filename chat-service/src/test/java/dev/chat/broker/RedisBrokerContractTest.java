@@ -25,11 +25,12 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 /**
- * The broker contract against Redis, plus what only a networked store can do: lose a node, lose
- * the subscriber connection, lose Redis itself. One Redis for the class; every broker has its own
+ * The broker contract against Redis, plus what only a networked store can do: lose a node, lose the
+ * subscriber connection, lose Redis itself. One Redis for the class; every broker has its own
  * owner, as every event loop of every node has.
  */
-@DisplayName("The Redis broker keeps the broker contract and survives losing nodes, connections and Redis")
+@DisplayName(
+    "The Redis broker keeps the broker contract and survives losing nodes, connections and Redis")
 class RedisBrokerContractTest extends BrokerContractTest {
 
   /**
@@ -38,8 +39,10 @@ class RedisBrokerContractTest extends BrokerContractTest {
    * machine can exceed with a 1.5 s lease; the other tests keep the default.
    */
   private static final long LEASE_MS = 1_500;
+
   /** Lease renewals run every third of the lease; a survivor notices within one more renewal. */
   private static final Duration REAPED_WITHIN = Duration.ofMillis(LEASE_MS + LEASE_MS / 3 + 1_500);
+
   private static final Duration RECONNECTED_WITHIN = Duration.ofSeconds(10);
 
   private RedisServer redis;
@@ -74,7 +77,9 @@ class RedisBrokerContractTest extends BrokerContractTest {
   protected void settled(BrokerNode node) {
     String owner = owners.get(node.context());
     try (RespClient client = redis.client()) {
-      waitUntil("the lease of " + owner, Duration.ofSeconds(5),
+      waitUntil(
+          "the lease of " + owner,
+          Duration.ofSeconds(5),
           () -> client.call("ZSCORE", "chat:owners", owner) != null);
     }
     // Replies come back in order on the broker's one command connection: once this read is
@@ -91,7 +96,8 @@ class RedisBrokerContractTest extends BrokerContractTest {
   }
 
   @Test
-  @DisplayName("when a broker dies without a goodbye, a survivor announces the leaves of its users once its lease runs out")
+  @DisplayName(
+      "when a broker dies without a goodbye, a survivor announces the leaves of its users once its lease runs out")
   void deadBrokersUsersLeave() {
     Cluster cluster = cluster(Map.of("CHAT_NODE_LEASE_MS", Long.toString(LEASE_MS)));
     BrokerNode survivor = cluster.node();
@@ -108,17 +114,20 @@ class RedisBrokerContractTest extends BrokerContractTest {
 
     // A dead node: its timers and connections stop with its Vert.x, and close() never runs.
     doomed.forget();
-    await(doomedVertx.close().toCompletionStage().toCompletableFuture(), "closing the doomed Vert.x");
+    await(
+        doomedVertx.close().toCompletionStage().toCompletableFuture(), "closing the doomed Vert.x");
     survivor.awaitPresence(r, "leave", lonely, REAPED_WITHIN);
 
     survivor.call(broker -> broker.leave(r, shared));
-    assertThat(survivor.awaitPresence(r, "leave", shared)).containsExactly(
-        new Presence(r, "join", lonely, 1), new Presence(r, "join", shared, 2),
-        new Presence(r, "leave", lonely, 1), new Presence(r, "leave", shared, 0));
+    assertThat(survivor.awaitPresence(r, "leave", shared))
+        .containsExactly(
+            new Presence(r, "join", lonely, 1), new Presence(r, "join", shared, 2),
+            new Presence(r, "leave", lonely, 1), new Presence(r, "leave", shared, 0));
   }
 
   @Test
-  @DisplayName("when a broker dies without a goodbye, its slots are given back once its lease runs out")
+  @DisplayName(
+      "when a broker dies without a goodbye, its slots are given back once its lease runs out")
   void deadBrokersSlotsAreFreed() {
     Cluster cluster = cluster(Map.of("CHAT_NODE_LEASE_MS", Long.toString(LEASE_MS)));
     BrokerNode survivor = cluster.node();
@@ -130,18 +139,21 @@ class RedisBrokerContractTest extends BrokerContractTest {
     assertThat(survivor.acquire(key, 2)).isFalse();
 
     doomed.forget();
-    await(doomedVertx.close().toCompletionStage().toCompletableFuture(), "closing the doomed Vert.x");
+    await(
+        doomedVertx.close().toCompletionStage().toCompletableFuture(), "closing the doomed Vert.x");
     waitUntil("the dead broker's slots given back", REAPED_WITHIN, () -> survivor.acquire(key, 2));
     assertThat(survivor.acquire(key, 2)).isTrue();
     assertThat(survivor.acquire(key, 2)).isFalse();
     try (RespClient client = redis.client()) {
       assertThat(client.call("EXISTS", "chat:owner:{" + owners.get(doomed.context()) + "}:slots"))
-          .as("the dead owner's slot list").isEqualTo(0L);
+          .as("the dead owner's slot list")
+          .isEqualTo(0L);
     }
   }
 
   @Test
-  @DisplayName("after its subscriber connection is killed, a broker resubscribes, reports a resync and hears every room again")
+  @DisplayName(
+      "after its subscriber connection is killed, a broker resubscribes, reports a resync and hears every room again")
   void resubscribesAfterPubsubKill() {
     Cluster cluster = cluster();
     BrokerNode a = cluster.node();
@@ -166,7 +178,8 @@ class RedisBrokerContractTest extends BrokerContractTest {
   }
 
   @Test
-  @DisplayName("when Redis restarts empty, ready goes false then true, a resync is reported and the room starts over in a new epoch")
+  @DisplayName(
+      "when Redis restarts empty, ready goes false then true, a resync is reported and the room starts over in a new epoch")
   void survivesRedisRestart() {
     BrokerNode a = cluster().node();
     String r = room();
@@ -189,8 +202,9 @@ class RedisBrokerContractTest extends BrokerContractTest {
     Snapshot s = a.read(r, latest(10));
     assertThat(s.epoch()).isNotEqualTo(before);
     assertThat(s.seq()).isEqualTo(1);
-    Message live = BrokerNode.waitFor("the message after the restart", () -> a.messages(r),
-        l -> l.size() == 2).get(1);
+    Message live =
+        BrokerNode.waitFor("the message after the restart", () -> a.messages(r), l -> l.size() == 2)
+            .get(1);
     assertThat(live.epoch()).isEqualTo(s.epoch());
     assertThat(live.seq()).isEqualTo(1);
   }

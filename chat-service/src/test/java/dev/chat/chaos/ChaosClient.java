@@ -14,21 +14,26 @@ import java.util.TreeMap;
 import java.util.function.IntFunction;
 
 /**
- * One simulated user of the chaos suite, confined to the suite's single client event loop: it
- * sends messages with de-duplication ids and retries each with the same id until acked, acks what
- * it receives, de-duplicates by seq, and after every disconnect reconnects (to the next node) and
+ * One simulated user of the chaos suite, confined to the suite's single client event loop: it sends
+ * messages with de-duplication ids and retries each with the same id until acked, acks what it
+ * receives, de-duplicates by seq, and after every disconnect reconnects (to the next node) and
  * resumes its room with {@code epoch} and {@code since}.
  *
- * <p>It records in the {@link Ledger} what it was told: acks, accepted deliveries, duplicates,
- * gaps (a seq past the next expected one: a contract violation), resets ({@code recovered:false})
- * and close codes.
+ * <p>It records in the {@link Ledger} what it was told: acks, accepted deliveries, duplicates, gaps
+ * (a seq past the next expected one: a contract violation), resets ({@code recovered:false}) and
+ * close codes.
  */
 final class ChaosClient {
 
   /** An un-acked send is sent again (same id) after this long without an answer. */
   private static final long RESEND_AFTER_MS = 3_000;
-  /** After an error answer ({@code unavailable}, {@code rate_limited}) the send is retried this soon. */
+
+  /**
+   * After an error answer ({@code unavailable}, {@code rate_limited}) the send is retried this
+   * soon.
+   */
   private static final long RETRY_AFTER_ERROR_MS = 300;
+
   private static final int MAX_IN_FLIGHT = 2;
 
   final String user;
@@ -53,19 +58,37 @@ final class ChaosClient {
 
   /** The epoch this client knows of the room, null before its first joined frame. */
   String epoch;
+
   /** The last seq accepted in {@link #epoch}; -1 when there is none. */
   long lastSeq = -1;
+
   private long ackSentOnConnection = -1;
-  /** Un-acked sends: id → text, in creation order, with when each was last sent (0: not on this connection). */
+
+  /**
+   * Un-acked sends: id → text, in creation order, with when each was last sent (0: not on this
+   * connection).
+   */
   private final LinkedHashMap<String, String> unacked = new LinkedHashMap<>();
+
   private final Map<String, Long> lastSentAt = new HashMap<>();
+
   /** Accepted deliveries: epoch → seq → "from/id". */
   final Map<String, TreeMap<Long, String>> seen = new HashMap<>();
+
   /** The first seq of this client's current unbroken run in {@link #epoch}. */
   long runStart = -1;
 
-  ChaosClient(String user, String room, int firstNode, Vertx vertx, WebSocketClient sockets,
-      IntFunction<Integer> portOfNode, int nodes, int historyOnJoin, long sendEveryMs, Ledger ledger) {
+  ChaosClient(
+      String user,
+      String room,
+      int firstNode,
+      Vertx vertx,
+      WebSocketClient sockets,
+      IntFunction<Integer> portOfNode,
+      int nodes,
+      int historyOnJoin,
+      long sendEveryMs,
+      Ledger ledger) {
     this.user = user;
     this.room = room;
     this.node = firstNode;
@@ -95,7 +118,9 @@ final class ChaosClient {
     sending = false;
   }
 
-  /** Plays a consumer that stops reading: no frames are taken off the socket until {@link #resume}. */
+  /**
+   * Plays a consumer that stops reading: no frames are taken off the socket until {@link #resume}.
+   */
   void pause() {
     paused = true;
     if (ws != null) {
@@ -124,18 +149,25 @@ final class ChaosClient {
     }
     connecting = true;
     int port = portOfNode.apply(node);
-    WebSocketConnectOptions options = new WebSocketConnectOptions()
-        .setHost("127.0.0.1").setPort(port).setURI("/ws?user=" + user).setTimeout(5_000);
-    sockets.connect(options).onComplete(ar -> {
-      connecting = false;
-      if (ar.failed()) {
-        ledger.connectFailures++;
-        nextNode();
-        vertx.setTimer(100 + (long) (Math.random() * 200), t -> connect());
-        return;
-      }
-      attach(ar.result());
-    });
+    WebSocketConnectOptions options =
+        new WebSocketConnectOptions()
+            .setHost("127.0.0.1")
+            .setPort(port)
+            .setURI("/ws?user=" + user)
+            .setTimeout(5_000);
+    sockets
+        .connect(options)
+        .onComplete(
+            ar -> {
+              connecting = false;
+              if (ar.failed()) {
+                ledger.connectFailures++;
+                nextNode();
+                vertx.setTimer(100 + (long) (Math.random() * 200), t -> connect());
+                return;
+              }
+              attach(ar.result());
+            });
   }
 
   private void attach(WebSocket socket) {
@@ -143,25 +175,28 @@ final class ChaosClient {
     joined = false;
     ackSentOnConnection = -1;
     lastSentAt.clear();
-    socket.textMessageHandler(text -> {
-      if (ws == socket) {
-        onFrame(new JsonObject(text));
-      }
-    });
-    socket.exceptionHandler(e -> {
-      // a reset shows up here and then as a close
-    });
-    socket.closeHandler(v -> {
-      if (ws != socket) {
-        return;
-      }
-      Short code = socket.closeStatusCode();
-      ledger.closed(code == null ? 1006 : code);
-      ws = null;
-      joined = false;
-      nextNode();
-      vertx.setTimer(50 + (long) (Math.random() * 200), t -> connect());
-    });
+    socket.textMessageHandler(
+        text -> {
+          if (ws == socket) {
+            onFrame(new JsonObject(text));
+          }
+        });
+    socket.exceptionHandler(
+        e -> {
+          // a reset shows up here and then as a close
+        });
+    socket.closeHandler(
+        v -> {
+          if (ws != socket) {
+            return;
+          }
+          Short code = socket.closeStatusCode();
+          ledger.closed(code == null ? 1006 : code);
+          ws = null;
+          joined = false;
+          nextNode();
+          vertx.setTimer(50 + (long) (Math.random() * 200), t -> connect());
+        });
     if (paused) {
       socket.pause();
     }
@@ -236,18 +271,29 @@ final class ChaosClient {
       ledger.duplicates++;
       String earlier = mine.get(seq);
       if (earlier != null && !earlier.equals(key)) {
-        ledger.violation(user + ": seq " + seq + " of epoch " + epoch + " was " + earlier + ", now " + key);
+        ledger.violation(
+            user + ": seq " + seq + " of epoch " + epoch + " was " + earlier + ", now " + key);
       }
       return;
     }
     if (seq != lastSeq + 1) {
-      ledger.violation(user + ": gap in " + room + " epoch " + epoch + ": got seq " + seq + " after " + lastSeq
-          + " without recovered:false");
+      ledger.violation(
+          user
+              + ": gap in "
+              + room
+              + " epoch "
+              + epoch
+              + ": got seq "
+              + seq
+              + " after "
+              + lastSeq
+              + " without recovered:false");
     }
     lastSeq = seq;
     String before = mine.put(seq, key);
     if (before != null && !before.equals(key)) {
-      ledger.violation(user + ": seq " + seq + " of epoch " + epoch + " was " + before + ", now " + key);
+      ledger.violation(
+          user + ": seq " + seq + " of epoch " + epoch + " was " + before + ", now " + key);
     }
     ledger.delivered++;
   }
@@ -274,11 +320,13 @@ final class ChaosClient {
     } else if (id == null && !joined && "unavailable".equals(code)) {
       // the join itself failed (the broker could not be reached): ask again on this socket
       WebSocket socket = ws;
-      vertx.setTimer(RETRY_AFTER_ERROR_MS, t -> {
-        if (ws == socket && !joined) {
-          join();
-        }
-      });
+      vertx.setTimer(
+          RETRY_AFTER_ERROR_MS,
+          t -> {
+            if (ws == socket && !joined) {
+              join();
+            }
+          });
     }
   }
 
@@ -289,7 +337,8 @@ final class ChaosClient {
     }
     if (lastSeq > ackSentOnConnection) {
       ackSentOnConnection = lastSeq;
-      ws.writeTextMessage(new JsonObject().put("type", "ack").put("room", room).put("seq", lastSeq).encode());
+      ws.writeTextMessage(
+          new JsonObject().put("type", "ack").put("room", room).put("seq", lastSeq).encode());
     }
     for (Map.Entry<String, String> e : List.copyOf(unacked.entrySet())) {
       Long at = lastSentAt.get(e.getKey());
@@ -312,13 +361,30 @@ final class ChaosClient {
 
   private void write(String id, String text, long now) {
     lastSentAt.put(id, now);
-    ws.writeTextMessage(new JsonObject().put("type", "send").put("room", room).put("id", id).put("text", text).encode());
+    ws.writeTextMessage(
+        new JsonObject()
+            .put("type", "send")
+            .put("room", room)
+            .put("id", id)
+            .put("text", text)
+            .encode());
   }
 
   /** What this client still owes, for a failure message. */
   String describe() {
-    return user + "@node" + node + (ws == null ? (connecting ? " connecting" : " disconnected") : joined ? "" : " not joined")
-        + (paused ? " paused" : "") + " epoch " + epoch + " lastSeq " + lastSeq + " unacked " + new ArrayList<>(unacked.keySet());
+    return user
+        + "@node"
+        + node
+        + (ws == null
+            ? (connecting ? " connecting" : " disconnected")
+            : joined ? "" : " not joined")
+        + (paused ? " paused" : "")
+        + " epoch "
+        + epoch
+        + " lastSeq "
+        + lastSeq
+        + " unacked "
+        + new ArrayList<>(unacked.keySet());
   }
 
   static long now() {

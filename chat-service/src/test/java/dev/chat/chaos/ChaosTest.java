@@ -57,12 +57,15 @@ class ChaosTest {
   private static final Duration TRAFFIC = Duration.ofSeconds(3);
   private static final Duration REDIS_OUTAGE = Duration.ofSeconds(2);
   private static final Duration STALL = Duration.ofSeconds(8);
+
   /** Allowed closes: node killed (1006), node draining (1012), stalled consumer (4000, 4001). */
   private static final Set<Integer> EXPECTED_CLOSES = Set.of(1006, 1012, 4000, 4001);
 
   private final String run = UUID.randomUUID().toString().substring(0, 6);
+
   /** Each node's current port: a restarted node comes back on a new one, as a new pod would. */
   private final AtomicIntegerArray ports = new AtomicIntegerArray(NODES);
+
   private final ChatNode[] nodes = new ChatNode[NODES];
   private final List<ChaosClient> clients = new ArrayList<>();
   private final Ledger ledger = new Ledger();
@@ -74,13 +77,20 @@ class ChaosTest {
   @AfterEach
   void stop() throws Exception {
     if (loop != null) {
-      onLoop(() -> {
-        clients.forEach(ChaosClient::shutdown);
-        return null;
-      });
+      onLoop(
+          () -> {
+            clients.forEach(ChaosClient::shutdown);
+            return null;
+          });
     }
     if (vertx != null) {
-      vertx.close().toCompletionStage().toCompletableFuture().orTimeout(10, TimeUnit.SECONDS).exceptionally(e -> null).join();
+      vertx
+          .close()
+          .toCompletionStage()
+          .toCompletableFuture()
+          .orTimeout(10, TimeUnit.SECONDS)
+          .exceptionally(e -> null)
+          .join();
     }
     for (ChatNode node : nodes) {
       if (node != null) {
@@ -93,13 +103,16 @@ class ChaosTest {
   }
 
   @Test
-  @DisplayName("under node kills, a drain, Redis data loss, subscriber loss and stalled consumers, no acked message is lost or duplicated")
+  @DisplayName(
+      "under node kills, a drain, Redis data loss, subscriber loss and stalled consumers, no acked message is lost or duplicated")
   void noAckedMessageIsLost() throws Exception {
     long started = System.nanoTime();
     redis = RedisServer.start();
-    CompletableFuture.allOf(IntStream.range(0, NODES)
-        .mapToObj(i -> CompletableFuture.runAsync(() -> nodes[i] = node(i)))
-        .toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+    CompletableFuture.allOf(
+            IntStream.range(0, NODES)
+                .mapToObj(i -> CompletableFuture.runAsync(() -> nodes[i] = node(i)))
+                .toArray(CompletableFuture[]::new))
+        .get(60, TimeUnit.SECONDS);
     startClients();
     awaitClients("all clients joined", ChaosClient::healthy);
     traffic();
@@ -130,25 +143,31 @@ class ChaosTest {
     traffic();
 
     step("slow consumers stop reading");
-    List<ChaosClient> slow = onLoop(() -> {
-      List<ChaosClient> chosen = new ArrayList<>();
-      for (int i = 0; i < SLOW_CONSUMERS; i++) {
-        // one in each of SLOW_CONSUMERS rooms, so the others there keep sending to them
-        ChaosClient c = clients.get(i * (CLIENTS / SLOW_CONSUMERS) + i);
-        c.pause();
-        chosen.add(c);
-      }
-      return chosen;
-    });
+    List<ChaosClient> slow =
+        onLoop(
+            () -> {
+              List<ChaosClient> chosen = new ArrayList<>();
+              for (int i = 0; i < SLOW_CONSUMERS; i++) {
+                // one in each of SLOW_CONSUMERS rooms, so the others there keep sending to them
+                ChaosClient c = clients.get(i * (CLIENTS / SLOW_CONSUMERS) + i);
+                c.pause();
+                chosen.add(c);
+              }
+              return chosen;
+            });
     Map<Integer, Integer> closesBefore = onLoop(() -> new TreeMap<>(ledger.closeCodes));
     // The stall itself: longer than the heartbeat timeout, so the service must give up on them.
     Thread.sleep(STALL.toMillis());
-    onLoop(() -> {
-      slow.forEach(ChaosClient::resume);
-      return null;
-    });
+    onLoop(
+        () -> {
+          slow.forEach(ChaosClient::resume);
+          return null;
+        });
     // Reading again, each finds the service's close (4000 or 4001) behind what was buffered.
-    awaitLoop("the service closed every stalled consumer", () -> stalledClosed(closesBefore), c -> !slow.contains(c));
+    awaitLoop(
+        "the service closed every stalled consumer",
+        () -> stalledClosed(closesBefore),
+        c -> !slow.contains(c));
     awaitClients("stalled consumers resumed", ChaosClient::healthy);
     traffic();
 
@@ -157,10 +176,11 @@ class ChaosTest {
     traffic();
 
     step("quiescing");
-    onLoop(() -> {
-      clients.forEach(ChaosClient::stopSending);
-      return null;
-    });
+    onLoop(
+        () -> {
+          clients.forEach(ChaosClient::stopSending);
+          return null;
+        });
     awaitClients("every send acked", ChaosClient::idle);
     Map<String, Ledger.RoomHistory> rooms = awaitCaughtUp();
 
@@ -175,30 +195,33 @@ class ChaosTest {
     assertThat(report.lost()).as("acked messages lost").isZero();
     assertThat(report.acked()).as("every send acked").isEqualTo(report.sent());
     assertThat(report.closeCodes().keySet()).as("close codes seen").isSubsetOf(EXPECTED_CLOSES);
-    assertThat(report.closeCodes()).as("kills, drain and stalls closed sockets").containsKeys(1006, 1012);
+    assertThat(report.closeCodes())
+        .as("kills, drain and stalls closed sockets")
+        .containsKeys(1006, 1012);
     assertThat(report.resets()).as("rooms reset by the data loss").isGreaterThanOrEqualTo(CLIENTS);
     assertThat(onLoop(() -> ledger.sameEpochResets)).as("resumes refused within an epoch").isZero();
     assertThat(report.delivered()).as("deliveries").isGreaterThan(report.acked());
   }
 
   private ChatNode node(int i) {
-    ChatNode node = ChatNode.builder()
-        .name("chaos-" + run + "-" + i + "-" + generation.getAndIncrement())
-        .env("CHAT_REDIS_URL", redis.uri())
-        .env("CHAT_INSTANCES", "2")
-        .env("CHAT_HEARTBEAT_INTERVAL_MS", "1000")
-        .env("CHAT_HEARTBEAT_TIMEOUT_MS", "4000")
-        .env("CHAT_ACK_TIMEOUT_MS", "500")
-        .env("CHAT_MAX_REDELIVERIES", "2")
-        .env("CHAT_HISTORY_MAX", "10000")
-        .env("CHAT_HISTORY_ON_JOIN", Integer.toString(HISTORY_ON_JOIN))
-        .env("CHAT_RATE_LIMIT_PER_SEC", "1000")
-        .env("CHAT_RATE_LIMIT_BURST", "1000")
-        .env("CHAT_NODE_LEASE_MS", "2000")
-        .env("CHAT_BROKER_TIMEOUT_MS", "2000")
-        // SIGTERM spreads the drain's 1012 closes over 2 s
-        .env("CHAT_DRAIN_MS", "2000")
-        .start();
+    ChatNode node =
+        ChatNode.builder()
+            .name("chaos-" + run + "-" + i + "-" + generation.getAndIncrement())
+            .env("CHAT_REDIS_URL", redis.uri())
+            .env("CHAT_INSTANCES", "2")
+            .env("CHAT_HEARTBEAT_INTERVAL_MS", "1000")
+            .env("CHAT_HEARTBEAT_TIMEOUT_MS", "4000")
+            .env("CHAT_ACK_TIMEOUT_MS", "500")
+            .env("CHAT_MAX_REDELIVERIES", "2")
+            .env("CHAT_HISTORY_MAX", "10000")
+            .env("CHAT_HISTORY_ON_JOIN", Integer.toString(HISTORY_ON_JOIN))
+            .env("CHAT_RATE_LIMIT_PER_SEC", "1000")
+            .env("CHAT_RATE_LIMIT_BURST", "1000")
+            .env("CHAT_NODE_LEASE_MS", "2000")
+            .env("CHAT_BROKER_TIMEOUT_MS", "2000")
+            // SIGTERM spreads the drain's 1012 closes over 2 s
+            .env("CHAT_DRAIN_MS", "2000")
+            .start();
     ports.set(i, node.port());
     return node;
   }
@@ -206,23 +229,36 @@ class ChaosTest {
   private void startClients() throws Exception {
     vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1));
     loop = vertx.getOrCreateContext();
-    WebSocketClient sockets = vertx.createWebSocketClient(new WebSocketClientOptions()
-        .setMaxConnections(CLIENTS * 2)
-        .setConnectTimeout(2_000));
-    onLoop(() -> {
-      for (int i = 0; i < CLIENTS; i++) {
-        String room = "chaos-" + run + "-" + (i % ROOMS);
-        ChaosClient c = new ChaosClient("u" + i + "-" + run, room, i % NODES, vertx, sockets,
-            ports::get, NODES, HISTORY_ON_JOIN, SEND_EVERY_MS, ledger);
-        clients.add(c);
-        c.connect();
-      }
-      vertx.setPeriodic(50, t -> {
-        long now = ChaosClient.now();
-        clients.forEach(c -> c.tick(now));
-      });
-      return null;
-    });
+    WebSocketClient sockets =
+        vertx.createWebSocketClient(
+            new WebSocketClientOptions().setMaxConnections(CLIENTS * 2).setConnectTimeout(2_000));
+    onLoop(
+        () -> {
+          for (int i = 0; i < CLIENTS; i++) {
+            String room = "chaos-" + run + "-" + (i % ROOMS);
+            ChaosClient c =
+                new ChaosClient(
+                    "u" + i + "-" + run,
+                    room,
+                    i % NODES,
+                    vertx,
+                    sockets,
+                    ports::get,
+                    NODES,
+                    HISTORY_ON_JOIN,
+                    SEND_EVERY_MS,
+                    ledger);
+            clients.add(c);
+            c.connect();
+          }
+          vertx.setPeriodic(
+              50,
+              t -> {
+                long now = ChaosClient.now();
+                clients.forEach(c -> c.tick(now));
+              });
+          return null;
+        });
   }
 
   private void killSubscribers() {
@@ -234,10 +270,14 @@ class ChaosTest {
 
   /** Every client sees its room's new epoch: the service told it with a joined, recovered:false. */
   private void awaitNewEpochs() throws Exception {
-    Map<String, String> before = onLoop(() -> clients.stream()
-        .collect(Collectors.toMap(c -> c.user, c -> String.valueOf(c.epoch))));
-    awaitClients("every client moved to a new epoch", c -> c.healthy() && c.epoch != null
-        && !c.epoch.equals(before.get(c.user)));
+    Map<String, String> before =
+        onLoop(
+            () ->
+                clients.stream()
+                    .collect(Collectors.toMap(c -> c.user, c -> String.valueOf(c.epoch))));
+    awaitClients(
+        "every client moved to a new epoch",
+        c -> c.healthy() && c.epoch != null && !c.epoch.equals(before.get(c.user)));
   }
 
   private boolean stalledClosed(Map<Integer, Integer> before) {
@@ -248,26 +288,38 @@ class ChaosTest {
     return stalls >= SLOW_CONSUMERS;
   }
 
-  /** Waits until every client is caught up with its room's head in Redis; returns the rooms' state. */
+  /**
+   * Waits until every client is caught up with its room's head in Redis; returns the rooms' state.
+   */
   private Map<String, Ledger.RoomHistory> awaitCaughtUp() throws Exception {
     long deadline = System.nanoTime() + RECOVERY.toNanos();
     List<String> behind = List.of();
     while (System.nanoTime() < deadline) {
       Map<String, Ledger.RoomHistory> rooms = readRooms();
-      behind = onLoop(() -> clients.stream()
-          .filter(c -> {
-            Ledger.RoomHistory r = rooms.get(c.room);
-            return !c.healthy() || !r.epoch().equals(c.epoch) || c.lastSeq != r.head();
-          })
-          .map(c -> c.describe() + " (room head " + rooms.get(c.room).head() + ")")
-          .toList());
+      behind =
+          onLoop(
+              () ->
+                  clients.stream()
+                      .filter(
+                          c -> {
+                            Ledger.RoomHistory r = rooms.get(c.room);
+                            return !c.healthy()
+                                || !r.epoch().equals(c.epoch)
+                                || c.lastSeq != r.head();
+                          })
+                      .map(c -> c.describe() + " (room head " + rooms.get(c.room).head() + ")")
+                      .toList());
       if (behind.isEmpty()) {
         return rooms;
       }
       Thread.sleep(200);
     }
-    throw new AssertionError(behind.size() + " clients not caught up within " + RECOVERY + ", e.g. "
-        + behind.subList(0, Math.min(5, behind.size())));
+    throw new AssertionError(
+        behind.size()
+            + " clients not caught up within "
+            + RECOVERY
+            + ", e.g. "
+            + behind.subList(0, Math.min(5, behind.size())));
   }
 
   private Map<String, Ledger.RoomHistory> readRooms() {
@@ -282,8 +334,13 @@ class ChaosTest {
           JsonObject m = new JsonObject((String) entry);
           messages.put(m.getLong("seq"), m.getString("from") + "/" + m.getString("id"));
         }
-        rooms.put(room, new Ledger.RoomHistory(room, String.valueOf(epoch),
-            seq == null ? 0 : Long.parseLong((String) seq), messages));
+        rooms.put(
+            room,
+            new Ledger.RoomHistory(
+                room,
+                String.valueOf(epoch),
+                seq == null ? 0 : Long.parseLong((String) seq),
+                messages));
       }
     }
     return rooms;
@@ -295,15 +352,22 @@ class ChaosTest {
   }
 
   private void step(String what) throws Exception {
-    System.out.println("chaos step: " + what + " (closes so far " + onLoop(() -> new TreeMap<>(ledger.closeCodes))
-        + ", acked " + onLoop(() -> ledger.acks.size()) + ")");
+    System.out.println(
+        "chaos step: "
+            + what
+            + " (closes so far "
+            + onLoop(() -> new TreeMap<>(ledger.closeCodes))
+            + ", acked "
+            + onLoop(() -> ledger.acks.size())
+            + ")");
   }
 
   private void awaitClients(String what, Predicate<ChaosClient> condition) throws Exception {
     awaitLoop(what, () -> clients.stream().allMatch(condition), condition);
   }
 
-  private void awaitLoop(String what, Callable<Boolean> condition, Predicate<ChaosClient> clientCondition)
+  private void awaitLoop(
+      String what, Callable<Boolean> condition, Predicate<ChaosClient> clientCondition)
       throws Exception {
     long deadline = System.nanoTime() + RECOVERY.toNanos();
     while (System.nanoTime() < deadline) {
@@ -312,22 +376,38 @@ class ChaosTest {
       }
       Thread.sleep(100);
     }
-    List<String> state = onLoop(() -> clients.stream().filter(clientCondition.negate())
-        .map(ChaosClient::describe).limit(5).toList());
-    throw new AssertionError("not within " + RECOVERY + ": " + what + "; e.g. " + state
-        + "; closes " + onLoop(() -> new TreeMap<>(ledger.closeCodes)) + ", errors " + onLoop(() -> new TreeMap<>(ledger.errors)));
+    List<String> state =
+        onLoop(
+            () ->
+                clients.stream()
+                    .filter(clientCondition.negate())
+                    .map(ChaosClient::describe)
+                    .limit(5)
+                    .toList());
+    throw new AssertionError(
+        "not within "
+            + RECOVERY
+            + ": "
+            + what
+            + "; e.g. "
+            + state
+            + "; closes "
+            + onLoop(() -> new TreeMap<>(ledger.closeCodes))
+            + ", errors "
+            + onLoop(() -> new TreeMap<>(ledger.errors)));
   }
 
   /** Runs {@code task} on the clients' event loop and returns its result. */
   private <T> T onLoop(Callable<T> task) throws Exception {
     CompletableFuture<T> result = new CompletableFuture<>();
-    loop.runOnContext(v -> {
-      try {
-        result.complete(task.call());
-      } catch (Throwable e) {
-        result.completeExceptionally(e);
-      }
-    });
+    loop.runOnContext(
+        v -> {
+          try {
+            result.complete(task.call());
+          } catch (Throwable e) {
+            result.completeExceptionally(e);
+          }
+        });
     return result.get(10, TimeUnit.SECONDS);
   }
 }

@@ -58,16 +58,46 @@ final class Ledger {
   }
 
   /** The outcome of {@link #verify}: counts, and every broken promise found. */
-  record Report(long sent, long acked, long delivered, long duplicates, long lost, long lostWithEpoch,
-      long storedAgainAfterDataLoss, long resets, long resends, Map<Integer, Integer> closeCodes,
-      Map<String, Integer> errors, int violationCount, List<String> violations) {
+  record Report(
+      long sent,
+      long acked,
+      long delivered,
+      long duplicates,
+      long lost,
+      long lostWithEpoch,
+      long storedAgainAfterDataLoss,
+      long resets,
+      long resends,
+      Map<Integer, Integer> closeCodes,
+      Map<String, Integer> errors,
+      int violationCount,
+      List<String> violations) {
 
     String counts() {
-      return "sent=" + sent + " acked=" + acked + " delivered=" + delivered + " duplicates-suppressed=" + duplicates
-          + " lost=" + lost + " lost-with-redis-data(expected)=" + lostWithEpoch
-          + " stored-again-after-data-loss=" + storedAgainAfterDataLoss + " resets(recovered:false)=" + resets
-          + " resends=" + resends + " close-codes=" + closeCodes + " errors=" + errors
-          + " violations=" + violationCount;
+      return "sent="
+          + sent
+          + " acked="
+          + acked
+          + " delivered="
+          + delivered
+          + " duplicates-suppressed="
+          + duplicates
+          + " lost="
+          + lost
+          + " lost-with-redis-data(expected)="
+          + lostWithEpoch
+          + " stored-again-after-data-loss="
+          + storedAgainAfterDataLoss
+          + " resets(recovered:false)="
+          + resets
+          + " resends="
+          + resends
+          + " close-codes="
+          + closeCodes
+          + " errors="
+          + errors
+          + " violations="
+          + violationCount;
     }
   }
 
@@ -90,15 +120,23 @@ final class Ledger {
     long storedAgain = 0;
     for (RoomHistory room : rooms.values()) {
       Map<String, Long> where = new HashMap<>();
-      room.messages().forEach((seq, key) -> {
-        Long other = where.put(key, seq);
-        if (other != null) {
-          violation(room.room() + ": " + key + " stored twice, at seq " + other + " and " + seq);
-        }
-      });
+      room.messages()
+          .forEach(
+              (seq, key) -> {
+                Long other = where.put(key, seq);
+                if (other != null) {
+                  violation(
+                      room.room() + ": " + key + " stored twice, at seq " + other + " and " + seq);
+                }
+              });
       if (room.messages().size() != room.head()
           || (!room.messages().isEmpty() && room.messages().lastKey() != room.head())) {
-        violation(room.room() + ": history holds " + room.messages().size() + " messages, head is " + room.head());
+        violation(
+            room.room()
+                + ": history holds "
+                + room.messages().size()
+                + " messages, head is "
+                + room.head());
       }
     }
     Map<String, Map<Long, String>> ackedAt = new HashMap<>();
@@ -117,20 +155,33 @@ final class Ledger {
         continue;
       }
       lost++;
-      violation("LOST: " + ack + " acked after the data loss; history has " + stored + " at that seq");
+      violation(
+          "LOST: " + ack + " acked after the data loss; history has " + stored + " at that seq");
     }
     Map<String, Map<Long, String>> agreed = new HashMap<>();
     for (ChaosClient c : clients) {
       RoomHistory room = rooms.get(c.room);
       for (Map.Entry<String, TreeMap<Long, String>> epoch : c.seen.entrySet()) {
-        Map<Long, String> all = agreed.computeIfAbsent(c.room + "#" + epoch.getKey(), e -> new HashMap<>());
-        epoch.getValue().forEach((seq, key) -> {
-          String other = all.putIfAbsent(seq, key);
-          if (other != null && !other.equals(key)) {
-            violation(c.room + " epoch " + epoch.getKey() + " seq " + seq + ": one client got " + other
-                + ", another " + key);
-          }
-        });
+        Map<Long, String> all =
+            agreed.computeIfAbsent(c.room + "#" + epoch.getKey(), e -> new HashMap<>());
+        epoch
+            .getValue()
+            .forEach(
+                (seq, key) -> {
+                  String other = all.putIfAbsent(seq, key);
+                  if (other != null && !other.equals(key)) {
+                    violation(
+                        c.room
+                            + " epoch "
+                            + epoch.getKey()
+                            + " seq "
+                            + seq
+                            + ": one client got "
+                            + other
+                            + ", another "
+                            + key);
+                  }
+                });
       }
       if (!room.epoch().equals(c.epoch)) {
         violation(c.user + " ended in epoch " + c.epoch + ", the room is in " + room.epoch());
@@ -142,14 +193,43 @@ final class Ledger {
         String got = mine.get(seq);
         if (!want.equals(got)) {
           lost++;
-          violation("MISSING: " + c.user + " has " + got + " at seq " + seq + " of " + c.room + ", history " + want);
+          violation(
+              "MISSING: "
+                  + c.user
+                  + " has "
+                  + got
+                  + " at seq "
+                  + seq
+                  + " of "
+                  + c.room
+                  + ", history "
+                  + want);
         }
       }
       if (!mine.isEmpty() && mine.lastKey() > room.head()) {
-        violation(c.user + " got seq " + mine.lastKey() + " past the head " + room.head() + " of " + c.room);
+        violation(
+            c.user
+                + " got seq "
+                + mine.lastKey()
+                + " past the head "
+                + room.head()
+                + " of "
+                + c.room);
       }
     }
-    return new Report(sent, acks.size(), delivered, duplicates, lost, lostWithEpoch, storedAgain, resets, resends,
-        Map.copyOf(closeCodes), Map.copyOf(errors), violationCount, List.copyOf(violations));
+    return new Report(
+        sent,
+        acks.size(),
+        delivered,
+        duplicates,
+        lost,
+        lostWithEpoch,
+        storedAgain,
+        resets,
+        resends,
+        Map.copyOf(closeCodes),
+        Map.copyOf(errors),
+        violationCount,
+        List.copyOf(violations));
   }
 }

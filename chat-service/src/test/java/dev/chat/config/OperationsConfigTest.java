@@ -20,7 +20,8 @@ class OperationsConfigTest {
   @DisplayName("CHAT_DRAIN_MS sets the drain window, and wins over the older CHAT_SHUTDOWN_MS")
   void drainWindow() {
     assertThat(Config.from(Map.of("CHAT_DRAIN_MS", "3000")).drainMs()).isEqualTo(3_000);
-    assertThat(Config.from(Map.of("CHAT_DRAIN_MS", "3000", "CHAT_SHUTDOWN_MS", "7000")).drainMs()).isEqualTo(3_000);
+    assertThat(Config.from(Map.of("CHAT_DRAIN_MS", "3000", "CHAT_SHUTDOWN_MS", "7000")).drainMs())
+        .isEqualTo(3_000);
   }
 
   @Test
@@ -33,7 +34,8 @@ class OperationsConfigTest {
   @DisplayName("a negative drain window is refused")
   void negativeDrain() {
     assertThatThrownBy(() -> Config.from(Map.of("CHAT_DRAIN_MS", "-1")))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("CHAT_DRAIN_MS");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("CHAT_DRAIN_MS");
   }
 
   @Test
@@ -42,6 +44,7 @@ class OperationsConfigTest {
     assertThat(Config.from(Map.of()).logFormat()).isEqualTo("text");
     assertThat(Config.from(Map.of("CHAT_LOG_FORMAT", "json")).logFormat()).isEqualTo("json");
     assertThatThrownBy(() -> Config.from(Map.of("CHAT_LOG_FORMAT", "xml")))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("CHAT_LOG_FORMAT");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("CHAT_LOG_FORMAT");
   }
 }

@@ -45,12 +45,14 @@ final class ComposeFile {
   /** The services built from chat-service/Dockerfile, by name. */
   Map<String, Map<String, Object>> chatServices() {
     Map<String, Map<String, Object>> chats = new LinkedHashMap<>();
-    services().forEach((name, body) -> {
-      if (body.get("build") instanceof Map<?, ?> build
-          && "chat-service/Dockerfile".equals(build.get("dockerfile"))) {
-        chats.put(name, body);
-      }
-    });
+    services()
+        .forEach(
+            (name, body) -> {
+              if (body.get("build") instanceof Map<?, ?> build
+                  && "chat-service/Dockerfile".equals(build.get("dockerfile"))) {
+                chats.put(name, body);
+              }
+            });
     return chats;
   }
 
@@ -80,8 +82,11 @@ final class ComposeFile {
       for (Object item : list) {
         String[] parts = String.valueOf(item).split(":");
         if (parts[0].startsWith(".") || parts[0].startsWith("/")) {
-          mounts.add(new Mount(Repo.root().resolve(parts[0]).normalize(), parts[1],
-              parts.length > 2 && parts[2].contains("ro")));
+          mounts.add(
+              new Mount(
+                  Repo.root().resolve(parts[0]).normalize(),
+                  parts[1],
+                  parts.length > 2 && parts[2].contains("ro")));
         }
       }
     }
@@ -106,12 +111,13 @@ final class ComposeFile {
     while (m.find()) {
       assertThat(m.start()).as("duration %s", s).isEqualTo(consumed);
       long n = Long.parseLong(m.group(1));
-      total += switch (m.group(2)) {
-        case "ms" -> n;
-        case "s" -> n * 1_000;
-        case "m" -> n * 60_000;
-        default -> n * 3_600_000;
-      };
+      total +=
+          switch (m.group(2)) {
+            case "ms" -> n;
+            case "s" -> n * 1_000;
+            case "m" -> n * 60_000;
+            default -> n * 3_600_000;
+          };
       consumed = m.end();
     }
     assertThat(consumed).as("duration %s", s).isEqualTo(s.length()).isPositive();

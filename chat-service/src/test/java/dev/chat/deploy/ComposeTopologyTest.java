@@ -31,9 +31,9 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * The docker-compose topology without Docker: the compose file's chat services as real nodes
- * (their environment as written, but for the Redis address and the port), one real Redis, and a
- * real nginx running the compose server block (deploy/nginx/compose.conf) with the shared
+ * The docker-compose topology without Docker: the compose file's chat services as real nodes (their
+ * environment as written, but for the Redis address and the port), one real Redis, and a real nginx
+ * running the compose server block (deploy/nginx/compose.conf) with the shared
  * deploy/nginx/chat.conf, the service names and container paths replaced by this machine's.
  */
 @Timeout(90)
@@ -54,21 +54,26 @@ class ComposeTopologyTest {
     ComposeFile compose = ComposeFile.load();
     redis = RedisServer.start();
     Map<String, Integer> ports = new LinkedHashMap<>();
-    compose.chatServices().forEach((name, service) -> {
-      ChatNode.Builder builder = ChatNode.builder().name(name);
-      // The fixture picks the port (and picks again if another process takes it first).
-      ComposeFile.environment(service).forEach((key, value) -> {
-        if (!key.equals("CHAT_PORT")) {
-          builder.env(key, value);
-        }
-      });
-      builder.env("CHAT_REDIS_URL", redis.uri());
-      // Two event loops per node keep three nodes light on a small machine.
-      builder.env("CHAT_INSTANCES", "2");
-      ChatNode node = builder.start();
-      nodes.put(name, node);
-      ports.put(name, node.port());
-    });
+    compose
+        .chatServices()
+        .forEach(
+            (name, service) -> {
+              ChatNode.Builder builder = ChatNode.builder().name(name);
+              // The fixture picks the port (and picks again if another process takes it first).
+              ComposeFile.environment(service)
+                  .forEach(
+                      (key, value) -> {
+                        if (!key.equals("CHAT_PORT")) {
+                          builder.env(key, value);
+                        }
+                      });
+              builder.env("CHAT_REDIS_URL", redis.uri());
+              // Two event loops per node keep three nodes light on a small machine.
+              builder.env("CHAT_INSTANCES", "2");
+              ChatNode node = builder.start();
+              nodes.put(name, node);
+              ports.put(name, node.port());
+            });
     // Another process may take the chosen port before nginx binds it: choose again, twice.
     for (int attempt = 1; nginx == null; attempt++) {
       int listenPort = Ports.freePort();
@@ -82,8 +87,12 @@ class ComposeTopologyTest {
     }
   }
 
-  /** compose.conf with each mount's container path, each chat service and the listen port made local. */
-  private static String localServerBlock(ComposeFile compose, Map<String, Integer> ports, int listenPort) {
+  /**
+   * compose.conf with each mount's container path, each chat service and the listen port made
+   * local.
+   */
+  private static String localServerBlock(
+      ComposeFile compose, Map<String, Integer> ports, int listenPort) {
     Map<String, Object> service = compose.service("nginx");
     String block = null;
     Map<String, String> paths = new LinkedHashMap<>();
@@ -98,8 +107,10 @@ class ComposeTopologyTest {
       block = block.replace(p.getKey(), p.getValue());
     }
     for (Map.Entry<String, Integer> node : ports.entrySet()) {
-      block = block.replaceAll("(?m)^(\\s*server\\s+)" + Pattern.quote(node.getKey()) + ":\\d+",
-          "$1127.0.0.1:" + node.getValue());
+      block =
+          block.replaceAll(
+              "(?m)^(\\s*server\\s+)" + Pattern.quote(node.getKey()) + ":\\d+",
+              "$1127.0.0.1:" + node.getValue());
     }
     Matcher listen = Pattern.compile("(?m)^(\\s*listen\\s+)\\d+;").matcher(block);
     assertThat(listen.find()).isTrue();
@@ -130,14 +141,16 @@ class ComposeTopologyTest {
 
   @Test
   @Order(2)
-  @DisplayName("one user's connections through nginx are spread over all three nodes (no stickiness)")
+  @DisplayName(
+      "one user's connections through nginx are spread over all three nodes (no stickiness)")
   void connectionsAreSpread() {
     String user = "u-" + UUID.randomUUID().toString().substring(0, 8);
     List<String> landedOn = new ArrayList<>();
     for (int i = 0; i < 6; i++) {
       landedOn.add(connect(user).welcome().getString("node"));
     }
-    assertThat(landedOn).as("nodes of six connections from one address and user")
+    assertThat(landedOn)
+        .as("nodes of six connections from one address and user")
         .containsOnly(nodes.keySet().toArray(String[]::new))
         .containsAll(nodes.keySet());
   }
@@ -161,14 +174,22 @@ class ComposeTopologyTest {
     alice.await("joined", WAIT);
     bob.send(new JsonObject().put("type", "join").put("room", room));
     bob.await("joined", WAIT);
-    alice.send(new JsonObject().put("type", "send").put("room", room).put("id", "m1").put("text", "hi via nginx"));
-    JsonObject got = bob.awaitMatching(f -> "message".equals(f.getString("type")) && room.equals(f.getString("room")), WAIT);
+    alice.send(
+        new JsonObject()
+            .put("type", "send")
+            .put("room", room)
+            .put("id", "m1")
+            .put("text", "hi via nginx"));
+    JsonObject got =
+        bob.awaitMatching(
+            f -> "message".equals(f.getString("type")) && room.equals(f.getString("room")), WAIT);
     assertThat(got.getString("text")).isEqualTo("hi via nginx");
   }
 
   @Test
   @Order(4)
-  @DisplayName("after SIGTERM to one node, every new connection through nginx lands on the other two")
+  @DisplayName(
+      "after SIGTERM to one node, every new connection through nginx lands on the other two")
   void stoppedNodeIsPassedOver() {
     String stopped = nodes.keySet().iterator().next();
     ChatNode node = nodes.get(stopped);
@@ -177,7 +198,9 @@ class ComposeTopologyTest {
     // signal could still be accepted, and that is not what this test is about.
     long deadline = System.nanoTime() + WAIT.toNanos();
     while (node.httpStatus("/health/ready") == 200) {
-      assertThat(System.nanoTime()).as("%s still ready after SIGTERM", stopped).isLessThan(deadline);
+      assertThat(System.nanoTime())
+          .as("%s still ready after SIGTERM", stopped)
+          .isLessThan(deadline);
       Thread.onSpinWait();
     }
     String user = "u-" + UUID.randomUUID().toString().substring(0, 8);
@@ -189,13 +212,18 @@ class ComposeTopologyTest {
   }
 
   private WsClient connect(String user) {
-    WsClient client = WsClient.connect(URI.create("ws://127.0.0.1:" + nginx.port() + "/ws?user=" + user));
+    WsClient client =
+        WsClient.connect(URI.create("ws://127.0.0.1:" + nginx.port() + "/ws?user=" + user));
     clients.add(client);
     return client;
   }
 
   private HttpResponse<String> get(String path) throws Exception {
-    return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + nginx.port() + path))
-        .timeout(WAIT).GET().build(), HttpResponse.BodyHandlers.ofString());
+    return HTTP.send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + nginx.port() + path))
+            .timeout(WAIT)
+            .GET()
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 }

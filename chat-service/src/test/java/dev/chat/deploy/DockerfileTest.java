@@ -43,9 +43,12 @@ class DockerfileTest {
     assertThat(STAGES).hasSizeGreaterThanOrEqualTo(2);
     Stage build = STAGES.get(0);
     assertThat(build.name()).as("the build stage is named, for COPY --from").isNotNull();
-    assertThat(build.all("RUN")).anyMatch(i -> i.args().contains("mvn") && i.args().contains(" package"));
+    assertThat(build.all("RUN"))
+        .anyMatch(i -> i.args().contains("mvn") && i.args().contains(" package"));
     int release = Integer.parseInt(match(Repo.read("pom.xml"), "<maven.compiler.release>(\\d+)<"));
-    assertThat(javaMajor(build.image())).as("JDK of %s", build.image()).isGreaterThanOrEqualTo(Math.max(release, 21));
+    assertThat(javaMajor(build.image()))
+        .as("JDK of %s", build.image())
+        .isGreaterThanOrEqualTo(Math.max(release, 21));
   }
 
   @Test
@@ -63,13 +66,16 @@ class DockerfileTest {
   }
 
   @Test
-  @DisplayName("the runtime stage copies the service's jar from the build stage and runs it in exec form")
+  @DisplayName(
+      "the runtime stage copies the service's jar from the build stage and runs it in exec form")
   void execFormEntrypoint() {
     Stage runtime = runtime();
     String finalName = match(Repo.read("chat-service/pom.xml"), "<finalName>([^<]+)</finalName>");
-    Instruction copy = runtime.all("COPY").stream()
-        .filter(i -> i.args().startsWith("--from=" + STAGES.get(0).name() + " "))
-        .findFirst().orElseThrow(() -> new AssertionError("no COPY --from the build stage"));
+    Instruction copy =
+        runtime.all("COPY").stream()
+            .filter(i -> i.args().startsWith("--from=" + STAGES.get(0).name() + " "))
+            .findFirst()
+            .orElseThrow(() -> new AssertionError("no COPY --from the build stage"));
     String[] parts = copy.args().split("\\s+");
     assertThat(parts[parts.length - 2]).isEqualTo("/src/chat-service/target/" + finalName + ".jar");
     String jar = parts[parts.length - 1];
@@ -77,14 +83,19 @@ class DockerfileTest {
     List<Instruction> entrypoints = runtime.all("ENTRYPOINT");
     assertThat(entrypoints).hasSize(1);
     String raw = entrypoints.get(0).args();
-    assertThat(raw).as("exec form: a JSON array, so java is PID 1 and gets SIGTERM").startsWith("[");
+    assertThat(raw)
+        .as("exec form: a JSON array, so java is PID 1 and gets SIGTERM")
+        .startsWith("[");
     List<String> argv = new JsonArray(raw).stream().map(String::valueOf).toList();
     assertThat(argv.get(0)).isEqualTo("java");
     assertThat(argv).containsSubsequence("-jar", jar);
-    assertThat(argv).as("memory follows the container's limit").anyMatch(a -> a.startsWith("-XX:MaxRAMPercentage="))
+    assertThat(argv)
+        .as("memory follows the container's limit")
+        .anyMatch(a -> a.startsWith("-XX:MaxRAMPercentage="))
         .noneMatch(a -> a.startsWith("-Xmx"));
     assertThat(runtime.all("CMD")).allSatisfy(cmd -> assertThat(cmd.args()).startsWith("["));
-    assertThat(runtime.all("STOPSIGNAL")).allSatisfy(s -> assertThat(s.args()).isEqualTo("SIGTERM"));
+    assertThat(runtime.all("STOPSIGNAL"))
+        .allSatisfy(s -> assertThat(s.args()).isEqualTo("SIGTERM"));
   }
 
   @Test
@@ -96,9 +107,13 @@ class DockerfileTest {
     String uid = user.split(":")[0];
     assertThat(uid).as("numeric, so runAsNonRoot can verify it").matches("\\d+");
     assertThat(Long.parseLong(uid)).isNotZero();
-    Deployment chat = KubernetesManifests.documents(Repo.read("k8s/chat-deployment.yaml")).stream()
-        .map(KubernetesManifests::parse).filter(Deployment.class::isInstance).map(Deployment.class::cast)
-        .findFirst().orElseThrow();
+    Deployment chat =
+        KubernetesManifests.documents(Repo.read("k8s/chat-deployment.yaml")).stream()
+            .map(KubernetesManifests::parse)
+            .filter(Deployment.class::isInstance)
+            .map(Deployment.class::cast)
+            .findFirst()
+            .orElseThrow();
     assertThat(chat.getSpec().getTemplate().getSpec().getSecurityContext().getRunAsUser())
         .isEqualTo(Long.parseLong(uid));
   }
@@ -107,14 +122,21 @@ class DockerfileTest {
   @DisplayName("EXPOSE is CHAT_PORT's default")
   void exposesTheDefaultPort() {
     int port = Config.from(Map.of()).port();
-    assertThat(runtime().all("EXPOSE")).extracting(Instruction::args).containsExactly(Integer.toString(port));
+    assertThat(runtime().all("EXPOSE"))
+        .extracting(Instruction::args)
+        .containsExactly(Integer.toString(port));
   }
 
   @Test
-  @DisplayName(".dockerignore sends every file the build copies, and not target/, .git, tests or node_modules")
+  @DisplayName(
+      ".dockerignore sends every file the build copies, and not target/, .git, tests or node_modules")
   void dockerignoreKeepsTheContextSmall() throws IOException {
-    List<String> patterns = Repo.read(".dockerignore").lines().map(String::strip)
-        .filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
+    List<String> patterns =
+        Repo.read(".dockerignore")
+            .lines()
+            .map(String::strip)
+            .filter(l -> !l.isEmpty() && !l.startsWith("#"))
+            .toList();
     List<String> sources = new ArrayList<>();
     for (Stage stage : STAGES) {
       for (Instruction copy : stage.all("COPY")) {
@@ -129,24 +151,37 @@ class DockerfileTest {
       Path path = Repo.path(source);
       assertThat(path).as("COPY source %s", source).exists();
       try (Stream<Path> files = Files.walk(path)) {
-        files.filter(Files::isRegularFile).map(f -> Repo.root().relativize(f).toString().replace('\\', '/'))
-            .forEach(f -> assertThat(ignored(patterns, f)).as("%s is sent to the build", f).isFalse());
+        files
+            .filter(Files::isRegularFile)
+            .map(f -> Repo.root().relativize(f).toString().replace('\\', '/'))
+            .forEach(
+                f -> assertThat(ignored(patterns, f)).as("%s is sent to the build", f).isFalse());
       }
     }
-    for (String left : List.of(".git/HEAD", "chat-service/target/chat-service.jar",
-        "chat-service/src/test/java/dev/chat/deploy/DockerfileTest.java", "web-tests/package.json",
-        "web-tests/node_modules/x/index.js", "docker-compose.yml")) {
+    for (String left :
+        List.of(
+            ".git/HEAD",
+            "chat-service/target/chat-service.jar",
+            "chat-service/src/test/java/dev/chat/deploy/DockerfileTest.java",
+            "web-tests/package.json",
+            "web-tests/node_modules/x/index.js",
+            "docker-compose.yml")) {
       assertThat(ignored(patterns, left)).as("%s is left out of the build context", left).isTrue();
     }
   }
 
   @Test
-  @DisplayName("the build stage copies the pom of every module the parent lists, before Maven first runs")
+  @DisplayName(
+      "the build stage copies the pom of every module the parent lists, before Maven first runs")
   void everyModulePomReachesTheBuild() {
     // Maven refuses a reactor whose module has no pom, even with -pl: the image broke this way once
     // a second module (chat-bench) joined the parent.
-    List<String> modules = Pattern.compile("<module>([^<]+)</module>").matcher(Repo.read("pom.xml")).results()
-        .map(m -> m.group(1).strip()).toList();
+    List<String> modules =
+        Pattern.compile("<module>([^<]+)</module>")
+            .matcher(Repo.read("pom.xml"))
+            .results()
+            .map(m -> m.group(1).strip())
+            .toList();
     assertThat(modules).contains("chat-service");
     List<String> copiedBeforeMaven = new ArrayList<>();
     for (Instruction i : STAGES.get(0).instructions()) {
@@ -158,7 +193,8 @@ class DockerfileTest {
       }
     }
     for (String module : modules) {
-      assertThat(copiedBeforeMaven).as("COPY of %s/pom.xml", module)
+      assertThat(copiedBeforeMaven)
+          .as("COPY of %s/pom.xml", module)
           .anyMatch(args -> List.of(args.split("\\s+")).contains(module + "/pom.xml"));
     }
   }
@@ -188,7 +224,8 @@ class DockerfileTest {
         continue;
       }
       String[] split = instruction.split("\\s+", 2);
-      Instruction i = new Instruction(split[0].toUpperCase(), split.length > 1 ? split[1].strip() : "");
+      Instruction i =
+          new Instruction(split[0].toUpperCase(), split.length > 1 ? split[1].strip() : "");
       if (i.keyword().equals("FROM")) {
         String[] from = i.args().split("\\s+");
         String name = from.length == 3 && from[1].equalsIgnoreCase("AS") ? from[2] : null;
@@ -223,7 +260,8 @@ class DockerfileTest {
     boolean ignored = false;
     for (String raw : patterns) {
       boolean negate = raw.startsWith("!");
-      String pattern = (negate ? raw.substring(1) : raw).replaceAll("^/+", "").replaceAll("/+$", "");
+      String pattern =
+          (negate ? raw.substring(1) : raw).replaceAll("^/+", "").replaceAll("/+$", "");
       Pattern regex = Pattern.compile(globToRegex(pattern));
       String candidate = file;
       boolean matched = false;

@@ -47,31 +47,39 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
 final class KubernetesManifests {
 
   /** The kinds the deployment uses, by {@code apiVersion/kind}; any other is a failure. */
-  static final Map<String, Class<? extends HasMetadata>> KINDS = Map.of(
-      "v1/Namespace", Namespace.class,
-      "v1/ConfigMap", ConfigMap.class,
-      "v1/Secret", Secret.class,
-      "v1/Service", Service.class,
-      "apps/v1/Deployment", Deployment.class,
-      "apps/v1/StatefulSet", StatefulSet.class,
-      "networking.k8s.io/v1/Ingress", Ingress.class,
-      "networking.k8s.io/v1/NetworkPolicy", NetworkPolicy.class,
-      "policy/v1/PodDisruptionBudget", PodDisruptionBudget.class,
-      "autoscaling/v2/HorizontalPodAutoscaler", HorizontalPodAutoscaler.class);
+  static final Map<String, Class<? extends HasMetadata>> KINDS =
+      Map.of(
+          "v1/Namespace", Namespace.class,
+          "v1/ConfigMap", ConfigMap.class,
+          "v1/Secret", Secret.class,
+          "v1/Service", Service.class,
+          "apps/v1/Deployment", Deployment.class,
+          "apps/v1/StatefulSet", StatefulSet.class,
+          "networking.k8s.io/v1/Ingress", Ingress.class,
+          "networking.k8s.io/v1/NetworkPolicy", NetworkPolicy.class,
+          "policy/v1/PodDisruptionBudget", PodDisruptionBudget.class,
+          "autoscaling/v2/HorizontalPodAutoscaler", HorizontalPodAutoscaler.class);
 
   static final ObjectMapper STRICT = strictMapper();
 
   private KubernetesManifests() {}
 
-  /** {@code kubectl kustomize <dir>}'s output; fails with what kubectl said, or if there is none. */
+  /**
+   * {@code kubectl kustomize <dir>}'s output; fails with what kubectl said, or if there is none.
+   */
   static String render(Path dir) {
     ProcessBuilder builder = new ProcessBuilder("kubectl", "kustomize", dir.toString());
     Process process;
     try {
       process = builder.start();
     } catch (IOException e) {
-      throw new AssertionError("kubectl is needed to render " + dir + " (kubectl kustomize); install it,"
-          + " e.g. apt-get install kubernetes-client (.ci/run does): " + e.getMessage(), e);
+      throw new AssertionError(
+          "kubectl is needed to render "
+              + dir
+              + " (kubectl kustomize); install it,"
+              + " e.g. apt-get install kubernetes-client (.ci/run does): "
+              + e.getMessage(),
+          e);
     }
     try {
       process.getOutputStream().close();
@@ -83,8 +91,13 @@ final class KubernetesManifests {
         throw new AssertionError("kubectl kustomize " + dir + " did not finish within 60 s");
       }
       if (process.exitValue() != 0) {
-        throw new AssertionError("kubectl kustomize " + dir + " failed (" + process.exitValue() + "): "
-            + new String(err, StandardCharsets.UTF_8));
+        throw new AssertionError(
+            "kubectl kustomize "
+                + dir
+                + " failed ("
+                + process.exitValue()
+                + "): "
+                + new String(err, StandardCharsets.UTF_8));
       }
       return new String(out, StandardCharsets.UTF_8);
     } catch (IOException e) {
@@ -135,22 +148,26 @@ final class KubernetesManifests {
 
   private static ObjectMapper strictMapper() {
     SimpleModule noAnySetter = new SimpleModule("no-additional-properties");
-    noAnySetter.setDeserializerModifier(new BeanDeserializerModifier() {
-      @Override
-      public BeanDeserializerBuilder updateBuilder(
-          DeserializationConfig config, BeanDescription bean, BeanDeserializerBuilder builder) {
-        builder.setAnySetter(null);
-        return builder;
-      }
-    });
-    JsonMapper mapper = JsonMapper.builder()
-        .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-        .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-        .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
-        .addModule(noAnySetter)
-        .build();
-    for (CoercionInputShape shape : new CoercionInputShape[] {
-        CoercionInputShape.Integer, CoercionInputShape.Float, CoercionInputShape.Boolean}) {
+    noAnySetter.setDeserializerModifier(
+        new BeanDeserializerModifier() {
+          @Override
+          public BeanDeserializerBuilder updateBuilder(
+              DeserializationConfig config, BeanDescription bean, BeanDeserializerBuilder builder) {
+            builder.setAnySetter(null);
+            return builder;
+          }
+        });
+    JsonMapper mapper =
+        JsonMapper.builder()
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
+            .addModule(noAnySetter)
+            .build();
+    for (CoercionInputShape shape :
+        new CoercionInputShape[] {
+          CoercionInputShape.Integer, CoercionInputShape.Float, CoercionInputShape.Boolean
+        }) {
       mapper.coercionConfigFor(LogicalType.Textual).setCoercion(shape, CoercionAction.Fail);
     }
     return mapper;

@@ -64,16 +64,21 @@ import org.junit.jupiter.api.TestInstance;
 class KubernetesManifestsTest {
 
   private static final String NAMESPACE = "chat";
+
   /** A Deployment's pod name adds "-" + a replica-set hash (up to 10) + "-" + 5 characters. */
   private static final int POD_NAME_SUFFIX = 17;
+
   private static final int NODE_ID_MAX = 64;
+
   /**
-   * Stopping after the drain window: last close handshakes (1 s), broker leaves (2 s), the rest;
-   * at most 6 s even when Redis hangs (docs/operations.md, "Graceful drain").
+   * Stopping after the drain window: last close handshakes (1 s), broker leaves (2 s), the rest; at
+   * most 6 s even when Redis hangs (docs/operations.md, "Graceful drain").
    */
   private static final long STOP_MARGIN_MS = 6_000;
+
   /** Variables that are not the service's but that a pod may set for the JVM. */
   private static final Set<String> JVM_VARIABLES = Set.of("JAVA_TOOL_OPTIONS");
+
   /** What an operator puts in the Secret in place of its placeholder. */
   private static final String REAL_SECRET = UUID.randomUUID() + "-" + UUID.randomUUID();
 
@@ -106,17 +111,29 @@ class KubernetesManifestsTest {
         assertThat(o.getMetadata().getNamespace()).as("namespace of %s", name).isEqualTo(NAMESPACE);
       }
     }
-    assertThat(rendered).containsExactlyInAnyOrder(
-        "Namespace/chat", "ConfigMap/chat-config-<hash>", "Secret/chat-secrets", "Service/chat",
-        "Deployment/chat", "Ingress/chat", "Ingress/chat-metrics", "PodDisruptionBudget/chat",
-        "HorizontalPodAutoscaler/chat", "StatefulSet/redis", "Service/redis",
-        "Service/redis-headless", "NetworkPolicy/redis");
+    assertThat(rendered)
+        .containsExactlyInAnyOrder(
+            "Namespace/chat",
+            "ConfigMap/chat-config-<hash>",
+            "Secret/chat-secrets",
+            "Service/chat",
+            "Deployment/chat",
+            "Ingress/chat",
+            "Ingress/chat-metrics",
+            "PodDisruptionBudget/chat",
+            "HorizontalPodAutoscaler/chat",
+            "StatefulSet/redis",
+            "Service/redis",
+            "Service/redis-headless",
+            "NetworkPolicy/redis");
   }
 
   @Test
-  @DisplayName("the strict reading rejects a misspelt field, a quoted number and a numeric annotation")
+  @DisplayName(
+      "the strict reading rejects a misspelt field, a quoted number and a numeric annotation")
   void strictReadingCanFail() {
-    String deployment = """
+    String deployment =
+        """
         apiVersion: apps/v1
         kind: Deployment
         metadata: {name: x}
@@ -127,28 +144,40 @@ class KubernetesManifestsTest {
               containers: [{name: c, image: "c:1", readinessProbe: {httpGet: {path: /, port: 80}}}]
         """;
     assertThat(KubernetesManifests.parseAll(deployment)).hasSize(1);
-    assertThatThrownBy(() -> KubernetesManifests.parseAll(deployment.replace("readinessProbe", "readinesProbe")))
+    assertThatThrownBy(
+            () ->
+                KubernetesManifests.parseAll(deployment.replace("readinessProbe", "readinesProbe")))
         .hasMessageContaining("readinesProbe");
-    assertThatThrownBy(() -> KubernetesManifests.parseAll(deployment.replace("replicas: 3", "replicas: \"3\"")))
+    assertThatThrownBy(
+            () ->
+                KubernetesManifests.parseAll(deployment.replace("replicas: 3", "replicas: \"3\"")))
         .hasMessageContaining("does not match the API");
-    assertThatThrownBy(() -> KubernetesManifests.parseAll(
-            deployment.replace("metadata: {name: x}", "metadata: {name: x, annotations: {port: 8080}}")))
+    assertThatThrownBy(
+            () ->
+                KubernetesManifests.parseAll(
+                    deployment.replace(
+                        "metadata: {name: x}", "metadata: {name: x, annotations: {port: 8080}}")))
         .hasMessageContaining("does not match the API");
-    assertThatThrownBy(() -> KubernetesManifests.parseAll(
-            deployment.replace("kind: Deployment", "kind: Deployment\nkind: Pod")))
+    assertThatThrownBy(
+            () ->
+                KubernetesManifests.parseAll(
+                    deployment.replace("kind: Deployment", "kind: Deployment\nkind: Pod")))
         .hasMessageContaining("duplicate");
   }
 
   @Test
   @DisplayName("every variable the chat pods get is one the service reads (or reserved for it)")
   void environmentNamesAreKnown() {
-    assertThat(environmentNames(chatContainer)).isNotEmpty().allSatisfy(name -> {
-      if (!JVM_VARIABLES.contains(name)) {
-        assertThat(ServiceEnvironment.allowed(name))
-            .as("%s is read by the service (known: %s)", name, ServiceEnvironment.known())
-            .isTrue();
-      }
-    });
+    assertThat(environmentNames(chatContainer))
+        .isNotEmpty()
+        .allSatisfy(
+            name -> {
+              if (!JVM_VARIABLES.contains(name)) {
+                assertThat(ServiceEnvironment.allowed(name))
+                    .as("%s is read by the service (known: %s)", name, ServiceEnvironment.known())
+                    .isTrue();
+              }
+            });
   }
 
   @Test
@@ -159,7 +188,8 @@ class KubernetesManifestsTest {
   }
 
   @Test
-  @DisplayName("the pods run with tokens, and the Secret's placeholder key is refused until replaced")
+  @DisplayName(
+      "the pods run with tokens, and the Secret's placeholder key is refused until replaced")
   void tokensWithARealKeyOnly() {
     assertThat(chatConfig.auth().jwt()).as("CHAT_AUTH=jwt").isTrue();
     Map<String, String> unedited = new LinkedHashMap<>(operatorEnvironment());
@@ -173,20 +203,30 @@ class KubernetesManifestsTest {
   @Test
   @DisplayName("browsers may open sockets only from the Ingress hosts, over https")
   void allowedOriginsAreTheIngressHosts() {
-    List<String> hosts = objects.stream().filter(Ingress.class::isInstance).map(Ingress.class::cast)
-        .flatMap(i -> i.getSpec().getRules().stream()).map(r -> r.getHost()).distinct().toList();
+    List<String> hosts =
+        objects.stream()
+            .filter(Ingress.class::isInstance)
+            .map(Ingress.class::cast)
+            .flatMap(i -> i.getSpec().getRules().stream())
+            .map(r -> r.getHost())
+            .distinct()
+            .toList();
     assertThat(hosts).isNotEmpty().doesNotContainNull();
-    assertThat(chatConfig.allowedOrigins()).containsExactlyInAnyOrderElementsOf(
-        hosts.stream().map(h -> "https://" + h).toList());
+    assertThat(chatConfig.allowedOrigins())
+        .containsExactlyInAnyOrderElementsOf(hosts.stream().map(h -> "https://" + h).toList());
   }
 
   @Test
   @DisplayName("CHAT_NODE_ID is the pod's name, which stays within the service's 64 characters")
   void nodeIdIsThePodName() {
-    EnvVar nodeId = chatContainer.getEnv().stream()
-        .filter(e -> e.getName().equals("CHAT_NODE_ID")).findFirst().orElseThrow();
+    EnvVar nodeId =
+        chatContainer.getEnv().stream()
+            .filter(e -> e.getName().equals("CHAT_NODE_ID"))
+            .findFirst()
+            .orElseThrow();
     assertThat(nodeId.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("metadata.name");
-    assertThat(chat.getMetadata().getName().length() + POD_NAME_SUFFIX).isLessThanOrEqualTo(NODE_ID_MAX);
+    assertThat(chat.getMetadata().getName().length() + POD_NAME_SUFFIX)
+        .isLessThanOrEqualTo(NODE_ID_MAX);
   }
 
   @Test
@@ -202,7 +242,8 @@ class KubernetesManifestsTest {
     }
     Probe startup = chatContainer.getStartupProbe();
     assertThat(startup.getPeriodSeconds() * startup.getFailureThreshold())
-        .as("seconds a node may take to start").isGreaterThanOrEqualTo(30);
+        .as("seconds a node may take to start")
+        .isGreaterThanOrEqualTo(30);
     Service service = one(Service.class, "chat");
     for (ServicePort p : service.getSpec().getPorts()) {
       assertThat(resolvePort(chatContainer, p.getTargetPort())).isEqualTo(port);
@@ -210,31 +251,41 @@ class KubernetesManifestsTest {
   }
 
   @Test
-  @DisplayName("a node started with the ConfigMap's settings answers every probe, and serves metrics where the scrape annotations say")
+  @DisplayName(
+      "a node started with the ConfigMap's settings answers every probe, and serves metrics where the scrape annotations say")
   void probesAnswerOnARealNode() throws Exception {
     Map<String, String> scrape = chat.getSpec().getTemplate().getMetadata().getAnnotations();
     assertThat(scrape).containsEntry("prometheus.io/scrape", "true");
-    assertThat(Integer.parseInt(scrape.get("prometheus.io/port"))).as("scrape port").isEqualTo(chatConfig.port());
+    assertThat(Integer.parseInt(scrape.get("prometheus.io/port")))
+        .as("scrape port")
+        .isEqualTo(chatConfig.port());
     try (RedisServer redis = RedisServer.start()) {
       ChatNode.Builder builder = ChatNode.builder().name("k8s-probes");
       // The pod's port and Redis address are replaced by this machine's (the fixture picks a free
       // port, and picks again if another process takes it first); the rest is as deployed.
-      operatorEnvironment().forEach((k, v) -> {
-        if (!k.equals("CHAT_PORT")) {
-          builder.env(k, v);
-        }
-      });
+      operatorEnvironment()
+          .forEach(
+              (k, v) -> {
+                if (!k.equals("CHAT_PORT")) {
+                  builder.env(k, v);
+                }
+              });
       builder.env("CHAT_REDIS_URL", redis.uri());
       try (ChatNode node = builder.start()) {
         for (Probe probe : probes(chatContainer)) {
           String path = probePath(probe);
           assertThat(node.httpStatus(path)).as("GET %s", path).isEqualTo(200);
         }
-        HttpResponse<String> metrics = HttpClient.newHttpClient().send(
-            HttpRequest.newBuilder(node.httpUri(scrape.get("prometheus.io/path"))).GET().build(),
-            HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> metrics =
+            HttpClient.newHttpClient()
+                .send(
+                    HttpRequest.newBuilder(node.httpUri(scrape.get("prometheus.io/path")))
+                        .GET()
+                        .build(),
+                    HttpResponse.BodyHandlers.ofString());
         assertThat(metrics.statusCode()).isEqualTo(200);
-        assertThat(metrics.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith("text/plain"));
+        assertThat(metrics.headers().firstValue("Content-Type"))
+            .hasValueSatisfying(t -> assertThat(t).startsWith("text/plain"));
         assertThat(metrics.body()).contains("# TYPE ");
       }
     }
@@ -249,13 +300,16 @@ class KubernetesManifestsTest {
     long pauseMs = Long.parseLong(preStop.get(1)) * 1000;
     long graceMs = chat.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds() * 1000;
     assertThat(pauseMs).as("preStop pause").isPositive();
-    assertThat(graceMs).as("terminationGracePeriodSeconds in ms, against preStop %d + drain %d + %d",
+    assertThat(graceMs)
+        .as(
+            "terminationGracePeriodSeconds in ms, against preStop %d + drain %d + %d",
             pauseMs, drainMs, STOP_MARGIN_MS)
         .isGreaterThan(pauseMs + drainMs + STOP_MARGIN_MS);
   }
 
   @Test
-  @DisplayName("the Ingress outlasts a silent socket's heartbeat timeout, has no affinity and reaches the Service")
+  @DisplayName(
+      "the Ingress outlasts a silent socket's heartbeat timeout, has no affinity and reaches the Service")
   void ingressSuitsWebSockets() {
     Ingress ingress = one(Ingress.class, "chat");
     Map<String, String> annotations = ingress.getMetadata().getAnnotations();
@@ -265,20 +319,36 @@ class KubernetesManifestsTest {
     for (String timeout : List.of("proxy-read-timeout", "proxy-send-timeout")) {
       String value = annotations.get("nginx.ingress.kubernetes.io/" + timeout);
       assertThat(value).as(timeout).isNotNull();
-      assertThat(Long.parseLong(value) * 1000).as("%s in ms", timeout).isGreaterThanOrEqualTo(floorMs);
+      assertThat(Long.parseLong(value) * 1000)
+          .as("%s in ms", timeout)
+          .isGreaterThanOrEqualTo(floorMs);
     }
-    assertThat(annotations.keySet()).as("no sticky sessions")
-        .noneMatch(k -> k.contains("affinity") || k.contains("upstream-hash-by") || k.contains("session-cookie"));
+    assertThat(annotations.keySet())
+        .as("no sticky sessions")
+        .noneMatch(
+            k ->
+                k.contains("affinity")
+                    || k.contains("upstream-hash-by")
+                    || k.contains("session-cookie"));
     assertThat(ingress.getSpec().getIngressClassName()).isEqualTo("nginx");
     Service service = one(Service.class, "chat");
     assertThat(service.getSpec().getSessionAffinity()).isIn(null, "None");
-    List<IngressBackend> backends = ingress.getSpec().getRules().stream()
-        .flatMap(r -> r.getHttp().getPaths().stream()).map(p -> p.getBackend()).toList();
-    assertThat(backends).isNotEmpty().allSatisfy(b -> {
-      assertThat(b.getService().getName()).isEqualTo("chat");
-      assertThat(service.getSpec().getPorts()).anyMatch(p -> Objects.equals(p.getName(), b.getService().getPort().getName())
-          || Objects.equals(p.getPort(), b.getService().getPort().getNumber()));
-    });
+    List<IngressBackend> backends =
+        ingress.getSpec().getRules().stream()
+            .flatMap(r -> r.getHttp().getPaths().stream())
+            .map(p -> p.getBackend())
+            .toList();
+    assertThat(backends)
+        .isNotEmpty()
+        .allSatisfy(
+            b -> {
+              assertThat(b.getService().getName()).isEqualTo("chat");
+              assertThat(service.getSpec().getPorts())
+                  .anyMatch(
+                      p ->
+                          Objects.equals(p.getName(), b.getService().getPort().getName())
+                              || Objects.equals(p.getPort(), b.getService().getPort().getNumber()));
+            });
   }
 
   @Test
@@ -286,34 +356,51 @@ class KubernetesManifestsTest {
   void metricsStayPrivate() {
     Ingress chatIngress = one(Ingress.class, "chat");
     Ingress metrics = one(Ingress.class, "chat-metrics");
-    assertThat(metrics.getSpec().getIngressClassName()).isEqualTo(chatIngress.getSpec().getIngressClassName());
+    assertThat(metrics.getSpec().getIngressClassName())
+        .isEqualTo(chatIngress.getSpec().getIngressClassName());
     assertThat(metrics.getMetadata().getAnnotations())
         .containsEntry("nginx.ingress.kubernetes.io/denylist-source-range", "0.0.0.0/0,::/0");
-    List<String> publicHosts = chatIngress.getSpec().getRules().stream().map(r -> r.getHost()).toList();
-    assertThat(metrics.getSpec().getRules()).extracting(r -> r.getHost())
+    List<String> publicHosts =
+        chatIngress.getSpec().getRules().stream().map(r -> r.getHost()).toList();
+    assertThat(metrics.getSpec().getRules())
+        .extracting(r -> r.getHost())
         .containsExactlyInAnyOrderElementsOf(publicHosts);
-    assertThat(metrics.getSpec().getRules()).allSatisfy(rule ->
-        assertThat(rule.getHttp().getPaths()).singleElement().satisfies(p -> {
-          assertThat(p.getPath()).isEqualTo("/metrics");
-          assertThat(p.getPathType()).isEqualTo("Exact");
-        }));
+    assertThat(metrics.getSpec().getRules())
+        .allSatisfy(
+            rule ->
+                assertThat(rule.getHttp().getPaths())
+                    .singleElement()
+                    .satisfies(
+                        p -> {
+                          assertThat(p.getPath()).isEqualTo("/metrics");
+                          assertThat(p.getPathType()).isEqualTo("Exact");
+                        }));
   }
 
   @Test
-  @DisplayName("the Service, PodDisruptionBudget and autoscaler act on the chat pods and leave some running")
+  @DisplayName(
+      "the Service, PodDisruptionBudget and autoscaler act on the chat pods and leave some running")
   void selectorsMatchTheChatPods() {
     Map<String, String> chatPods = chat.getSpec().getTemplate().getMetadata().getLabels();
-    Map<String, String> redisPods = one(StatefulSet.class, "redis").getSpec().getTemplate().getMetadata().getLabels();
+    Map<String, String> redisPods =
+        one(StatefulSet.class, "redis").getSpec().getTemplate().getMetadata().getLabels();
     assertThat(matches(chat.getSpec().getSelector(), chatPods)).as("Deployment selector").isTrue();
 
     PodDisruptionBudget pdb = one(PodDisruptionBudget.class, "chat");
-    assertThat(matches(pdb.getSpec().getSelector(), chatPods)).as("PDB selects the chat pods").isTrue();
-    assertThat(matches(pdb.getSpec().getSelector(), redisPods)).as("PDB leaves Redis alone").isFalse();
+    assertThat(matches(pdb.getSpec().getSelector(), chatPods))
+        .as("PDB selects the chat pods")
+        .isTrue();
+    assertThat(matches(pdb.getSpec().getSelector(), redisPods))
+        .as("PDB leaves Redis alone")
+        .isFalse();
 
     Service service = one(Service.class, "chat");
     assertThat(chatPods).containsAllEntriesOf(service.getSpec().getSelector());
-    assertThat(redisPods).as("Service chat selects no Redis pod")
-        .doesNotContainEntry("app.kubernetes.io/name", service.getSpec().getSelector().get("app.kubernetes.io/name"));
+    assertThat(redisPods)
+        .as("Service chat selects no Redis pod")
+        .doesNotContainEntry(
+            "app.kubernetes.io/name",
+            service.getSpec().getSelector().get("app.kubernetes.io/name"));
 
     HorizontalPodAutoscaler hpa = one(HorizontalPodAutoscaler.class, "chat");
     assertThat(hpa.getSpec().getScaleTargetRef().getKind()).isEqualTo("Deployment");
@@ -324,7 +411,9 @@ class KubernetesManifestsTest {
     assertThat(hpa.getSpec().getMaxReplicas()).isGreaterThan(hpa.getSpec().getMinReplicas());
     IntOrString maxUnavailable = pdb.getSpec().getMaxUnavailable();
     assertThat(maxUnavailable).as("PDB as maxUnavailable").isNotNull();
-    assertThat(maxUnavailable.getIntVal()).as("pods a drain may take at once").isBetween(1, replicas - 1);
+    assertThat(maxUnavailable.getIntVal())
+        .as("pods a drain may take at once")
+        .isBetween(1, replicas - 1);
   }
 
   @Test
@@ -341,22 +430,42 @@ class KubernetesManifestsTest {
     assertThat(matches(policy.getSpec().getPodSelector(), chatPods)).isFalse();
     assertThat(policy.getSpec().getPolicyTypes()).contains("Ingress");
     List<NetworkPolicyIngressRule> rules = policy.getSpec().getIngress();
-    assertThat(rules).isNotEmpty().allSatisfy(rule -> {
-      assertThat(rule.getFrom()).isNotEmpty().allSatisfy(peer -> assertOnlyChatPods(peer, chatPods, redisPods));
-      assertThat(rule.getPorts()).isNotEmpty().allSatisfy(p ->
-          assertThat(resolvePort(redisContainer, p.getPort())).isEqualTo(redisPort));
-    });
+    assertThat(rules)
+        .isNotEmpty()
+        .allSatisfy(
+            rule -> {
+              assertThat(rule.getFrom())
+                  .isNotEmpty()
+                  .allSatisfy(peer -> assertOnlyChatPods(peer, chatPods, redisPods));
+              assertThat(rule.getPorts())
+                  .isNotEmpty()
+                  .allSatisfy(
+                      p ->
+                          assertThat(resolvePort(redisContainer, p.getPort()))
+                              .isEqualTo(redisPort));
+            });
 
     URI url = URI.create(chatConfig.redisUrl());
     Service service = one(Service.class, url.getHost());
-    assertThat(service.getSpec().getClusterIP()).as("a stable address for reconnects").isNotEqualTo("None");
+    assertThat(service.getSpec().getClusterIP())
+        .as("a stable address for reconnects")
+        .isNotEqualTo("None");
     assertThat(redisPods).containsAllEntriesOf(service.getSpec().getSelector());
-    ServicePort port = service.getSpec().getPorts().stream()
-        .filter(p -> p.getPort() == (url.getPort() == -1 ? 6379 : url.getPort())).findFirst()
-        .orElseThrow(() -> new AssertionError("Service " + url.getHost() + " has no port " + url.getPort()));
+    ServicePort port =
+        service.getSpec().getPorts().stream()
+            .filter(p -> p.getPort() == (url.getPort() == -1 ? 6379 : url.getPort()))
+            .findFirst()
+            .orElseThrow(
+                () ->
+                    new AssertionError(
+                        "Service " + url.getHost() + " has no port " + url.getPort()));
     assertThat(resolvePort(redisContainer, port.getTargetPort())).isEqualTo(redisPort);
-    assertThat(redis.getSpec().getServiceName()).satisfies(name -> assertThat(one(Service.class, name)
-        .getSpec().getClusterIP()).as("the StatefulSet's governing Service is headless").isEqualTo("None"));
+    assertThat(redis.getSpec().getServiceName())
+        .satisfies(
+            name ->
+                assertThat(one(Service.class, name).getSpec().getClusterIP())
+                    .as("the StatefulSet's governing Service is headless")
+                    .isEqualTo("None"));
   }
 
   @Test
@@ -367,7 +476,8 @@ class KubernetesManifestsTest {
     Container c = container(redis.getSpec().getTemplate(), "redis");
     assertThat(c.getArgs()).contains("--appendonly", "yes");
     String claim = redis.getSpec().getVolumeClaimTemplates().get(0).getMetadata().getName();
-    assertThat(c.getVolumeMounts()).anyMatch(m -> m.getName().equals(claim) && m.getMountPath().equals("/data"));
+    assertThat(c.getVolumeMounts())
+        .anyMatch(m -> m.getName().equals(claim) && m.getMountPath().equals("/data"));
     assertThat(c.getReadinessProbe()).isNotNull();
     assertThat(c.getLivenessProbe()).isNotNull();
   }
@@ -375,48 +485,74 @@ class KubernetesManifestsTest {
   @Test
   @DisplayName("every image is pinned to a version tag (no :latest, no bare name)")
   void imagesArePinned() {
-    List<String> images = podTemplates().stream().flatMap(t -> allContainers(t.getSpec()))
-        .map(Container::getImage).toList();
+    List<String> images =
+        podTemplates().stream()
+            .flatMap(t -> allContainers(t.getSpec()))
+            .map(Container::getImage)
+            .toList();
     assertThat(images).isNotEmpty().allSatisfy(KubernetesManifestsTest::assertPinned);
   }
 
   @Test
-  @DisplayName("every pod meets the restricted Pod Security Standard, with a read-only root file system")
+  @DisplayName(
+      "every pod meets the restricted Pod Security Standard, with a read-only root file system")
   void podsAreRestricted() {
     Namespace ns = one(Namespace.class, NAMESPACE);
-    assertThat(ns.getMetadata().getLabels()).containsEntry("pod-security.kubernetes.io/enforce", "restricted");
+    assertThat(ns.getMetadata().getLabels())
+        .containsEntry("pod-security.kubernetes.io/enforce", "restricted");
     for (PodTemplateSpec template : podTemplates()) {
       PodSpec pod = template.getSpec();
       PodSecurityContext podContext = pod.getSecurityContext();
       assertThat(podContext).isNotNull();
       assertThat(podContext.getSeccompProfile().getType()).isEqualTo("RuntimeDefault");
       assertThat(pod.getHostNetwork()).isNotEqualTo(Boolean.TRUE);
-      assertThat(pod.getAutomountServiceAccountToken()).as("no API token in pods that never call the API").isFalse();
-      allContainers(pod).forEach(c -> {
-        SecurityContext sc = c.getSecurityContext();
-        assertThat(sc).as("securityContext of %s", c.getName()).isNotNull();
-        Boolean nonRoot = sc.getRunAsNonRoot() != null ? sc.getRunAsNonRoot() : podContext.getRunAsNonRoot();
-        Long user = sc.getRunAsUser() != null ? sc.getRunAsUser() : podContext.getRunAsUser();
-        assertThat(nonRoot).as("runAsNonRoot of %s", c.getName()).isTrue();
-        assertThat(user).as("uid of %s", c.getName()).isNotNull().isNotZero();
-        assertThat(sc.getAllowPrivilegeEscalation()).as("allowPrivilegeEscalation of %s", c.getName()).isFalse();
-        assertThat(sc.getPrivileged()).isNotEqualTo(Boolean.TRUE);
-        assertThat(sc.getCapabilities().getDrop()).as("dropped capabilities of %s", c.getName()).contains("ALL");
-        assertThat(sc.getCapabilities().getAdd()).isNullOrEmpty();
-        assertThat(sc.getReadOnlyRootFilesystem()).as("read-only root of %s", c.getName()).isTrue();
-      });
+      assertThat(pod.getAutomountServiceAccountToken())
+          .as("no API token in pods that never call the API")
+          .isFalse();
+      allContainers(pod)
+          .forEach(
+              c -> {
+                SecurityContext sc = c.getSecurityContext();
+                assertThat(sc).as("securityContext of %s", c.getName()).isNotNull();
+                Boolean nonRoot =
+                    sc.getRunAsNonRoot() != null
+                        ? sc.getRunAsNonRoot()
+                        : podContext.getRunAsNonRoot();
+                Long user =
+                    sc.getRunAsUser() != null ? sc.getRunAsUser() : podContext.getRunAsUser();
+                assertThat(nonRoot).as("runAsNonRoot of %s", c.getName()).isTrue();
+                assertThat(user).as("uid of %s", c.getName()).isNotNull().isNotZero();
+                assertThat(sc.getAllowPrivilegeEscalation())
+                    .as("allowPrivilegeEscalation of %s", c.getName())
+                    .isFalse();
+                assertThat(sc.getPrivileged()).isNotEqualTo(Boolean.TRUE);
+                assertThat(sc.getCapabilities().getDrop())
+                    .as("dropped capabilities of %s", c.getName())
+                    .contains("ALL");
+                assertThat(sc.getCapabilities().getAdd()).isNullOrEmpty();
+                assertThat(sc.getReadOnlyRootFilesystem())
+                    .as("read-only root of %s", c.getName())
+                    .isTrue();
+              });
     }
     // The JVM needs a writable /tmp.
-    VolumeMount tmp = chatContainer.getVolumeMounts().stream()
-        .filter(m -> m.getMountPath().equals("/tmp")).findFirst().orElseThrow();
-    Volume volume = chat.getSpec().getTemplate().getSpec().getVolumes().stream()
-        .filter(v -> v.getName().equals(tmp.getName())).findFirst().orElseThrow();
+    VolumeMount tmp =
+        chatContainer.getVolumeMounts().stream()
+            .filter(m -> m.getMountPath().equals("/tmp"))
+            .findFirst()
+            .orElseThrow();
+    Volume volume =
+        chat.getSpec().getTemplate().getSpec().getVolumes().stream()
+            .filter(v -> v.getName().equals(tmp.getName()))
+            .findFirst()
+            .orElseThrow();
     assertThat(volume.getEmptyDir()).isNotNull();
     assertThat(tmp.getReadOnly()).isNotEqualTo(Boolean.TRUE);
   }
 
   @Test
-  @DisplayName("chat pods get no Service links, which would put CHAT_PORT=tcp://… in their environment")
+  @DisplayName(
+      "chat pods get no Service links, which would put CHAT_PORT=tcp://… in their environment")
   void noServiceLinks() {
     // Kubernetes injects <SERVICE>_PORT=tcp://ip:port for every Service in the namespace; with a
     // Service named "chat" that is CHAT_PORT, which the service would refuse to start with.
@@ -424,23 +560,34 @@ class KubernetesManifestsTest {
   }
 
   @Test
-  @DisplayName("every container has CPU and memory requests and limits, and CHAT_INSTANCES fits the CPU limit")
+  @DisplayName(
+      "every container has CPU and memory requests and limits, and CHAT_INSTANCES fits the CPU limit")
   void resourcesAreBounded() {
     for (PodTemplateSpec template : podTemplates()) {
-      allContainers(template.getSpec()).forEach(c -> {
-        assertThat(c.getResources().getRequests()).as("requests of %s", c.getName()).containsKeys("cpu", "memory");
-        assertThat(c.getResources().getLimits()).as("limits of %s", c.getName()).containsKeys("cpu", "memory");
-        Map<String, Quantity> requests = c.getResources().getRequests();
-        Map<String, Quantity> limits = c.getResources().getLimits();
-        for (String r : List.of("cpu", "memory")) {
-          assertThat(Quantity.getAmountInBytes(requests.get(r)))
-              .as("%s request of %s within its limit", r, c.getName())
-              .isLessThanOrEqualTo(Quantity.getAmountInBytes(limits.get(r)));
-        }
-      });
+      allContainers(template.getSpec())
+          .forEach(
+              c -> {
+                assertThat(c.getResources().getRequests())
+                    .as("requests of %s", c.getName())
+                    .containsKeys("cpu", "memory");
+                assertThat(c.getResources().getLimits())
+                    .as("limits of %s", c.getName())
+                    .containsKeys("cpu", "memory");
+                Map<String, Quantity> requests = c.getResources().getRequests();
+                Map<String, Quantity> limits = c.getResources().getLimits();
+                for (String r : List.of("cpu", "memory")) {
+                  assertThat(Quantity.getAmountInBytes(requests.get(r)))
+                      .as("%s request of %s within its limit", r, c.getName())
+                      .isLessThanOrEqualTo(Quantity.getAmountInBytes(limits.get(r)));
+                }
+              });
     }
-    double cpuLimit = Quantity.getAmountInBytes(chatContainer.getResources().getLimits().get("cpu")).doubleValue();
-    assertThat(chatConfig.instances()).as("event loops per pod").isLessThanOrEqualTo((int) Math.ceil(cpuLimit));
+    double cpuLimit =
+        Quantity.getAmountInBytes(chatContainer.getResources().getLimits().get("cpu"))
+            .doubleValue();
+    assertThat(chatConfig.instances())
+        .as("event loops per pod")
+        .isLessThanOrEqualTo((int) Math.ceil(cpuLimit));
   }
 
   // --- helpers ---------------------------------------------------------------------------------
@@ -454,8 +601,12 @@ class KubernetesManifestsTest {
   }
 
   private <T extends HasMetadata> T one(Class<T> type, String name) {
-    List<T> found = objects.stream().filter(type::isInstance).map(type::cast)
-        .filter(o -> o.getMetadata().getName().equals(name)).toList();
+    List<T> found =
+        objects.stream()
+            .filter(type::isInstance)
+            .map(type::cast)
+            .filter(o -> o.getMetadata().getName().equals(name))
+            .toList();
     assertThat(found).as("%s %s in the rendered manifests", type.getSimpleName(), name).hasSize(1);
     return found.get(0);
   }
@@ -477,7 +628,9 @@ class KubernetesManifestsTest {
   }
 
   private static Container container(PodTemplateSpec template, String name) {
-    return template.getSpec().getContainers().stream().filter(c -> c.getName().equals(name)).findFirst()
+    return template.getSpec().getContainers().stream()
+        .filter(c -> c.getName().equals(name))
+        .findFirst()
         .orElseThrow(() -> new AssertionError("no container " + name));
   }
 
@@ -498,7 +651,9 @@ class KubernetesManifestsTest {
     for (EnvFromSource source : c.getEnvFrom()) {
       env.putAll(envFromData(source));
     }
-    c.getEnv().stream().filter(e -> e.getValue() != null).forEach(e -> env.put(e.getName(), e.getValue()));
+    c.getEnv().stream()
+        .filter(e -> e.getValue() != null)
+        .forEach(e -> env.put(e.getName(), e.getValue()));
     return env;
   }
 
@@ -521,8 +676,10 @@ class KubernetesManifestsTest {
   }
 
   private static List<Probe> probes(Container c) {
-    List<Probe> probes = Stream.of(c.getStartupProbe(), c.getReadinessProbe(), c.getLivenessProbe())
-        .filter(Objects::nonNull).toList();
+    List<Probe> probes =
+        Stream.of(c.getStartupProbe(), c.getReadinessProbe(), c.getLivenessProbe())
+            .filter(Objects::nonNull)
+            .toList();
     assertThat(probes).as("startup, readiness and liveness probes of %s", c.getName()).hasSize(3);
     return probes;
   }
@@ -535,8 +692,11 @@ class KubernetesManifestsTest {
   }
 
   private static int containerPort(Container c, String name) {
-    return c.getPorts().stream().filter(p -> name.equals(p.getName())).map(ContainerPort::getContainerPort)
-        .findFirst().orElseThrow(() -> new AssertionError(c.getName() + " has no port named " + name));
+    return c.getPorts().stream()
+        .filter(p -> name.equals(p.getName()))
+        .map(ContainerPort::getContainerPort)
+        .findFirst()
+        .orElseThrow(() -> new AssertionError(c.getName() + " has no port named " + name));
   }
 
   /** A port given by number or by the container port's name, as the number. */
@@ -546,13 +706,15 @@ class KubernetesManifestsTest {
   }
 
   private static boolean matches(LabelSelector selector, Map<String, String> labels) {
-    assertThat(selector.getMatchExpressions()).as("selectors here use matchLabels only").isNullOrEmpty();
+    assertThat(selector.getMatchExpressions())
+        .as("selectors here use matchLabels only")
+        .isNullOrEmpty();
     assertThat(selector.getMatchLabels()).isNotEmpty();
     return labels.entrySet().containsAll(selector.getMatchLabels().entrySet());
   }
 
-  private static void assertOnlyChatPods(NetworkPolicyPeer peer, Map<String, String> chatPods,
-      Map<String, String> redisPods) {
+  private static void assertOnlyChatPods(
+      NetworkPolicyPeer peer, Map<String, String> chatPods, Map<String, String> redisPods) {
     assertThat(peer.getIpBlock()).as("no address ranges").isNull();
     assertThat(peer.getNamespaceSelector()).as("this namespace only").isNull();
     assertThat(peer.getPodSelector()).isNotNull();
@@ -567,6 +729,10 @@ class KubernetesManifestsTest {
     String last = image.substring(image.lastIndexOf('/') + 1);
     assertThat(last).as("image %s has a tag", image).contains(":");
     String tag = last.substring(last.indexOf(':') + 1);
-    assertThat(tag).as("tag of %s", image).isNotBlank().isNotEqualTo("latest").containsPattern("[0-9]");
+    assertThat(tag)
+        .as("tag of %s", image)
+        .isNotBlank()
+        .isNotEqualTo("latest")
+        .containsPattern("[0-9]");
   }
 }

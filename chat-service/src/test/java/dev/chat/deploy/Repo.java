@@ -37,6 +37,7 @@ final class Repo {
         return d;
       }
     }
-    throw new IllegalStateException("no repository root (with deploy/nginx/chat.conf) above " + dir);
+    throw new IllegalStateException(
+        "no repository root (with deploy/nginx/chat.conf) above " + dir);
   }
 }

@@ -14,9 +14,8 @@ import java.util.stream.Stream;
 
 /**
  * The environment variables the service reads, derived from its code rather than written down
- * twice: every string literal that is exactly a {@code CHAT_…} name in the main sources (the
- * names {@link Config#from} looks up), and every {@code ${CHAT_…}} the logback configuration
- * substitutes.
+ * twice: every string literal that is exactly a {@code CHAT_…} name in the main sources (the names
+ * {@link Config#from} looks up), and every {@code ${CHAT_…}} the logback configuration substitutes.
  * A manifest that sets any other {@code CHAT_} variable names something the service ignores.
  */
 final class ServiceEnvironment {
@@ -31,7 +30,8 @@ final class ServiceEnvironment {
   static Set<String> readByCode() {
     Set<String> names = new TreeSet<>();
     try (Stream<Path> files = Files.walk(Repo.root().resolve(MAIN.resolve("java")))) {
-      files.filter(p -> p.toString().endsWith(".java"))
+      files
+          .filter(p -> p.toString().endsWith(".java"))
           .forEach(p -> collect(JAVA_LITERAL, read(p), names));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -43,7 +43,8 @@ final class ServiceEnvironment {
   static Set<String> readByLogging() {
     Set<String> names = new TreeSet<>();
     try (Stream<Path> files = Files.walk(Repo.root().resolve(MAIN.resolve("resources")))) {
-      files.filter(p -> p.getFileName().toString().matches("logback.*\\.xml"))
+      files
+          .filter(p -> p.getFileName().toString().matches("logback.*\\.xml"))
           .forEach(p -> collect(LOGBACK_VARIABLE, read(p), names));
     } catch (IOException e) {
       throw new UncheckedIOException(e);

@@ -23,6 +23,7 @@ class ServiceEnvironmentTest {
   private static final String MARKER = "zz-marker-7";
   private static final Pattern DOC_ROW = Pattern.compile("(?m)^\\| `(CHAT_[A-Z0-9_]+)` \\|");
   private static final Pattern DOC_MENTION = Pattern.compile("`(CHAT_[A-Z0-9_]+)`");
+
   /** Documented, but read by scripts/run rather than by the service. */
   private static final Set<String> SCRIPT_ONLY = Set.of("CHAT_JAVA_OPTS");
 
@@ -65,7 +66,8 @@ class ServiceEnvironmentTest {
   }
 
   @Test
-  @DisplayName("docs/configuration.md has a row for no name the service ignores, and mentions every name it reads")
+  @DisplayName(
+      "docs/configuration.md has a row for no name the service ignores, and mentions every name it reads")
   void configurationDocsMatchTheCode() {
     String docs = Repo.read("docs/configuration.md");
     Set<String> rows = names(DOC_ROW, docs);
@@ -73,7 +75,9 @@ class ServiceEnvironmentTest {
     readable.addAll(SCRIPT_ONLY);
     assertThat(rows).as("documented rows").isSubsetOf(readable);
     // An old name kept as a fallback may be mentioned in its successor's row rather than have one.
-    assertThat(names(DOC_MENTION, docs)).as("names mentioned").containsAll(ServiceEnvironment.known());
+    assertThat(names(DOC_MENTION, docs))
+        .as("names mentioned")
+        .containsAll(ServiceEnvironment.known());
   }
 
   private static Set<String> names(Pattern pattern, String text) {

@@ -79,7 +79,11 @@ final class ChatPeer implements AutoCloseable {
   /** Joins {@code room} resuming from {@code since} in {@code epoch}. */
   JsonObject resume(String room, String epoch, long since) {
     send(
-        new JsonObject().put("type", "join").put("room", room).put("epoch", epoch).put("since", since));
+        new JsonObject()
+            .put("type", "join")
+            .put("room", room)
+            .put("epoch", epoch)
+            .put("since", since));
     return awaitJoined(room);
   }
 
@@ -165,8 +169,17 @@ final class ChatPeer implements AutoCloseable {
     while (messages(room).size() < count) {
       if (!pump(deadline)) {
         throw new AssertionError(
-            user() + " got " + messages(room).size() + " of " + count + " messages of " + room
-                + " within " + timeout + "; last " + tail(messages(room)));
+            user()
+                + " got "
+                + messages(room).size()
+                + " of "
+                + count
+                + " messages of "
+                + room
+                + " within "
+                + timeout
+                + "; last "
+                + tail(messages(room)));
       }
     }
     return messages(room);
@@ -178,8 +191,15 @@ final class ChatPeer implements AutoCloseable {
     while (messages(room).stream().noneMatch(m -> m.getLong("seq") >= seq)) {
       if (!pump(deadline)) {
         throw new AssertionError(
-            user() + " got no message of " + room + " with seq " + seq + " within " + WAIT
-                + "; last " + tail(messages(room)));
+            user()
+                + " got no message of "
+                + room
+                + " with seq "
+                + seq
+                + " within "
+                + WAIT
+                + "; last "
+                + tail(messages(room)));
       }
     }
   }
@@ -249,7 +269,9 @@ final class ChatPeer implements AutoCloseable {
     return true;
   }
 
-  /** The last frames of {@code frames}, enough to see what went wrong without flooding the report. */
+  /**
+   * The last frames of {@code frames}, enough to see what went wrong without flooding the report.
+   */
   private static List<JsonObject> tail(List<JsonObject> frames) {
     return frames.subList(Math.max(0, frames.size() - 20), frames.size());
   }

@@ -120,7 +120,10 @@ class ClusterMessagingTest {
     for (ChatPeer member : members) {
       member.awaitSeq(room, total + 1);
       List<JsonObject> got = member.messages(room);
-      assertThat(got).extracting(m -> m.getLong("seq")).as(member + "'s seqs").isEqualTo(expectedSeqs);
+      assertThat(got)
+          .extracting(m -> m.getLong("seq"))
+          .as(member + "'s seqs")
+          .isEqualTo(expectedSeqs);
       assertThat(got).noneMatch(m -> m.containsKey("redelivered"));
       if (reference == null) {
         reference = got;
@@ -183,13 +186,13 @@ class ClusterMessagingTest {
           .as(peer + "'s messages")
           .extracting(m -> m.getString("id"), m -> m.getLong("seq"))
           .containsExactly(
-              tuple(id, ack.getLong("seq")),
-              tuple(next.getString("id"), next.getLong("seq")));
+              tuple(id, ack.getLong("seq")), tuple(next.getString("id"), next.getLong("seq")));
     }
   }
 
   @Test
-  @DisplayName("a send to a room not joined is answered not_joined with its id, and the connection stays usable")
+  @DisplayName(
+      "a send to a room not joined is answered not_joined with its id, and the connection stays usable")
   void sendWithoutJoin() {
     String room = room();
     ChatPeer peer = cluster.connect(cluster.a(), user("frank"));
@@ -206,7 +209,8 @@ class ClusterMessagingTest {
   }
 
   @Test
-  @DisplayName("invalid frames are answered bad_request (with the id of a send or dm) and the connection stays open")
+  @DisplayName(
+      "invalid frames are answered bad_request (with the id of a send or dm) and the connection stays open")
   void invalidFrames() {
     String room = room();
     ChatPeer peer = cluster.connect(cluster.b(), user("grace"));

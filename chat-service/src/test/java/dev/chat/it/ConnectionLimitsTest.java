@@ -24,8 +24,8 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * Connections per user and per client address, counted across the cluster in Redis. The nodes
- * trust {@code X-Forwarded-For}, so each test gives its clients their own addresses.
+ * Connections per user and per client address, counted across the cluster in Redis. The nodes trust
+ * {@code X-Forwarded-For}, so each test gives its clients their own addresses.
  */
 @Timeout(60)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -49,7 +49,8 @@ class ConnectionLimitsTest {
   }
 
   private ChatNode.Builder limited(String name) {
-    return ChatNode.builder().name(name)
+    return ChatNode.builder()
+        .name(name)
         .env("CHAT_REDIS_URL", redis.uri())
         .env("CHAT_INSTANCES", "2")
         .env("CHAT_MAX_CONNECTIONS_PER_USER", Integer.toString(PER_USER))
@@ -96,25 +97,32 @@ class ConnectionLimitsTest {
     assertThat(c.awaitClose(WAIT)).as("closed as over a limit").isEqualTo(1013);
   }
 
-  /** Retries until a connection of {@code user} is admitted; every attempt before must be refused with 1013. */
+  /**
+   * Retries until a connection of {@code user} is admitted; every attempt before must be refused
+   * with 1013.
+   */
   private void awaitAdmitted(ChatNode node, String user, String ip, Duration timeout) {
     List<Integer> refusals = new ArrayList<>();
-    awaitTrue(user + " admitted again", timeout, () -> {
-      WsClient c = connect(node, user, ip);
-      try {
-        assertAdmitted(c);
-        return true;
-      } catch (AssertionError closedInstead) {
-        refusals.add(c.awaitClose(WAIT));
-        c.close();
-        return false;
-      }
-    });
+    awaitTrue(
+        user + " admitted again",
+        timeout,
+        () -> {
+          WsClient c = connect(node, user, ip);
+          try {
+            assertAdmitted(c);
+            return true;
+          } catch (AssertionError closedInstead) {
+            refusals.add(c.awaitClose(WAIT));
+            c.close();
+            return false;
+          }
+        });
     assertThat(refusals).allSatisfy(code -> assertThat(code).isEqualTo(1013));
   }
 
   @Test
-  @DisplayName("a user's connection over CHAT_MAX_CONNECTIONS_PER_USER, on either node, is closed with 1013 until one closes")
+  @DisplayName(
+      "a user's connection over CHAT_MAX_CONNECTIONS_PER_USER, on either node, is closed with 1013 until one closes")
   void perUserAcrossNodes() {
     String alice = user("alice");
     WsClient first = connect(a, alice, randomIp());
@@ -129,7 +137,8 @@ class ConnectionLimitsTest {
   }
 
   @Test
-  @DisplayName("an address's connection over CHAT_MAX_CONNECTIONS_PER_IP, on either node, is closed with 1013; the last X-Forwarded-For hop counts")
+  @DisplayName(
+      "an address's connection over CHAT_MAX_CONNECTIONS_PER_IP, on either node, is closed with 1013; the last X-Forwarded-For hop counts")
   void perAddressAcrossNodes() {
     String ip = randomIp();
     assertAdmitted(connect(a, user("u1"), ip));
@@ -146,15 +155,20 @@ class ConnectionLimitsTest {
   }
 
   @Test
-  @DisplayName("frames sent right after the upgrade, while the slots are being taken, are handled after the welcome")
+  @DisplayName(
+      "frames sent right after the upgrade, while the slots are being taken, are handled after the welcome")
   void framesBeforeTheWelcomeAreKept() {
     String room = LiveChecks.room();
     // Holds the slot scripts (writes) for a while, so the join surely arrives before they answer.
     try (RespClient client = redis.client()) {
       client.call("CLIENT", "PAUSE", "700", "WRITE");
     }
-    try (RawWebSocket ws = RawWebSocket.connect("127.0.0.1", a.port(), "/ws?user=" + user("eager"),
-        Map.of("X-Forwarded-For", randomIp()))) {
+    try (RawWebSocket ws =
+        RawWebSocket.connect(
+            "127.0.0.1",
+            a.port(),
+            "/ws?user=" + user("eager"),
+            Map.of("X-Forwarded-For", randomIp()))) {
       ws.sendText(LiveChecks.join(room).encode());
       assertThat(LiveChecks.awaitType(ws, "welcome")).isNotNull();
       assertThat(LiveChecks.awaitType(ws, "joined").getString("room")).isEqualTo(room);
@@ -162,12 +176,15 @@ class ConnectionLimitsTest {
   }
 
   @Test
-  @DisplayName("a node that does not trust the proxy counts the socket's address and ignores X-Forwarded-For")
+  @DisplayName(
+      "a node that does not trust the proxy counts the socket's address and ignores X-Forwarded-For")
   void forwardedForIgnoredWithoutTrust() {
-    try (ChatNode untrusting = ChatNode.builder().name("limits-untrusting")
-        .env("CHAT_INSTANCES", "1")
-        .env("CHAT_MAX_CONNECTIONS_PER_IP", "2")
-        .start()) {
+    try (ChatNode untrusting =
+        ChatNode.builder()
+            .name("limits-untrusting")
+            .env("CHAT_INSTANCES", "1")
+            .env("CHAT_MAX_CONNECTIONS_PER_IP", "2")
+            .start()) {
       assertAdmitted(connect(untrusting, user("v1"), randomIp()));
       assertAdmitted(connect(untrusting, user("v2"), randomIp()));
       assertRefused(connect(untrusting, user("v3"), randomIp()));
@@ -184,7 +201,8 @@ class ConnectionLimitsTest {
       assertRefused(connect(a, carol, randomIp()));
 
       doomed.kill();
-      // The dead node had one lease per event loop, reaped one at a time: each slot frees on its own.
+      // The dead node had one lease per event loop, reaped one at a time: each slot frees on its
+      // own.
       awaitAdmitted(a, carol, randomIp(), Duration.ofMillis(LEASE_MS * 3 + 5_000));
       awaitAdmitted(b, carol, randomIp(), Duration.ofMillis(LEASE_MS * 3 + 5_000));
       assertRefused(connect(b, carol, randomIp()));

@@ -42,8 +42,10 @@ class ConnectionRulesTest {
   private static final int BURST = 5;
 
   private RedisServer redis;
+
   /** Small frames, a low rate limit. */
   private ChatNode node;
+
   /** At most two connections. */
   private ChatNode small;
 
@@ -129,7 +131,8 @@ class ConnectionRulesTest {
   }
 
   @Test
-  @DisplayName("a fragmented message that is not valid UTF-8 once reassembled closes the connection with 1007")
+  @DisplayName(
+      "a fragmented message that is not valid UTF-8 once reassembled closes the connection with 1007")
   void invalidUtf8Fragmented() {
     try (RawWebSocket ws = raw(node.port(), user("utf"))) {
       awaitType(ws, "welcome");
@@ -143,10 +146,16 @@ class ConnectionRulesTest {
   }
 
   @Test
-  @DisplayName("permessage-deflate is declined: an offer gets no Sec-WebSocket-Extensions, and frames stay uncompressed")
+  @DisplayName(
+      "permessage-deflate is declined: an offer gets no Sec-WebSocket-Extensions, and frames stay uncompressed")
   void noCompression() {
-    try (RawWebSocket ws = RawWebSocket.connect("127.0.0.1", node.port(), "/ws?user=" + user("zip"),
-        java.util.Map.of("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits"))) {
+    try (RawWebSocket ws =
+        RawWebSocket.connect(
+            "127.0.0.1",
+            node.port(),
+            "/ws?user=" + user("zip"),
+            java.util.Map.of(
+                "Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits"))) {
       assertThat(ws.responseHeader("Sec-WebSocket-Extensions")).isNull();
       assertThat(awaitType(ws, "welcome")).isNotNull();
     }
@@ -188,7 +197,8 @@ class ConnectionRulesTest {
   }
 
   @Test
-  @DisplayName("bad frames get errors and leave the connection open, but the 21st within 10 s closes it with 1008")
+  @DisplayName(
+      "bad frames get errors and leave the connection open, but the 21st within 10 s closes it with 1008")
   void repeatedBadFrames() {
     try (RawWebSocket ws = raw(node.port(), user("bad"))) {
       awaitType(ws, "welcome");
@@ -208,7 +218,8 @@ class ConnectionRulesTest {
   }
 
   @Test
-  @DisplayName("a node at its connection limit closes the next connection with 1013 and admits again once one leaves")
+  @DisplayName(
+      "a node at its connection limit closes the next connection with 1013 and admits again once one leaves")
   void connectionLimit() {
     WsClient first = WsClient.connect(small.wsUri(user("c1")));
     WsClient second = WsClient.connect(small.wsUri(user("c2")));
@@ -234,7 +245,9 @@ class ConnectionRulesTest {
               }
             }
           });
-      assertThat(refusals).as("closes while the slot was still taken").allSatisfy(c -> assertThat(c).isEqualTo(1013));
+      assertThat(refusals)
+          .as("closes while the slot was still taken")
+          .allSatisfy(c -> assertThat(c).isEqualTo(1013));
     } finally {
       first.close();
       second.close();
@@ -242,7 +255,8 @@ class ConnectionRulesTest {
   }
 
   @Test
-  @DisplayName("a burst over the rate limit gets rate_limited errors naming the send and a retry delay")
+  @DisplayName(
+      "a burst over the rate limit gets rate_limited errors naming the send and a retry delay")
   void rateLimit() {
     String room = room();
     try (WsClient client = WsClient.connect(node.wsUri(user("fast")))) {
@@ -264,7 +278,8 @@ class ConnectionRulesTest {
         (answer.getString("type").equals("ack") ? acks : limited).add(answer);
       }
       // the burst, plus what the bucket refilled while the 20 frames were being written
-      long refilled = 1 + Duration.ofNanos(System.nanoTime() - started).toMillis() * RATE_PER_SEC / 1000;
+      long refilled =
+          1 + Duration.ofNanos(System.nanoTime() - started).toMillis() * RATE_PER_SEC / 1000;
       assertThat(acks).hasSizeBetween(BURST, (int) (BURST + refilled));
       assertThat(limited).hasSize(20 - acks.size()).isNotEmpty();
       assertThat(limited)

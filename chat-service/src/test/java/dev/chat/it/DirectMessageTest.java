@@ -128,12 +128,14 @@ class DirectMessageTest {
     snoop.pingPong();
     assertThat(snoop.received())
         .as("nothing of bob's inbox leaked")
-        .noneMatch(f -> inbox(bob).equals(f.getString("room")) && !"error".equals(f.getString("type")));
+        .noneMatch(
+            f -> inbox(bob).equals(f.getString("room")) && !"error".equals(f.getString("type")));
     assertThat(snoop.isClosed()).isFalse();
   }
 
   @Test
-  @DisplayName("a dm repeated with the same id, on a new connection, is stored once in each inbox and acked the same")
+  @DisplayName(
+      "a dm repeated with the same id, on a new connection, is stored once in each inbox and acked the same")
   void dmDedup() {
     String alice = user("alice");
     String bob = user("bob");

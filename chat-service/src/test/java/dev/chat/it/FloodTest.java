@@ -46,14 +46,16 @@ class FloodTest {
 
   @BeforeAll
   void start() {
-    node = ChatNode.builder().name("flood")
-        .env("CHAT_INSTANCES", "1")
-        .env("CHAT_FRAME_RATE_PER_SEC", "100")
-        .env("CHAT_FRAME_BURST", Integer.toString(FRAME_BURST))
-        .env("CHAT_RATE_LIMIT_PER_SEC", "5")
-        .env("CHAT_RATE_LIMIT_BURST", Integer.toString(SEND_BURST))
-        .env("CHAT_RATE_LIMIT_STRIKES", Integer.toString(STRIKES))
-        .start();
+    node =
+        ChatNode.builder()
+            .name("flood")
+            .env("CHAT_INSTANCES", "1")
+            .env("CHAT_FRAME_RATE_PER_SEC", "100")
+            .env("CHAT_FRAME_BURST", Integer.toString(FRAME_BURST))
+            .env("CHAT_RATE_LIMIT_PER_SEC", "5")
+            .env("CHAT_RATE_LIMIT_BURST", Integer.toString(SEND_BURST))
+            .env("CHAT_RATE_LIMIT_STRIKES", Integer.toString(STRIKES))
+            .start();
   }
 
   @AfterAll
@@ -66,8 +68,12 @@ class FloodTest {
   /** Every text frame up to the server's close frame, and the close code (-1: none came). */
   private record Ending(List<JsonObject> frames, int closeCode) {
     long count(String type, String code) {
-      return frames.stream().filter(f -> type.equals(f.getString("type"))
-          && (code == null || code.equals(f.getString("code")))).count();
+      return frames.stream()
+          .filter(
+              f ->
+                  type.equals(f.getString("type"))
+                      && (code == null || code.equals(f.getString("code"))))
+          .count();
     }
   }
 
@@ -104,7 +110,8 @@ class FloodTest {
   }
 
   @Test
-  @DisplayName("a client that keeps sending after rate_limited is closed with 1008 after CHAT_RATE_LIMIT_STRIKES refusals")
+  @DisplayName(
+      "a client that keeps sending after rate_limited is closed with 1008 after CHAT_RATE_LIMIT_STRIKES refusals")
   void sendFlood() {
     String room = room();
     try (RawWebSocket ws = raw(node.port(), user("sender"))) {
@@ -135,7 +142,8 @@ class FloodTest {
   }
 
   @Test
-  @DisplayName("a flood of WebSocket ping frames counts against the same budget and is closed with 1008")
+  @DisplayName(
+      "a flood of WebSocket ping frames counts against the same budget and is closed with 1008")
   void controlFrameFlood() {
     try (RawWebSocket ws = raw(node.port(), user("controls"))) {
       awaitType(ws, "welcome");
@@ -161,26 +169,35 @@ class FloodTest {
   }
 
   @Test
-  @DisplayName("while two clients flood the node's only event loop, another client's round trips stay fast (p99 < 500 ms)")
+  @DisplayName(
+      "while two clients flood the node's only event loop, another client's round trips stay fast (p99 < 500 ms)")
   void floodersDoNotSlowOthers() throws InterruptedException {
     AtomicBoolean flooding = new AtomicBoolean(true);
     List<Integer> flooderCloses = new CopyOnWriteArrayList<>();
     List<Thread> flooders = new ArrayList<>();
     for (int t = 0; t < 2; t++) {
-      Thread flooder = new Thread(() -> {
-        String room = room();
-        String text = "x".repeat(3000);
-        while (flooding.get()) {
-          try (RawWebSocket ws = raw(node.port(), user("flooder"))) {
-            ws.sendText(join(room).encode());
-            int[] n = {0};
-            blast(ws, 2000, () -> ws.sendText(n[0]++ % 2 == 0 ? PING : send(room, "f" + n[0], text).encode()));
-            flooderCloses.add(ws.awaitClose(WAIT));
-          } catch (RuntimeException | AssertionError e) {
-            flooderCloses.add(-2);
-          }
-        }
-      }, "flooder-" + t);
+      Thread flooder =
+          new Thread(
+              () -> {
+                String room = room();
+                String text = "x".repeat(3000);
+                while (flooding.get()) {
+                  try (RawWebSocket ws = raw(node.port(), user("flooder"))) {
+                    ws.sendText(join(room).encode());
+                    int[] n = {0};
+                    blast(
+                        ws,
+                        2000,
+                        () ->
+                            ws.sendText(
+                                n[0]++ % 2 == 0 ? PING : send(room, "f" + n[0], text).encode()));
+                    flooderCloses.add(ws.awaitClose(WAIT));
+                  } catch (RuntimeException | AssertionError e) {
+                    flooderCloses.add(-2);
+                  }
+                }
+              },
+              "flooder-" + t);
       flooder.setDaemon(true);
       flooders.add(flooder);
       flooder.start();

@@ -29,7 +29,10 @@ class HeartbeatTest {
 
   private static final long INTERVAL_MS = 200;
   private static final long TIMEOUT_MS = 1000;
-  /** Several heartbeat timeouts: long enough that a connection kept only by luck would be closed. */
+
+  /**
+   * Several heartbeat timeouts: long enough that a connection kept only by luck would be closed.
+   */
   private static final Duration SEVERAL_TIMEOUTS = Duration.ofMillis(4 * TIMEOUT_MS);
 
   private RedisServer redis;
@@ -59,7 +62,8 @@ class HeartbeatTest {
   }
 
   @Test
-  @DisplayName("a client that never answers pings and sends nothing is pinged, then closed with 4000 after the timeout")
+  @DisplayName(
+      "a client that never answers pings and sends nothing is pinged, then closed with 4000 after the timeout")
   void silentClientIsClosed() {
     try (RawWebSocket ws = raw(node.port(), user("mute"))) {
       long opened = System.nanoTime();
@@ -79,12 +83,15 @@ class HeartbeatTest {
       assertThat(frames.stream().filter(f -> f.opcode() == RawWebSocket.PING).count())
           .as("pings before the close, one per %d ms", INTERVAL_MS)
           .isGreaterThanOrEqualTo(2);
-      assertThat(closedAfterMs).as("ms until the close").isBetween(TIMEOUT_MS - 50, TIMEOUT_MS + 1500);
+      assertThat(closedAfterMs)
+          .as("ms until the close")
+          .isBetween(TIMEOUT_MS - 50, TIMEOUT_MS + 1500);
     }
   }
 
   @Test
-  @DisplayName("a client that only sends app-level pings stays open over several timeouts, each answered by a pong")
+  @DisplayName(
+      "a client that only sends app-level pings stays open over several timeouts, each answered by a pong")
   void appPingsKeepTheConnectionOpen() {
     try (RawWebSocket ws = raw(node.port(), user("pinger"))) {
       awaitType(ws, "welcome");

@@ -36,8 +36,8 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Auth mode jwt on real nodes: one checking HS256 with an audience and an issuer (logging at
- * DEBUG, to show that no token reaches the log), one checking RS256 against a PEM public key.
+ * Auth mode jwt on real nodes: one checking HS256 with an audience and an issuer (logging at DEBUG,
+ * to show that no token reaches the log), one checking RS256 against a PEM public key.
  */
 @Timeout(60)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -49,26 +49,32 @@ class JwtAuthTest {
 
   private final String secret = "s-" + UUID.randomUUID() + "-" + UUID.randomUUID();
   private final KeyPair rsa = Jwts.rsaKeyPair();
+
   /** HS256, with audience and issuer, DEBUG logs. */
   private ChatNode hs;
+
   /** RS256 with a PEM public key. */
   private ChatNode rs;
 
   @BeforeAll
   void start() {
-    hs = ChatNode.builder().name("jwt-hs")
-        .env("CHAT_AUTH", "jwt")
-        .env("CHAT_JWT_SECRET", secret)
-        .env("CHAT_JWT_AUDIENCE", AUDIENCE)
-        .env("CHAT_JWT_ISSUER", ISSUER)
-        .env("CHAT_INSTANCES", "2")
-        .env("CHAT_LOG_LEVEL", "DEBUG")
-        .start();
-    rs = ChatNode.builder().name("jwt-rs")
-        .env("CHAT_AUTH", "jwt")
-        .env("CHAT_JWT_PUBLIC_KEY", Jwts.pem(rsa.getPublic()))
-        .env("CHAT_INSTANCES", "1")
-        .start();
+    hs =
+        ChatNode.builder()
+            .name("jwt-hs")
+            .env("CHAT_AUTH", "jwt")
+            .env("CHAT_JWT_SECRET", secret)
+            .env("CHAT_JWT_AUDIENCE", AUDIENCE)
+            .env("CHAT_JWT_ISSUER", ISSUER)
+            .env("CHAT_INSTANCES", "2")
+            .env("CHAT_LOG_LEVEL", "DEBUG")
+            .start();
+    rs =
+        ChatNode.builder()
+            .name("jwt-rs")
+            .env("CHAT_AUTH", "jwt")
+            .env("CHAT_JWT_PUBLIC_KEY", Jwts.pem(rsa.getPublic()))
+            .env("CHAT_INSTANCES", "1")
+            .start();
   }
 
   @AfterAll
@@ -91,14 +97,17 @@ class JwtAuthTest {
 
   /** The HTTP status of a real WebSocket handshake, and the refusal's body from a plain GET. */
   private static String refusal(ChatNode node, String query) {
-    int status = WsClient.handshakeStatus(URI.create("ws://127.0.0.1:" + node.port() + "/ws" + query));
-    LiveChecks.HttpAnswer answer = LiveChecks.get(URI.create("http://127.0.0.1:" + node.port() + "/ws" + query));
+    int status =
+        WsClient.handshakeStatus(URI.create("ws://127.0.0.1:" + node.port() + "/ws" + query));
+    LiveChecks.HttpAnswer answer =
+        LiveChecks.get(URI.create("http://127.0.0.1:" + node.port() + "/ws" + query));
     assertThat(answer.status()).isEqualTo(status);
     return status + " " + answer.body();
   }
 
   @Test
-  @DisplayName("accepts a valid HS256 token, and its sub is the user, whatever the user parameter says")
+  @DisplayName(
+      "accepts a valid HS256 token, and its sub is the user, whatever the user parameter says")
   void validToken() {
     String alice = user("alice");
     String token = Jwts.hs256(secret, good(alice));
@@ -115,20 +124,41 @@ class JwtAuthTest {
     String u = user("eve");
     List<Arguments> cases = new ArrayList<>();
     Function<JsonObject, String> sign = c -> Jwts.hs256(secret, c);
-    cases.add(Arguments.of("expired", sign.apply(good(u).put("exp", Instant.now().minusSeconds(60).getEpochSecond())),
-        "token expired"));
+    cases.add(
+        Arguments.of(
+            "expired",
+            sign.apply(good(u).put("exp", Instant.now().minusSeconds(60).getEpochSecond())),
+            "token expired"));
     JsonObject noExp = good(u);
     noExp.remove("exp");
     cases.add(Arguments.of("without exp", sign.apply(noExp), "exp is required"));
     cases.add(Arguments.of("alg none", Jwts.unsigned(good(u)), "unsigned tokens are refused"));
-    cases.add(Arguments.of("a changed signature", Jwts.tampered(sign.apply(good(u))), "bad signature"));
-    cases.add(Arguments.of("signed with another secret", Jwts.hs256(secret + "x", good(u)), "bad signature"));
-    cases.add(Arguments.of("for another audience", sign.apply(good(u).put("aud", "mail")), "wrong audience"));
-    cases.add(Arguments.of("from another issuer", sign.apply(good(u).put("iss", ISSUER + ".evil")), "wrong issuer"));
-    cases.add(Arguments.of("nbf in the future",
-        sign.apply(good(u).put("nbf", Instant.now().plusSeconds(120).getEpochSecond())), "not valid yet"));
-    cases.add(Arguments.of("whose sub is not a user id", sign.apply(good("a b")), "sub must be a user id"));
-    cases.add(Arguments.of("RS256 on an HS256 node", Jwts.rs256(rsa.getPrivate(), good(u)), "RS256 is not accepted"));
+    cases.add(
+        Arguments.of("a changed signature", Jwts.tampered(sign.apply(good(u))), "bad signature"));
+    cases.add(
+        Arguments.of(
+            "signed with another secret", Jwts.hs256(secret + "x", good(u)), "bad signature"));
+    cases.add(
+        Arguments.of(
+            "for another audience", sign.apply(good(u).put("aud", "mail")), "wrong audience"));
+    cases.add(
+        Arguments.of(
+            "from another issuer",
+            sign.apply(good(u).put("iss", ISSUER + ".evil")),
+            "wrong issuer"));
+    cases.add(
+        Arguments.of(
+            "nbf in the future",
+            sign.apply(good(u).put("nbf", Instant.now().plusSeconds(120).getEpochSecond())),
+            "not valid yet"));
+    cases.add(
+        Arguments.of(
+            "whose sub is not a user id", sign.apply(good("a b")), "sub must be a user id"));
+    cases.add(
+        Arguments.of(
+            "RS256 on an HS256 node",
+            Jwts.rs256(rsa.getPrivate(), good(u)),
+            "RS256 is not accepted"));
     return cases.stream();
   }
 
@@ -147,7 +177,8 @@ class JwtAuthTest {
   }
 
   @Test
-  @DisplayName("lets a token's rooms claim allow matching rooms and the user's inbox, and forbid the rest")
+  @DisplayName(
+      "lets a token's rooms claim allow matching rooms and the user's inbox, and forbid the rest")
   void roomsClaim() {
     String guest = user("guest");
     String token = Jwts.hs256(secret, good(guest).put("rooms", new JsonArray().add("team-*")));
@@ -172,12 +203,15 @@ class JwtAuthTest {
     try (WsClient client = WsClient.connect(tokenUri(hs, token))) {
       joinRoom(client, room());
       assertThat(client.awaitClose(Duration.ofSeconds(10))).isEqualTo(4002);
-      assertThat(System.currentTimeMillis()).as("closed at expiry, not before").isGreaterThanOrEqualTo(exp * 1000);
+      assertThat(System.currentTimeMillis())
+          .as("closed at expiry, not before")
+          .isGreaterThanOrEqualTo(exp * 1000);
     }
   }
 
   @Test
-  @DisplayName("accepts an RS256 token signed by the configured key pair, and refuses other keys and algorithm confusion")
+  @DisplayName(
+      "accepts an RS256 token signed by the configured key pair, and refuses other keys and algorithm confusion")
   void rs256() {
     String bob = user("bob");
     JsonObject claims = Jwts.claims(bob, Duration.ofMinutes(5));
@@ -185,24 +219,30 @@ class JwtAuthTest {
       assertThat(client.welcome().getString("user")).isEqualTo(bob);
     }
     assertThat(refusal(rs, "?token=" + Jwts.rs256(Jwts.rsaKeyPair().getPrivate(), claims)))
-        .startsWith("401 ").contains("bad signature");
+        .startsWith("401 ")
+        .contains("bad signature");
     // HS256 "signed" with the public key, which an attacker knows: must not verify against it
     assertThat(refusal(rs, "?token=" + Jwts.hs256(Jwts.pem(rsa.getPublic()), claims)))
-        .startsWith("401 ").contains("HS256 is not accepted");
+        .startsWith("401 ")
+        .contains("HS256 is not accepted");
   }
 
   @Test
   @DisplayName("writes no token to its log, accepted or refused, even at DEBUG")
   void tokensNotLogged() throws IOException {
     String ok = Jwts.hs256(secret, good(user("logged")));
-    String expired = Jwts.hs256(secret, good(user("logged")).put("exp", Instant.now().minusSeconds(5).getEpochSecond()));
+    String expired =
+        Jwts.hs256(
+            secret,
+            good(user("logged")).put("exp", Instant.now().minusSeconds(5).getEpochSecond()));
     String forged = Jwts.tampered(ok);
     try (WsClient client = WsClient.connect(tokenUri(hs, ok))) {
       client.welcome();
     }
     assertThat(WsClient.handshakeStatus(tokenUri(hs, expired))).isEqualTo(401);
     assertThat(WsClient.handshakeStatus(tokenUri(hs, forged))).isEqualTo(401);
-    LiveChecks.awaitTrue("the refusals logged", WAIT, () -> log(hs).contains("handshake refused: bad signature"));
+    LiveChecks.awaitTrue(
+        "the refusals logged", WAIT, () -> log(hs).contains("handshake refused: bad signature"));
 
     String log = log(hs);
     assertThat(log).contains("handshake refused: token expired");
@@ -225,8 +265,10 @@ class JwtAuthTest {
   @MethodSource("refusedConfigurations")
   @DisplayName("refuses to start, exiting with 2 and saying why")
   void refusesToStart(String what, String key, String value, String message) {
-    ChatNode.Builder builder = ChatNode.builder().name("jwt-bad-" + UUID.randomUUID().toString().substring(0, 4))
-        .readyTimeout(Duration.ofSeconds(20));
+    ChatNode.Builder builder =
+        ChatNode.builder()
+            .name("jwt-bad-" + UUID.randomUUID().toString().substring(0, 4))
+            .readyTimeout(Duration.ofSeconds(20));
     if (!what.startsWith("keys without")) {
       builder.env("CHAT_AUTH", "jwt");
     }
@@ -242,8 +284,17 @@ class JwtAuthTest {
   static Stream<Arguments> refusedConfigurations() {
     return Stream.of(
         Arguments.of("jwt mode without a key", null, null, "CHAT_AUTH=jwt needs a key"),
-        Arguments.of("jwt mode with a short secret", "CHAT_JWT_SECRET", "short", "CHAT_JWT_SECRET must be at least 32 bytes"),
-        Arguments.of("jwt mode with a public key that is not one", "CHAT_JWT_PUBLIC_KEY", "not a key", "CHAT_JWT_PUBLIC_KEY"),
-        Arguments.of("keys without jwt mode", "CHAT_JWT_SECRET", "x".repeat(40), "CHAT_AUTH is not jwt"));
+        Arguments.of(
+            "jwt mode with a short secret",
+            "CHAT_JWT_SECRET",
+            "short",
+            "CHAT_JWT_SECRET must be at least 32 bytes"),
+        Arguments.of(
+            "jwt mode with a public key that is not one",
+            "CHAT_JWT_PUBLIC_KEY",
+            "not a key",
+            "CHAT_JWT_PUBLIC_KEY"),
+        Arguments.of(
+            "keys without jwt mode", "CHAT_JWT_SECRET", "x".repeat(40), "CHAT_AUTH is not jwt"));
   }
 }

@@ -1,16 +1,14 @@
 package dev.chat.it;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import dev.chat.testing.RawWebSocket;
 import dev.chat.testing.WsClient;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -137,7 +135,8 @@ final class LiveChecks {
       long left = deadline - System.nanoTime();
       RawWebSocket.Frame frame = left > 0 ? ws.pollFrame(Duration.ofNanos(left)) : null;
       if (frame == null) {
-        throw new AssertionError("no matching JSON frame within " + timeout + "; skipped " + skipped);
+        throw new AssertionError(
+            "no matching JSON frame within " + timeout + "; skipped " + skipped);
       }
       if (frame.opcode() == RawWebSocket.TEXT) {
         try {

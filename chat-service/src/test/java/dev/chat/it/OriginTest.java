@@ -26,10 +26,12 @@ class OriginTest {
 
   @BeforeAll
   void start() {
-    node = ChatNode.builder().name("origins")
-        .env("CHAT_ALLOWED_ORIGINS", "https://chat.example.com, http://localhost:8080")
-        .env("CHAT_INSTANCES", "1")
-        .start();
+    node =
+        ChatNode.builder()
+            .name("origins")
+            .env("CHAT_ALLOWED_ORIGINS", "https://chat.example.com, http://localhost:8080")
+            .env("CHAT_INSTANCES", "1")
+            .start();
     open = ChatNode.builder().name("origins-any").env("CHAT_INSTANCES", "1").start();
   }
 
@@ -47,16 +49,30 @@ class OriginTest {
   }
 
   @ParameterizedTest(name = "Origin: {0}")
-  @ValueSource(strings = {"https://chat.example.com", "https://chat.example.com:443", "http://localhost:8080"})
+  @ValueSource(
+      strings = {
+        "https://chat.example.com",
+        "https://chat.example.com:443",
+        "http://localhost:8080"
+      })
   @DisplayName("upgrades a handshake from a listed origin")
   void allowed(String origin) {
     assertThat(status(node, origin)).isEqualTo(101);
   }
 
   @ParameterizedTest(name = "Origin: {0}")
-  @ValueSource(strings = {"null", "https://chat.example.com.evil.com", "https://evilchat.example.com",
-      "http://chat.example.com", "https://chat.example.com:8443", "http://localhost:8081", "http://127.0.0.1:8080"})
-  @DisplayName("refuses a handshake from any other origin with 403: null, look-alike hosts, another scheme or port")
+  @ValueSource(
+      strings = {
+        "null",
+        "https://chat.example.com.evil.com",
+        "https://evilchat.example.com",
+        "http://chat.example.com",
+        "https://chat.example.com:8443",
+        "http://localhost:8081",
+        "http://127.0.0.1:8080"
+      })
+  @DisplayName(
+      "refuses a handshake from any other origin with 403: null, look-alike hosts, another scheme or port")
   void refused(String origin) {
     assertThat(status(node, origin)).isEqualTo(403);
   }
@@ -64,7 +80,8 @@ class OriginTest {
   @Test
   @DisplayName("upgrades a handshake without an Origin header (a non-browser client)")
   void missingOrigin() {
-    try (RawWebSocket ws = RawWebSocket.connect("127.0.0.1", node.port(), "/ws?user=" + LiveChecks.user("cli"))) {
+    try (RawWebSocket ws =
+        RawWebSocket.connect("127.0.0.1", node.port(), "/ws?user=" + LiveChecks.user("cli"))) {
       assertThat(LiveChecks.awaitType(ws, "welcome")).isNotNull();
     }
   }

@@ -33,8 +33,8 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * Presence across two nodes sharing one Redis: who is announced to whom, how {@code online}
- * counts, and every way a user's last connection can end.
+ * Presence across two nodes sharing one Redis: who is announced to whom, how {@code online} counts,
+ * and every way a user's last connection can end.
  */
 @Timeout(60)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -79,7 +79,8 @@ class PresenceTest {
   }
 
   @Test
-  @DisplayName("a user's first join and last leave are announced to the others only, and online counts distinct users across nodes")
+  @DisplayName(
+      "a user's first join and last leave are announced to the others only, and online counts distinct users across nodes")
   void firstJoinAndLastLeave() {
     String room = room();
     String watcher = user("watcher");
@@ -96,7 +97,8 @@ class PresenceTest {
       // alice's first connection (node b): announced to the watcher, not to alice herself
       JsonObject aliceJoined = joinRoom(alice1, room);
       assertThat(aliceJoined.getInteger("online")).isEqualTo(2);
-      assertThat(aliceJoined.getJsonArray("users").getList()).containsExactlyInAnyOrder(watcher, alice);
+      assertThat(aliceJoined.getJsonArray("users").getList())
+          .containsExactlyInAnyOrder(watcher, alice);
       JsonObject announced = awaitPresence(w, room, "join", alice);
       assertThat(announced.getInteger("online")).isEqualTo(2);
       assertThat(presences(framesBeforeMarker(w, room, alice1).get(0))).isEmpty();
@@ -186,7 +188,8 @@ class PresenceTest {
   }
 
   @Test
-  @DisplayName("when a node is killed, members on the surviving node see a leave for each of its users within 15 s, but none for a user still connected elsewhere")
+  @DisplayName(
+      "when a node is killed, members on the surviving node see a leave for each of its users within 15 s, but none for a user still connected elsewhere")
   void nodeKilled() {
     String room = room();
     String u1 = user("doomed");
@@ -226,13 +229,21 @@ class PresenceTest {
       assertThat(leaves.values()).containsExactlyInAnyOrder(3, 2);
 
       // once every loop of the dead node is reaped, its last presence of `both` went without a word
-      awaitTrue("the dead node's presences are reaped", WAIT,
-          () -> resp.call("EXISTS", "chat:owner:{presence-c/0}:rooms", "chat:owner:{presence-c/1}:rooms")
-              .equals(0L));
+      awaitTrue(
+          "the dead node's presences are reaped",
+          WAIT,
+          () ->
+              resp.call(
+                      "EXISTS",
+                      "chat:owner:{presence-c/0}:rooms",
+                      "chat:owner:{presence-c/1}:rooms")
+                  .equals(0L));
       presences.addAll(presences(framesBeforeMarker(w, room, w, bothOnA).get(0)));
       assertThat(presences).noneMatch(f -> both.equals(f.getString("user")));
       try (WsClient late = WsClient.connect(b.wsUri(user("late")))) {
-        assertThat(joinRoom(late, room).getInteger("online")).as("watcher, both, late").isEqualTo(3);
+        assertThat(joinRoom(late, room).getInteger("online"))
+            .as("watcher, both, late")
+            .isEqualTo(3);
       }
       d1.abort();
       d2.abort();

@@ -27,13 +27,13 @@ import net.jqwik.api.lifecycle.BeforeContainer;
 import net.jqwik.api.statistics.Statistics;
 
 /**
- * A real node (an event loop busy for 500 ms, a quarter of Vert.x's default, logs a warning) takes random sessions of
- * well-framed WebSocket messages: JSON-shaped and damaged frames, random text, binary, invalid
- * UTF-8, oversized and fragmented messages, pings and pongs. A model of the contract predicts each
- * session's end, and the node must match it exactly: the first binary message closes with 1003,
- * invalid UTF-8 with 1007, a message over the size limit with 1009, the 21st undecodable frame
- * with 1008; a session with none of those stays open and still answers a ping. Nothing may block
- * an event loop on the way.
+ * A real node (an event loop busy for 500 ms, a quarter of Vert.x's default, logs a warning) takes
+ * random sessions of well-framed WebSocket messages: JSON-shaped and damaged frames, random text,
+ * binary, invalid UTF-8, oversized and fragmented messages, pings and pongs. A model of the
+ * contract predicts each session's end, and the node must match it exactly: the first binary
+ * message closes with 1003, invalid UTF-8 with 1007, a message over the size limit with 1009, the
+ * 21st undecodable frame with 1008; a session with none of those stays open and still answers a
+ * ping. Nothing may block an event loop on the way.
  */
 @Label("A node fed random frames")
 class RandomFramesTest {
@@ -41,13 +41,17 @@ class RandomFramesTest {
   private static final int MAX_BYTES = 2048;
   private static final int BAD_FRAMES_ALLOWED = 20;
   private static final Duration WAIT = Duration.ofSeconds(5);
+
   /** Every close code of the contract's table. */
   private static final Set<Integer> CONTRACT_CLOSES =
       Set.of(1000, 1003, 1007, 1008, 1009, 1011, 1012, 1013, 4000, 4001, 4002);
 
   /** The model's verdict for a single frame over the limit: 1009, or a reset that lost it. */
   private static final int ONE_FRAME_TOO_BIG = -1009;
-  /** What {@link RawWebSocket#awaitClose} reports when the connection ended without a close frame. */
+
+  /**
+   * What {@link RawWebSocket#awaitClose} reports when the connection ended without a close frame.
+   */
   private static final int NO_CLOSE_FRAME = -1;
 
   private static ChatNode node;
@@ -55,24 +59,26 @@ class RandomFramesTest {
 
   @BeforeContainer
   static void start() throws Exception {
-    node = ChatNode.builder()
-        .name("random-frames")
-        .env("CHAT_MAX_FRAME_BYTES", Integer.toString(MAX_BYTES))
-        .env("CHAT_EVENT_LOOP_WARN_MS", "500")
-        // nothing here acks: keep redelivery from closing sockets with 4001 within a session
-        .env("CHAT_ACK_TIMEOUT_MS", "60000")
-        // a session of 1-byte fragments is hundreds of frames: the flood budgets (FloodTest's
-        // subject) are raised so that only the rules modelled here close a connection
-        .env("CHAT_FRAME_RATE_PER_SEC", "100000")
-        .env("CHAT_FRAME_BURST", "100000")
-        .env("CHAT_RATE_LIMIT_PER_SEC", "100000")
-        .env("CHAT_RATE_LIMIT_BURST", "100000")
-        .start();
+    node =
+        ChatNode.builder()
+            .name("random-frames")
+            .env("CHAT_MAX_FRAME_BYTES", Integer.toString(MAX_BYTES))
+            .env("CHAT_EVENT_LOOP_WARN_MS", "500")
+            // nothing here acks: keep redelivery from closing sockets with 4001 within a session
+            .env("CHAT_ACK_TIMEOUT_MS", "60000")
+            // a session of 1-byte fragments is hundreds of frames: the flood budgets (FloodTest's
+            // subject) are raised so that only the rules modelled here close a connection
+            .env("CHAT_FRAME_RATE_PER_SEC", "100000")
+            .env("CHAT_FRAME_BURST", "100000")
+            .env("CHAT_RATE_LIMIT_PER_SEC", "100000")
+            .env("CHAT_RATE_LIMIT_BURST", "100000")
+            .start();
     // Warm up the code paths first: loading classes on a cold JVM is not what is measured here.
     for (int i = 0; i < 3; i++) {
       try (RawWebSocket ws = connect()) {
         ws.sendText("{\"type\":\"join\",\"room\":\"warm-up\"}");
-        ws.sendText("{\"type\":\"send\",\"room\":\"warm-up\",\"id\":\"w" + i + "\",\"text\":\"hi\"}");
+        ws.sendText(
+            "{\"type\":\"send\",\"room\":\"warm-up\",\"id\":\"w" + i + "\",\"text\":\"hi\"}");
         ws.sendText("not json");
         ws.sendFragmented("{\"type\":\"ping\"}", 3);
         awaitPong(ws);
@@ -86,7 +92,8 @@ class RandomFramesTest {
   static void stop() throws IOException {
     try {
       byte[] log = Files.readAllBytes(node.logFile());
-      String sinceWarmUp = new String(log, (int) logOffset, log.length - (int) logOffset, StandardCharsets.UTF_8);
+      String sinceWarmUp =
+          new String(log, (int) logOffset, log.length - (int) logOffset, StandardCharsets.UTF_8);
       assertThat(sinceWarmUp).as("node log after warm-up").doesNotContain("has been blocked");
       assertThat(node.isAlive()).isTrue();
     } finally {
@@ -122,9 +129,13 @@ class RandomFramesTest {
   }
 
   // Invalid UTF-8: a bad continuation, a lone continuation, an overlong '/', a surrogate, 0xFF.
-  private static final List<byte[]> INVALID_UTF8 = List.of(new byte[] {(byte) 0xC3, 0x28},
-      new byte[] {(byte) 0xA0}, new byte[] {(byte) 0xC0, (byte) 0xAF},
-      new byte[] {(byte) 0xED, (byte) 0xA0, (byte) 0x80}, new byte[] {(byte) 0xFF});
+  private static final List<byte[]> INVALID_UTF8 =
+      List.of(
+          new byte[] {(byte) 0xC3, 0x28},
+          new byte[] {(byte) 0xA0},
+          new byte[] {(byte) 0xC0, (byte) 0xAF},
+          new byte[] {(byte) 0xED, (byte) 0xA0, (byte) 0x80},
+          new byte[] {(byte) 0xFF});
 
   @Property(tries = 200)
   @Label("closes only as the contract says, and a session that breaks no rule stays open")
@@ -153,12 +164,15 @@ class RandomFramesTest {
       if (code != NO_CLOSE_FRAME) {
         assertThat(CONTRACT_CLOSES).contains(code);
       }
-      Statistics.collect((expected == ONE_FRAME_TOO_BIG ? "one oversized frame: " : "")
-          + (code == NO_CLOSE_FRAME ? "reset, no close frame" : "closed " + code));
+      Statistics.collect(
+          (expected == ONE_FRAME_TOO_BIG ? "one oversized frame: " : "")
+              + (code == NO_CLOSE_FRAME ? "reset, no close frame" : "closed " + code));
     }
   }
 
-  /** How many of the session's messages are sent: up to and including the first that earns a close. */
+  /**
+   * How many of the session's messages are sent: up to and including the first that earns a close.
+   */
   private static int sentBeforeClose(List<Message> session) {
     for (int n = 1; n <= session.size(); n++) {
       if (expectedClose(session.subList(0, n)) != null) {
@@ -194,10 +208,8 @@ class RandomFramesTest {
           }
           bad += undecodable(f.text());
         }
-        case Message.Ping p -> {
-        }
-        case Message.Pong p -> {
-        }
+        case Message.Ping p -> {}
+        case Message.Pong p -> {}
       }
       if (bad > BAD_FRAMES_ALLOWED) {
         return 1008;
@@ -244,7 +256,8 @@ class RandomFramesTest {
   }
 
   private static RawWebSocket connect() {
-    return RawWebSocket.connect("127.0.0.1", node.port(), "/ws?user=r-" + UUID.randomUUID().toString().substring(0, 8));
+    return RawWebSocket.connect(
+        "127.0.0.1", node.port(), "/ws?user=r-" + UUID.randomUUID().toString().substring(0, 8));
   }
 
   /** Asks for a pong with the protocol's JSON ping; fails if the node closes instead. */
@@ -256,7 +269,9 @@ class RandomFramesTest {
       if (f == null) {
         continue;
       }
-      assertThat(f.opcode()).as("a close (%s) where the session broke no rule", f).isNotEqualTo(RawWebSocket.CLOSE);
+      assertThat(f.opcode())
+          .as("a close (%s) where the session broke no rule", f)
+          .isNotEqualTo(RawWebSocket.CLOSE);
       if (f.opcode() == RawWebSocket.TEXT && f.text().contains("\"type\":\"pong\"")) {
         return;
       }
@@ -266,25 +281,53 @@ class RandomFramesTest {
 
   @Provide
   Arbitrary<List<Message>> sessions() {
-    Arbitrary<String> texts = Arbitraries.frequencyOf(
-        Tuple.of(4, FrameArbitraries.jsonFrames()),
-        Tuple.of(3, FrameArbitraries.damaged(FrameArbitraries.jsonFrames())),
-        Tuple.of(2, Arbitraries.strings().ofMaxLength(100)))
-        // what is sent is the text's UTF-8, so the model must see text that survives that (no lone surrogates)
-        .filter(t -> t.equals(new String(t.getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8)));
+    Arbitrary<String> texts =
+        Arbitraries.frequencyOf(
+                Tuple.of(4, FrameArbitraries.jsonFrames()),
+                Tuple.of(3, FrameArbitraries.damaged(FrameArbitraries.jsonFrames())),
+                Tuple.of(2, Arbitraries.strings().ofMaxLength(100)))
+            // what is sent is the text's UTF-8, so the model must see text that survives that (no
+            // lone surrogates)
+            .filter(
+                t ->
+                    t.equals(
+                        new String(t.getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8)));
     Arbitrary<byte[]> control = Arbitraries.bytes().array(byte[].class).ofMaxSize(125);
-    Arbitrary<Message> message = Arbitraries.frequencyOf(
-        Tuple.of(40, texts.map(Message.Text::new)),
-        Tuple.of(10, texts.filter(t -> !t.isEmpty())
-            .flatMap(t -> Arbitraries.integers().between(1, 40).map(n -> new Message.Fragmented(t, n)))),
-        Tuple.of(1, Arbitraries.bytes().array(byte[].class).ofMaxSize(64).map(Message.Binary::new)),
-        Tuple.of(1, Arbitraries.strings().ascii().ofMaxLength(20).filter(s -> s.chars().allMatch(c -> c < 128))
-            .flatMap(s -> Arbitraries.integers().between(0, INVALID_UTF8.size() - 1)
-                .map(i -> new Message.InvalidUtf8(s, i)))),
-        Tuple.of(1, Arbitraries.integers().between(1, 3000)
-            .flatMap(extra -> Arbitraries.of(0, 100, 1000).map(f -> new Message.Oversized(extra, f)))),
-        Tuple.of(4, control.map(Message.Ping::new)),
-        Tuple.of(2, control.map(Message.Pong::new)));
+    Arbitrary<Message> message =
+        Arbitraries.frequencyOf(
+            Tuple.of(40, texts.map(Message.Text::new)),
+            Tuple.of(
+                10,
+                texts
+                    .filter(t -> !t.isEmpty())
+                    .flatMap(
+                        t ->
+                            Arbitraries.integers()
+                                .between(1, 40)
+                                .map(n -> new Message.Fragmented(t, n)))),
+            Tuple.of(
+                1, Arbitraries.bytes().array(byte[].class).ofMaxSize(64).map(Message.Binary::new)),
+            Tuple.of(
+                1,
+                Arbitraries.strings()
+                    .ascii()
+                    .ofMaxLength(20)
+                    .filter(s -> s.chars().allMatch(c -> c < 128))
+                    .flatMap(
+                        s ->
+                            Arbitraries.integers()
+                                .between(0, INVALID_UTF8.size() - 1)
+                                .map(i -> new Message.InvalidUtf8(s, i)))),
+            Tuple.of(
+                1,
+                Arbitraries.integers()
+                    .between(1, 3000)
+                    .flatMap(
+                        extra ->
+                            Arbitraries.of(0, 100, 1000)
+                                .map(f -> new Message.Oversized(extra, f)))),
+            Tuple.of(4, control.map(Message.Ping::new)),
+            Tuple.of(2, control.map(Message.Pong::new)));
     return message.list().ofMinSize(1).ofMaxSize(60);
   }
 }

@@ -102,7 +102,8 @@ class RedeliveryTest {
     // (the tolerance covers the variance of the frames' own transit to this client).
     long tolerance = 100;
     for (int i = 0; i < gapsMs.size(); i++) {
-      assertThat(gapsMs.get(i)).as("interval " + i + " of " + gapsMs)
+      assertThat(gapsMs.get(i))
+          .as("interval " + i + " of " + gapsMs)
           .isGreaterThanOrEqualTo((ACK_TIMEOUT_MS << i) - tolerance);
     }
   }
@@ -161,9 +162,7 @@ class RedeliveryTest {
     List<JsonObject> again = acksHalf.awaitMessages(room, 7).subList(5, 7);
     assertThat(again)
         .extracting(m -> m.getLong("seq"), m -> m.getBoolean("redelivered"))
-        .containsExactly(
-            tuple(seqs.get(3), true),
-            tuple(seqs.get(4), true));
+        .containsExactly(tuple(seqs.get(3), true), tuple(seqs.get(4), true));
     acksHalf.ack(room, seqs.get(4));
 
     // every redelivery timer the others could have run has run once the silent client is closed

@@ -70,7 +70,8 @@ class RedisOutageTest {
   }
 
   @Test
-  @DisplayName("while Redis is down both nodes are not ready and refuse sends as unavailable; when it is back the same connections start over in a new epoch and messages flow across nodes again")
+  @DisplayName(
+      "while Redis is down both nodes are not ready and refuse sends as unavailable; when it is back the same connections start over in a new epoch and messages flow across nodes again")
   void redisKilledAndRestarted() {
     String room = room();
     try (WsClient alice = WsClient.connect(a.wsUri(user("alice")));
@@ -131,21 +132,27 @@ class RedisOutageTest {
         assertThat(skipped)
             .as("no ack, and nothing of the old epoch, after the failed sends")
             .noneMatch(f -> "ack".equals(f.getString("type")))
-            .noneMatch(f -> "message".equals(f.getString("type")) && f.getString("id").startsWith("during"));
+            .noneMatch(
+                f ->
+                    "message".equals(f.getString("type"))
+                        && f.getString("id").startsWith("during"));
       }
     }
   }
 
   private static void assertUnavailable(JsonObject answer) {
-    assertThat(answer.getString("type")).as("answer to a send during the outage").isEqualTo("error");
+    assertThat(answer.getString("type"))
+        .as("answer to a send during the outage")
+        .isEqualTo("error");
     assertThat(answer.getString("code")).isEqualTo("unavailable");
     assertThat(answer.getBoolean("retryable")).isTrue();
   }
 
   private static JsonObject answerTo(WsClient client, String id) {
     return client.awaitMatching(
-        f -> ("ack".equals(f.getString("type")) || "error".equals(f.getString("type")))
-            && id.equals(f.getString("id")),
+        f ->
+            ("ack".equals(f.getString("type")) || "error".equals(f.getString("type")))
+                && id.equals(f.getString("id")),
         WAIT);
   }
 
@@ -154,7 +161,8 @@ class RedisOutageTest {
   }
 
   private static JsonObject ack(WsClient client, String id, List<JsonObject> skipped) {
-    return awaitRecording(client, skipped, f -> "ack".equals(f.getString("type")) && id.equals(f.getString("id")));
+    return awaitRecording(
+        client, skipped, f -> "ack".equals(f.getString("type")) && id.equals(f.getString("id")));
   }
 
   private static JsonObject message(WsClient client, String id) {
@@ -163,10 +171,13 @@ class RedisOutageTest {
 
   private static JsonObject message(WsClient client, String id, List<JsonObject> skipped) {
     return awaitRecording(
-        client, skipped, f -> "message".equals(f.getString("type")) && id.equals(f.getString("id")));
+        client,
+        skipped,
+        f -> "message".equals(f.getString("type")) && id.equals(f.getString("id")));
   }
 
-  private static JsonObject unsolicitedJoined(WsClient client, String room, List<JsonObject> skipped) {
+  private static JsonObject unsolicitedJoined(
+      WsClient client, String room, List<JsonObject> skipped) {
     return awaitRecording(
         client,
         skipped,
@@ -181,10 +192,7 @@ class RedisOutageTest {
 
   /** Like {@link WsClient#awaitMatching}, keeping the frames it passes over for later checks. */
   private static JsonObject awaitRecording(
-      WsClient client,
-      List<JsonObject> skipped,
-      Predicate<JsonObject> wanted,
-      Duration timeout) {
+      WsClient client, List<JsonObject> skipped, Predicate<JsonObject> wanted, Duration timeout) {
     return client.awaitMatching(
         f -> {
           if (wanted.test(f)) {

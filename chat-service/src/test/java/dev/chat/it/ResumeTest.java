@@ -63,7 +63,8 @@ class ResumeTest {
   }
 
   @Test
-  @DisplayName("a join without since replays the latest historyOnJoin messages, recovered:false, then the live ones")
+  @DisplayName(
+      "a join without since replays the latest historyOnJoin messages, recovered:false, then the live ones")
   void historyOnJoin() {
     String room = room();
     ChatPeer sender = cluster.connect(cluster.a(), user("sender"));
@@ -99,7 +100,12 @@ class ResumeTest {
 
     ChatPeer reader = cluster.connect(cluster.b(), user("reader"));
     reader.send(new JsonObject().put("type", "join").put("room", room));
-    reader.send(new JsonObject().put("type", "join").put("room", room).put("epoch", epoch).put("since", 4L));
+    reader.send(
+        new JsonObject()
+            .put("type", "join")
+            .put("room", room)
+            .put("epoch", epoch)
+            .put("since", 4L));
     JsonObject first = reader.awaitJoined(room);
     JsonObject second = reader.awaitJoined(room);
 
@@ -109,12 +115,14 @@ class ResumeTest {
     long live = sender.say(room, id(), "live").getLong("seq");
     reader.awaitSeq(room, live);
     // the first join replayed 1..6; the second started over from since=4 and replayed 5..6
-    assertThat(reader.messages(room)).extracting(m -> m.getLong("seq"))
+    assertThat(reader.messages(room))
+        .extracting(m -> m.getLong("seq"))
         .containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 5L, 6L, 7L);
   }
 
   @Test
-  @DisplayName("a join with the epoch and since replays exactly the messages after since, recovered:true")
+  @DisplayName(
+      "a join with the epoch and since replays exactly the messages after since, recovered:true")
   void resumeWithSince() {
     String room = room();
     ChatPeer sender = cluster.connect(cluster.b(), user("sender"));
@@ -263,7 +271,8 @@ class ResumeTest {
   }
 
   @Test
-  @DisplayName("an unknown epoch gives recovered:false, the room's real epoch and the latest messages")
+  @DisplayName(
+      "an unknown epoch gives recovered:false, the room's real epoch and the latest messages")
   void wrongEpoch() {
     String room = room();
     ChatPeer sender = cluster.connect(cluster.b(), user("sender"));
@@ -279,7 +288,9 @@ class ResumeTest {
     assertLatestThenLive(peer, sender, room, 12);
   }
 
-  /** {@code peer} got the latest historyOnJoin messages up to {@code head}, then the next live one. */
+  /**
+   * {@code peer} got the latest historyOnJoin messages up to {@code head}, then the next live one.
+   */
   private static void assertLatestThenLive(ChatPeer peer, ChatPeer sender, String room, long head) {
     peer.awaitMessages(room, HISTORY_ON_JOIN);
     long live = sender.say(room, id(), "live").getLong("seq");

@@ -28,7 +28,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 
-/** SIGTERM: a node stops being ready, closes every socket with 1012, announces its leaves, exits. */
+/**
+ * SIGTERM: a node stops being ready, closes every socket with 1012, announces its leaves, exits.
+ */
 @Timeout(60)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ShutdownTest {
@@ -69,7 +71,8 @@ class ShutdownTest {
   }
 
   @Test
-  @DisplayName("on SIGTERM every client is closed with 1012, readiness turns 503, leaves reach the other node and the process exits in time")
+  @DisplayName(
+      "on SIGTERM every client is closed with 1012, readiness turns 503, leaves reach the other node and the process exits in time")
   void gracefulShutdown() throws Exception {
     String room = room();
     String u1 = user("leaving");

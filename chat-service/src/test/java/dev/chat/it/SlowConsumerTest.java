@@ -40,26 +40,31 @@ class SlowConsumerTest {
 
   private RedisServer redis;
   private ChatNode node;
+
   /** The embedded broker answers a join in the turn that read it, before anything is flushed. */
   private ChatNode embedded;
 
   @BeforeAll
   void start() {
     redis = RedisServer.start();
-    node = ChatNode.builder().name("slow")
-        .env("CHAT_REDIS_URL", redis.uri())
-        .env("CHAT_INSTANCES", "2")
-        .env("CHAT_MAX_PENDING_ACKS", "1000000")
-        .env("CHAT_ACK_TIMEOUT_MS", "600000")
-        .env("CHAT_RATE_LIMIT_PER_SEC", "100000")
-        .env("CHAT_RATE_LIMIT_BURST", "100000")
-        .env("CHAT_FRAME_RATE_PER_SEC", "100000")
-        .env("CHAT_FRAME_BURST", "100000")
-        .start();
-    embedded = ChatNode.builder().name("slow-embedded")
-        .env("CHAT_INSTANCES", "1")
-        .env("CHAT_RATE_LIMIT_BURST", "100")
-        .start();
+    node =
+        ChatNode.builder()
+            .name("slow")
+            .env("CHAT_REDIS_URL", redis.uri())
+            .env("CHAT_INSTANCES", "2")
+            .env("CHAT_MAX_PENDING_ACKS", "1000000")
+            .env("CHAT_ACK_TIMEOUT_MS", "600000")
+            .env("CHAT_RATE_LIMIT_PER_SEC", "100000")
+            .env("CHAT_RATE_LIMIT_BURST", "100000")
+            .env("CHAT_FRAME_RATE_PER_SEC", "100000")
+            .env("CHAT_FRAME_BURST", "100000")
+            .start();
+    embedded =
+        ChatNode.builder()
+            .name("slow-embedded")
+            .env("CHAT_INSTANCES", "1")
+            .env("CHAT_RATE_LIMIT_BURST", "100")
+            .start();
   }
 
   @AfterAll
@@ -76,12 +81,14 @@ class SlowConsumerTest {
   }
 
   @Test
-  @DisplayName("a client that stops reading while a sender floods its room is closed with 4001, not buffered without bound")
+  @DisplayName(
+      "a client that stops reading while a sender floods its room is closed with 4001, not buffered without bound")
   void stoppedReaderIsClosed() throws InterruptedException {
     String room = room();
     String slowUser = user("slow");
-    try (RawWebSocket slow = RawWebSocket.connect("127.0.0.1", node.port(), "/ws?user=" + slowUser, Map.of(), 4096);
-         WsClient observer = WsClient.connect(node.wsUri(user("observer")))) {
+    try (RawWebSocket slow =
+            RawWebSocket.connect("127.0.0.1", node.port(), "/ws?user=" + slowUser, Map.of(), 4096);
+        WsClient observer = WsClient.connect(node.wsUri(user("observer")))) {
       awaitType(slow, "welcome");
       slow.sendText(join(room).encode());
       awaitType(slow, "joined");
@@ -112,7 +119,9 @@ class SlowConsumerTest {
         }
       }
       assertThat(close).isEqualTo(4001);
-      assertThat(messages).as("messages written before the close, of %d sent", sent.get()).isLessThan(sent.get());
+      assertThat(messages)
+          .as("messages written before the close, of %d sent", sent.get())
+          .isLessThan(sent.get());
     }
   }
 
@@ -128,13 +137,15 @@ class SlowConsumerTest {
           sent.incrementAndGet();
         }
         String awaited = last;
-        sender.awaitMatching(f -> "ack".equals(f.getString("type")) && awaited.equals(f.getString("id")), WAIT);
+        sender.awaitMatching(
+            f -> "ack".equals(f.getString("type")) && awaited.equals(f.getString("id")), WAIT);
       }
     }
   }
 
   @Test
-  @DisplayName("a client that reads is not taken for a slow consumer when its join replays 50 long messages at once")
+  @DisplayName(
+      "a client that reads is not taken for a slow consumer when its join replays 50 long messages at once")
   void replayOfLongHistoryIsNotSlow() {
     String room = room();
     try (WsClient writer = WsClient.connect(embedded.wsUri(user("writer")))) {
@@ -142,7 +153,8 @@ class SlowConsumerTest {
       for (int i = 0; i < 50; i++) {
         writer.send(send(room, "h" + i, "é".repeat(3_990)));
       }
-      writer.awaitMatching(f -> "ack".equals(f.getString("type")) && "h49".equals(f.getString("id")), WAIT);
+      writer.awaitMatching(
+          f -> "ack".equals(f.getString("type")) && "h49".equals(f.getString("id")), WAIT);
     }
     for (int k = 0; k < 3; k++) {
       try (WsClient reader = WsClient.connect(embedded.wsUri(user("reader")))) {

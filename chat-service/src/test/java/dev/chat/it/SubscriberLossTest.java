@@ -74,7 +74,8 @@ class SubscriberLossTest {
   }
 
   @Test
-  @DisplayName("messages sent while the subscriber connections are killed reach the other node exactly once each, in order")
+  @DisplayName(
+      "messages sent while the subscriber connections are killed reach the other node exactly once each, in order")
   void subscriberKilledMidStream() throws Exception {
     String room = room();
     try (WsClient sender = WsClient.connect(a.wsUri(user("sender")));
@@ -103,7 +104,9 @@ class SubscriberLossTest {
 
       for (int kill : new int[] {MESSAGES / 4, MESSAGES / 2}) {
         awaitTrue(kill + " messages acked", WAIT, () -> acked.get() >= kill || sending.isDone());
-        awaitTrue("both nodes ready", WAIT,
+        awaitTrue(
+            "both nodes ready",
+            WAIT,
             () -> a.httpStatus("/health/ready") == 200 && b.httpStatus("/health/ready") == 200);
         Object killed = resp.call("CLIENT", "KILL", "TYPE", "pubsub");
         assertThat(killed).as("subscriber connections killed").isEqualTo((long) 2 * INSTANCES);
@@ -134,7 +137,9 @@ class SubscriberLossTest {
         assertThat(copies.keySet()).as("seqs received").hasSize(MESSAGES + 1);
         assertThat(copies.keySet()).first().isEqualTo(1L);
         assertThat(copies.keySet()).last().isEqualTo(MESSAGES + 1L);
-        assertThat(copies).as("copies of each seq").allSatisfy((seq, n) -> assertThat(n).isEqualTo(1));
+        assertThat(copies)
+            .as("copies of each seq")
+            .allSatisfy((seq, n) -> assertThat(n).isEqualTo(1));
         assertThat(order.toString()).as("out of order").isEmpty();
       }
     }

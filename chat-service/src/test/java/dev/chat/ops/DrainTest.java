@@ -27,6 +27,7 @@ class DrainTest {
 
   private static final long DRAIN_MS = 3_000;
   private static final int CLIENTS = 40;
+
   /** After the window: the last close handshakes (up to 1 s) and the broker's leaves. */
   private static final long EXIT_MARGIN_MS = 2_000;
 
@@ -40,9 +41,10 @@ class DrainTest {
   }
 
   @Test
-  @DisplayName("SIGTERM: ready 503 within 1 s, 40 sockets closed with 1012 spread over the drain window, "
-      + "exit before the window plus a margin, and every acked message reaches every client exactly once "
-      + "after they resume on the other node")
+  @DisplayName(
+      "SIGTERM: ready 503 within 1 s, 40 sockets closed with 1012 spread over the drain window, "
+          + "exit before the window plus a margin, and every acked message reaches every client exactly once "
+          + "after they resume on the other node")
   void drainSpreadsClosesAndLosesNothing() {
     RedisServer redis = keep(RedisServer.start());
     ChatNode a = keep(node(redis, "drain-a"));
@@ -51,56 +53,84 @@ class DrainTest {
     List<ResumingClient> clients = new ArrayList<>();
     for (int i = 0; i < CLIENTS; i++) {
       String user = "u" + i + "-" + UUID.randomUUID().toString().substring(0, 6);
-      clients.add(keep(ResumingClient.start(user, room, List.of(a.wsUri(user), b.wsUri(user)),
-          Duration.ofMillis(150))));
+      clients.add(
+          keep(
+              ResumingClient.start(
+                  user, room, List.of(a.wsUri(user), b.wsUri(user)), Duration.ofMillis(150))));
     }
-    assertThat(await(() -> clients.stream().allMatch(ResumingClient::joined), Duration.ofSeconds(20)))
-        .as("every client joined on node a").isTrue();
+    assertThat(
+            await(() -> clients.stream().allMatch(ResumingClient::joined), Duration.ofSeconds(20)))
+        .as("every client joined on node a")
+        .isTrue();
     assertThat(clients).allSatisfy(c -> assertThat(c.nodes()).containsExactly("drain-a"));
     clients.forEach(c -> c.sending(true));
-    assertThat(await(() -> clients.stream().allMatch(c -> c.ackedCount() >= 2), Duration.ofSeconds(20)))
-        .as("every client got acks on node a").isTrue();
+    assertThat(
+            await(
+                () -> clients.stream().allMatch(c -> c.ackedCount() >= 2), Duration.ofSeconds(20)))
+        .as("every client got acks on node a")
+        .isTrue();
 
     long sigterm = System.nanoTime();
     a.terminate();
     long notReady = awaitStatus(a, 503, Duration.ofSeconds(2));
-    assertThat(millisSince(sigterm, notReady)).as("ms from SIGTERM to /health/ready 503").isLessThan(1_000);
+    assertThat(millisSince(sigterm, notReady))
+        .as("ms from SIGTERM to /health/ready 503")
+        .isLessThan(1_000);
     List<Double> remaining = drainProgress(a, clients);
 
-    assertThat(await(() -> clients.stream().allMatch(c -> !c.closes().isEmpty()),
-        Duration.ofMillis(DRAIN_MS + 3_000))).as("every client saw its socket on node a close").isTrue();
+    assertThat(
+            await(
+                () -> clients.stream().allMatch(c -> !c.closes().isEmpty()),
+                Duration.ofMillis(DRAIN_MS + 3_000)))
+        .as("every client saw its socket on node a close")
+        .isTrue();
     int exitCode = a.waitForExit(Duration.ofMillis(DRAIN_MS + 10_000));
     long exitMs = millisSince(sigterm, System.nanoTime());
-    assertThat(exitMs).as("ms from SIGTERM to exit (code %d); log:%n%s", exitCode, a.logTail(15))
+    assertThat(exitMs)
+        .as("ms from SIGTERM to exit (code %d); log:%n%s", exitCode, a.logTail(15))
         .isLessThan(DRAIN_MS + EXIT_MARGIN_MS);
 
     List<ResumingClient.Close> firstCloses = clients.stream().map(c -> c.closes().get(0)).toList();
     assertThat(firstCloses).as("close codes").allSatisfy(c -> assertThat(c.code()).isEqualTo(1012));
-    long[] closedAt = firstCloses.stream().mapToLong(c -> millisSince(sigterm, c.atNanos())).sorted().toArray();
+    long[] closedAt =
+        firstCloses.stream().mapToLong(c -> millisSince(sigterm, c.atNanos())).sorted().toArray();
     assertSpread(closedAt);
-    assertThat(remaining).as("chat_drain_remaining_sockets while draining").isNotEmpty()
+    assertThat(remaining)
+        .as("chat_drain_remaining_sockets while draining")
+        .isNotEmpty()
         .anySatisfy(r -> assertThat(r).isStrictlyBetween(0.0, (double) CLIENTS))
         .isSortedAccordingTo((x, y) -> Double.compare(y, x));
 
     clients.forEach(c -> c.sending(false));
-    assertThat(await(() -> clients.stream().allMatch(ResumingClient::allAcked), Duration.ofSeconds(20)))
-        .as("every message sent got its ack, on node b for those sent during the drain").isTrue();
-    assertThat(clients).as("every client resumed on node b")
+    assertThat(
+            await(
+                () -> clients.stream().allMatch(ResumingClient::allAcked), Duration.ofSeconds(20)))
+        .as("every message sent got its ack, on node b for those sent during the drain")
+        .isTrue();
+    assertThat(clients)
+        .as("every client resumed on node b")
         .allSatisfy(c -> assertThat(c.node()).isEqualTo("drain-b"));
     assertEveryAckedMessageOnce(clients, Duration.ofSeconds(20));
   }
 
-  /** Closes are spread: over at least half the window, never more than 2.5× the even share in 500 ms. */
+  /**
+   * Closes are spread: over at least half the window, never more than 2.5× the even share in 500
+   * ms.
+   */
   private static void assertSpread(long[] closedAt) {
     String times = java.util.Arrays.toString(closedAt);
-    assertThat(closedAt[closedAt.length - 1]).as("last close (ms after SIGTERM) " + times)
+    assertThat(closedAt[closedAt.length - 1])
+        .as("last close (ms after SIGTERM) " + times)
         .isLessThan(DRAIN_MS + 1_000);
-    assertThat(closedAt[closedAt.length - 1] - closedAt[0]).as("span of the closes " + times)
+    assertThat(closedAt[closedAt.length - 1] - closedAt[0])
+        .as("span of the closes " + times)
         .isGreaterThanOrEqualTo(DRAIN_MS / 2);
     long evenShare = CLIENTS * 500 / DRAIN_MS;
     for (long from : closedAt) {
       long inWindow = LongStream.of(closedAt).filter(t -> t >= from && t < from + 500).count();
-      assertThat(inWindow).as("closes within 500 ms of %d ms: %s", from, times).isLessThanOrEqualTo(evenShare * 5 / 2);
+      assertThat(inWindow)
+          .as("closes within 500 ms of %d ms: %s", from, times)
+          .isLessThanOrEqualTo(evenShare * 5 / 2);
     }
   }
 
@@ -113,19 +143,25 @@ class DrainTest {
     clients.forEach(c -> acked.putAll(c.acked()));
     long last = acked.values().stream().mapToLong(Long::longValue).max().orElseThrow();
     assertThat(await(() -> clients.stream().allMatch(c -> c.lastSeq() >= last), timeout))
-        .as("every client received up to seq %d", last).isTrue();
+        .as("every client received up to seq %d", last)
+        .isTrue();
     for (ResumingClient c : clients) {
       var received = c.received();
       assertThat(c.problems()).as("protocol problems seen by %s", c.user()).isEmpty();
-      assertThat(received.keySet()).as("seqs of %s: every one after its first join, in order", c.user())
-          .containsExactlyElementsOf(LongStream.rangeClosed(c.firstSeq() + 1, c.lastSeq()).boxed().toList());
+      assertThat(received.keySet())
+          .as("seqs of %s: every one after its first join, in order", c.user())
+          .containsExactlyElementsOf(
+              LongStream.rangeClosed(c.firstSeq() + 1, c.lastSeq()).boxed().toList());
       List<String> ids = new ArrayList<>(received.values());
       assertThat(ids).as("message ids received by %s", c.user()).doesNotHaveDuplicates();
-      acked.forEach((id, seq) -> {
-        if (seq > c.firstSeq()) {
-          assertThat(received.get(seq)).as("%s has acked message %s at seq %d", c.user(), id, seq).isEqualTo(id);
-        }
-      });
+      acked.forEach(
+          (id, seq) -> {
+            if (seq > c.firstSeq()) {
+              assertThat(received.get(seq))
+                  .as("%s has acked message %s at seq %d", c.user(), id, seq)
+                  .isEqualTo(id);
+            }
+          });
     }
   }
 
@@ -158,11 +194,13 @@ class DrainTest {
       }
       sleepMs(20);
     }
-    throw new AssertionError("/health/ready of " + node + " did not answer " + status + " within " + timeout);
+    throw new AssertionError(
+        "/health/ready of " + node + " did not answer " + status + " within " + timeout);
   }
 
   private ChatNode node(RedisServer redis, String name) {
-    return ChatNode.builder().name(name)
+    return ChatNode.builder()
+        .name(name)
         .env("CHAT_REDIS_URL", redis.uri())
         .env("CHAT_INSTANCES", "2")
         .env("CHAT_DRAIN_MS", Long.toString(DRAIN_MS))

@@ -41,16 +41,18 @@ class MetricsTest {
   @BeforeAll
   void start() {
     redis = RedisServer.start();
-    node = ChatNode.builder().name("metrics-" + UUID.randomUUID().toString().substring(0, 4))
-        .env("CHAT_REDIS_URL", redis.uri())
-        .env("CHAT_INSTANCES", "1")
-        .env("CHAT_ACK_TIMEOUT_MS", "300")
-        .env("CHAT_MAX_REDELIVERIES", "1")
-        .env("CHAT_HEARTBEAT_INTERVAL_MS", "300")
-        .env("CHAT_HEARTBEAT_TIMEOUT_MS", "1000")
-        .env("CHAT_LOG_FORMAT", "json")
-        .env("CHAT_LOG_LEVEL", "DEBUG")
-        .start();
+    node =
+        ChatNode.builder()
+            .name("metrics-" + UUID.randomUUID().toString().substring(0, 4))
+            .env("CHAT_REDIS_URL", redis.uri())
+            .env("CHAT_INSTANCES", "1")
+            .env("CHAT_ACK_TIMEOUT_MS", "300")
+            .env("CHAT_MAX_REDELIVERIES", "1")
+            .env("CHAT_HEARTBEAT_INTERVAL_MS", "300")
+            .env("CHAT_HEARTBEAT_TIMEOUT_MS", "1000")
+            .env("CHAT_LOG_FORMAT", "json")
+            .env("CHAT_LOG_LEVEL", "DEBUG")
+            .start();
   }
 
   @AfterAll
@@ -72,38 +74,62 @@ class MetricsTest {
   }
 
   @Test
-  @DisplayName("/metrics answers in the Prometheus text format with every chat series, a close counter per code, and JVM meters")
+  @DisplayName(
+      "/metrics answers in the Prometheus text format with every chat series, a close counter per code, and JVM meters")
   void exposesEverySeries() {
     Scrape s = Scrape.of(node);
 
     assertThat(s.contentType()).startsWith("text/plain");
-    assertThat(s.names()).contains("chat_sockets_open", "chat_joins_total", "chat_messages_in_total",
-        "chat_messages_out_total", "chat_acks_total", "chat_redeliveries_total", "chat_closes_total",
-        "chat_dedup_hits_total", "chat_broker_publish_seconds_bucket", "chat_broker_publish_seconds_count",
-        "chat_broker_publish_seconds_sum", "chat_redis_reconnects_total", "chat_seq_gaps_repaired_total",
-        "chat_drain_remaining_sockets", "chat_draining", "jvm_memory_used_bytes");
-    for (String code : List.of("1000", "1003", "1007", "1008", "1009", "1011", "1012", "1013", "4000", "4001")) {
-      assertThat(s.has("chat_closes_total", "code", code)).as("chat_closes_total{code=%s}", code).isTrue();
+    assertThat(s.names())
+        .contains(
+            "chat_sockets_open",
+            "chat_joins_total",
+            "chat_messages_in_total",
+            "chat_messages_out_total",
+            "chat_acks_total",
+            "chat_redeliveries_total",
+            "chat_closes_total",
+            "chat_dedup_hits_total",
+            "chat_broker_publish_seconds_bucket",
+            "chat_broker_publish_seconds_count",
+            "chat_broker_publish_seconds_sum",
+            "chat_redis_reconnects_total",
+            "chat_seq_gaps_repaired_total",
+            "chat_drain_remaining_sockets",
+            "chat_draining",
+            "jvm_memory_used_bytes");
+    for (String code :
+        List.of("1000", "1003", "1007", "1008", "1009", "1011", "1012", "1013", "4000", "4001")) {
+      assertThat(s.has("chat_closes_total", "code", code))
+          .as("chat_closes_total{code=%s}", code)
+          .isTrue();
     }
     assertThat(s.has("chat_redis_reconnects_total", "connection", "commands")).isTrue();
     assertThat(s.has("chat_redis_reconnects_total", "connection", "subscriber")).isTrue();
-    assertThat(s.has("chat_joins_total", "node", node.name())).as("series carry the node id").isTrue();
+    assertThat(s.has("chat_joins_total", "node", node.name()))
+        .as("series carry the node id")
+        .isTrue();
     assertThat(s.value("chat_draining")).isZero();
     assertThat(s.value("chat_drain_remaining_sockets")).isZero();
   }
 
   @Test
-  @DisplayName("a join, a send, its delivery and the client's ack move joins, messages in and out, acks, "
-      + "the publish histogram and the open sockets")
+  @DisplayName(
+      "a join, a send, its delivery and the client's ack move joins, messages in and out, acks, "
+          + "the publish histogram and the open sockets")
   void sendMovesCounters() {
     Scrape before = Scrape.of(node);
     WsClient alice = connect(user("alice"));
     String room = room();
     join(alice, room);
     alice.send(send(room, "m1", "hello"));
-    long seq = alice.awaitMatching(f -> "ack".equals(f.getString("type")) && "m1".equals(f.getString("id")), WAIT)
-        .getLong("seq");
-    alice.awaitMatching(f -> "message".equals(f.getString("type")) && f.getLong("seq") == seq, WAIT);
+    long seq =
+        alice
+            .awaitMatching(
+                f -> "ack".equals(f.getString("type")) && "m1".equals(f.getString("id")), WAIT)
+            .getLong("seq");
+    alice.awaitMatching(
+        f -> "message".equals(f.getString("type")) && f.getLong("seq") == seq, WAIT);
     alice.send(new JsonObject().put("type", "ack").put("room", room).put("seq", seq));
 
     double acks = awaitValue("chat_acks_total", v -> v >= before.value("chat_acks_total") + 1);
@@ -113,16 +139,21 @@ class MetricsTest {
     assertThat(delta(before, after, "chat_messages_in_total")).isEqualTo(1.0);
     assertThat(delta(before, after, "chat_messages_out_total")).isGreaterThanOrEqualTo(1.0);
     assertThat(delta(before, after, "chat_broker_publish_seconds_count")).isEqualTo(1.0);
-    assertThat(after.value("chat_broker_publish_seconds_bucket", "le", "+Inf")
-        - before.value("chat_broker_publish_seconds_bucket", "le", "+Inf")).isEqualTo(1.0);
+    assertThat(
+            after.value("chat_broker_publish_seconds_bucket", "le", "+Inf")
+                - before.value("chat_broker_publish_seconds_bucket", "le", "+Inf"))
+        .isEqualTo(1.0);
     assertThat(awaitValue("chat_sockets_open", v -> v == 1)).as("sockets open").isEqualTo(1.0);
 
     alice.close();
-    assertThat(awaitValue("chat_sockets_open", v -> v == 0)).as("sockets open after the close").isZero();
+    assertThat(awaitValue("chat_sockets_open", v -> v == 0))
+        .as("sockets open after the close")
+        .isZero();
   }
 
   @Test
-  @DisplayName("a send repeating a used id is answered with the earlier ack and counted as a dedup hit")
+  @DisplayName(
+      "a send repeating a used id is answered with the earlier ack and counted as a dedup hit")
   void dedupHitIsCounted() {
     WsClient bob = connect(user("bob"));
     String room = room();
@@ -148,8 +179,11 @@ class MetricsTest {
     mute.send(send(room, "m1", "never acked"));
 
     assertThat(mute.awaitClose(WAIT)).isEqualTo(4001);
-    awaitValue("chat_closes_total", v -> v >= before.value("chat_closes_total", "code", "4001") + 1,
-        "code", "4001");
+    awaitValue(
+        "chat_closes_total",
+        v -> v >= before.value("chat_closes_total", "code", "4001") + 1,
+        "code",
+        "4001");
     Scrape after = Scrape.of(node);
     assertThat(delta(before, after, "chat_closes_total", "code", "4001")).isEqualTo(1.0);
     assertThat(delta(before, after, "chat_redeliveries_total")).isGreaterThanOrEqualTo(1.0);
@@ -159,22 +193,33 @@ class MetricsTest {
   @DisplayName("a client that never answers pings is closed with 4000, counted by code")
   void heartbeatTimeoutIsCountedByCode() {
     double before = Scrape.of(node).value("chat_closes_total", "code", "4000");
-    try (RawWebSocket silent = RawWebSocket.connect("127.0.0.1", node.port(), "/ws?user=" + user("silent"))) {
+    try (RawWebSocket silent =
+        RawWebSocket.connect("127.0.0.1", node.port(), "/ws?user=" + user("silent"))) {
       assertThat(silent.awaitClose(WAIT)).isEqualTo(4000);
     }
-    assertThat(awaitValue("chat_closes_total", v -> v >= before + 1, "code", "4000") - before).isEqualTo(1.0);
+    assertThat(awaitValue("chat_closes_total", v -> v >= before + 1, "code", "4000") - before)
+        .isEqualTo(1.0);
   }
 
   @Test
-  @DisplayName("a message stored without being published leaves a seq gap that the node repairs from history and counts")
+  @DisplayName(
+      "a message stored without being published leaves a seq gap that the node repairs from history and counts")
   void seqGapRepairIsCounted() {
     WsClient carol = connect(user("carol"));
     String room = room();
     assertThat(join(carol, room).getLong("seq")).isZero();
     double before = Scrape.of(node).value("chat_seq_gaps_repaired_total");
     // What a lost PUBLISH looks like: seq 1 is in history, but never reached the node.
-    String ghost = new JsonObject().put("type", "message").put("room", room).put("seq", 1).put("id", "ghost-1")
-        .put("from", "ghost").put("text", "lost publish").put("ts", 1L).encode();
+    String ghost =
+        new JsonObject()
+            .put("type", "message")
+            .put("room", room)
+            .put("seq", 1)
+            .put("id", "ghost-1")
+            .put("from", "ghost")
+            .put("text", "lost publish")
+            .put("ts", 1L)
+            .encode();
     try (RespClient resp = redis.client()) {
       assertThat(resp.call("INCR", "chat:{" + room + "}:seq")).isEqualTo(1L);
       resp.call("RPUSH", "chat:{" + room + "}:hist", ghost);
@@ -182,11 +227,15 @@ class MetricsTest {
 
     carol.send(send(room, "m2", "after the gap"));
 
-    assertThat(carol.awaitMatching(f -> "message".equals(f.getString("type")), WAIT).getString("id"))
-        .as("the lost message, repaired from history, comes first").isEqualTo("ghost-1");
-    assertThat(carol.awaitMatching(f -> "message".equals(f.getString("type")), WAIT).getLong("seq")).isEqualTo(2L);
+    assertThat(
+            carol.awaitMatching(f -> "message".equals(f.getString("type")), WAIT).getString("id"))
+        .as("the lost message, repaired from history, comes first")
+        .isEqualTo("ghost-1");
+    assertThat(carol.awaitMatching(f -> "message".equals(f.getString("type")), WAIT).getLong("seq"))
+        .isEqualTo(2L);
     carol.send(new JsonObject().put("type", "ack").put("room", room).put("seq", 2));
-    assertThat(awaitValue("chat_seq_gaps_repaired_total", v -> v >= before + 1) - before).isEqualTo(1.0);
+    assertThat(awaitValue("chat_seq_gaps_repaired_total", v -> v >= before + 1) - before)
+        .isEqualTo(1.0);
   }
 
   @Test
@@ -198,12 +247,16 @@ class MetricsTest {
       resp.call("CLIENT", "KILL", "TYPE", "normal");
     }
 
-    awaitValue("chat_redis_reconnects_total",
+    awaitValue(
+        "chat_redis_reconnects_total",
         v -> v >= before.value("chat_redis_reconnects_total", "connection", "subscriber") + 1,
-        "connection", "subscriber");
-    awaitValue("chat_redis_reconnects_total",
+        "connection",
+        "subscriber");
+    awaitValue(
+        "chat_redis_reconnects_total",
         v -> v >= before.value("chat_redis_reconnects_total", "connection", "commands") + 1,
-        "connection", "commands");
+        "connection",
+        "commands");
     long deadline = System.nanoTime() + WAIT.toNanos();
     while (node.httpStatus("/health/ready") != 200 && System.nanoTime() < deadline) {
       pause();
@@ -212,27 +265,33 @@ class MetricsTest {
   }
 
   @Test
-  @DisplayName("logs are JSON lines carrying the node, and a 4001 close is logged with user and close code, never the token")
+  @DisplayName(
+      "logs are JSON lines carrying the node, and a 4001 close is logged with user and close code, never the token")
   void logsAreJsonWithContextAndNoToken() throws IOException {
     String user = user("logged");
     String token = "secret-" + UUID.randomUUID();
-    WsClient client = keep(WsClient.connect(java.net.URI.create(node.wsUri(user) + "&token=" + token)));
+    WsClient client =
+        keep(WsClient.connect(java.net.URI.create(node.wsUri(user) + "&token=" + token)));
     client.welcome();
     String room = room();
     join(client, room);
     client.send(send(room, "m1", "never acked"));
     assertThat(client.awaitClose(WAIT)).isEqualTo(4001);
 
-    JsonObject close = awaitLogLine(line -> line.contains("closing connection") && line.contains(user));
+    JsonObject close =
+        awaitLogLine(line -> line.contains("closing connection") && line.contains(user));
     assertThat(close.getString("level")).isEqualTo("INFO");
-    assertThat(close.getJsonObject("context").getJsonObject("properties").getString("node")).isEqualTo(node.name());
+    assertThat(close.getJsonObject("context").getJsonObject("properties").getString("node"))
+        .isEqualTo(node.name());
     JsonObject kvp = new JsonObject();
     close.getJsonArray("kvpList", new JsonArray()).forEach(o -> kvp.mergeIn((JsonObject) o));
     assertThat(kvp.getString("user")).isEqualTo(user);
     assertThat(kvp.getString("code")).isEqualTo("4001");
     List<String> lines = Files.readAllLines(node.logFile());
     assertThat(lines).as("log lines").noneMatch(l -> l.contains(token));
-    assertThat(lines.stream().filter(l -> l.startsWith("{")).toList()).as("JSON log lines").isNotEmpty()
+    assertThat(lines.stream().filter(l -> l.startsWith("{")).toList())
+        .as("JSON log lines")
+        .isNotEmpty()
         .allSatisfy(l -> assertThat(new JsonObject(l).getString("level")).isNotBlank());
   }
 
@@ -251,7 +310,10 @@ class MetricsTest {
     }
   }
 
-  /** Polls the series until {@code done} holds for its value; returns that value, or fails with the last. */
+  /**
+   * Polls the series until {@code done} holds for its value; returns that value, or fails with the
+   * last.
+   */
   private double awaitValue(String name, DoublePredicate done, String... labels) {
     long deadline = System.nanoTime() + WAIT.toNanos();
     while (true) {
@@ -283,11 +345,13 @@ class MetricsTest {
 
   private static JsonObject join(WsClient c, String room) {
     c.send(new JsonObject().put("type", "join").put("room", room));
-    return c.awaitMatching(f -> "joined".equals(f.getString("type")) && room.equals(f.getString("room")), WAIT);
+    return c.awaitMatching(
+        f -> "joined".equals(f.getString("type")) && room.equals(f.getString("room")), WAIT);
   }
 
   private static long awaitAck(WsClient c, String id) {
-    return c.awaitMatching(f -> "ack".equals(f.getString("type")) && id.equals(f.getString("id")), WAIT)
+    return c.awaitMatching(
+            f -> "ack".equals(f.getString("type")) && id.equals(f.getString("id")), WAIT)
         .getLong("seq");
   }
 

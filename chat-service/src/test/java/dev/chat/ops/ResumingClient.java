@@ -20,23 +20,23 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 /**
- * A chat client that behaves as the protocol asks through node restarts, on a thread of its own:
- * it connects (to its endpoints in turn), joins one room resuming with {@code epoch} and {@code
- * since}, sends messages with de-duplication ids and sends again every one that got no ack (at
- * once after a reconnect, else after a second), acknowledges what it receives, drops seqs it
- * already has (client de-duplication), and reconnects after every close.
+ * A chat client that behaves as the protocol asks through node restarts, on a thread of its own: it
+ * connects (to its endpoints in turn), joins one room resuming with {@code epoch} and {@code
+ * since}, sends messages with de-duplication ids and sends again every one that got no ack (at once
+ * after a reconnect, else after a second), acknowledges what it receives, drops seqs it already has
+ * (client de-duplication), and reconnects after every close.
  *
  * <p>It keeps what a test checks: every ack, every message kept after de-duplication, every close
- * with its code and time, and any protocol surprise (a seq gap, a room that did not recover, an
- * id acked with two seqs) as a problem.
+ * with its code and time, and any protocol surprise (a seq gap, a room that did not recover, an id
+ * acked with two seqs) as a problem.
  */
 final class ResumingClient implements AutoCloseable {
 
   /** A close of one connection: the status (1006 when it broke without a close frame) and when. */
-  record Close(int code, long atNanos, URI endpoint) {
-  }
+  record Close(int code, long atNanos, URI endpoint) {}
 
-  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private static final HttpClient HTTP =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
   private static final long RESEND_AFTER_NANOS = TimeUnit.SECONDS.toNanos(1);
   private static final int IN_FLIGHT = 2;
 
@@ -64,12 +64,10 @@ final class ResumingClient implements AutoCloseable {
   private volatile boolean stopped;
   private volatile boolean joined;
 
-  private record Text(String text) {
-  }
+  private record Text(String text) {}
 
   /** One connection and what arrived on it. */
-  private record Connection(WebSocket ws, LinkedBlockingQueue<Object> events) {
-  }
+  private record Connection(WebSocket ws, LinkedBlockingQueue<Object> events) {}
 
   private ResumingClient(String user, String room, List<URI> endpoints, Duration sendEvery) {
     this.user = user;
@@ -80,7 +78,10 @@ final class ResumingClient implements AutoCloseable {
     this.thread.setDaemon(true);
   }
 
-  /** Starts a client of {@code room}; {@code endpoints} are WebSocket URIs with this user, tried in turn. */
+  /**
+   * Starts a client of {@code room}; {@code endpoints} are WebSocket URIs with this user, tried in
+   * turn.
+   */
   static ResumingClient start(String user, String room, List<URI> endpoints, Duration sendEvery) {
     ResumingClient client = new ResumingClient(user, room, endpoints, sendEvery);
     client.thread.start();
@@ -175,8 +176,11 @@ final class ResumingClient implements AutoCloseable {
   private Connection connect(URI uri) {
     LinkedBlockingQueue<Object> events = new LinkedBlockingQueue<>();
     try {
-      WebSocket ws = HTTP.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(2))
-          .buildAsync(uri, new Listener(events)).get(5, TimeUnit.SECONDS);
+      WebSocket ws =
+          HTTP.newWebSocketBuilder()
+              .connectTimeout(Duration.ofSeconds(2))
+              .buildAsync(uri, new Listener(events))
+              .get(5, TimeUnit.SECONDS);
       return new Connection(ws, events);
     } catch (Exception refusedOrDown) {
       // 503 from a draining node, 502 from nginx with every node down, or refused: try again
@@ -320,7 +324,8 @@ final class ResumingClient implements AutoCloseable {
       return true;
     }
     ackedUpTo = upTo;
-    return send(ws, new JsonObject().put("type", "ack").put("room", room).put("seq", upTo).encode());
+    return send(
+        ws, new JsonObject().put("type", "ack").put("room", room).put("seq", upTo).encode());
   }
 
   private boolean resendAll(WebSocket ws) {
@@ -335,11 +340,12 @@ final class ResumingClient implements AutoCloseable {
     long now = System.nanoTime();
     List<String> due = new ArrayList<>();
     synchronized (this) {
-      outbox.forEach((id, at) -> {
-        if (now - at > RESEND_AFTER_NANOS) {
-          due.add(id);
-        }
-      });
+      outbox.forEach(
+          (id, at) -> {
+            if (now - at > RESEND_AFTER_NANOS) {
+              due.add(id);
+            }
+          });
     }
     return resend(ws, due);
   }
@@ -376,7 +382,12 @@ final class ResumingClient implements AutoCloseable {
   }
 
   private String sendFrame(String id) {
-    return new JsonObject().put("type", "send").put("room", room).put("id", id).put("text", "m " + id).encode();
+    return new JsonObject()
+        .put("type", "send")
+        .put("room", room)
+        .put("id", id)
+        .put("text", "m " + id)
+        .encode();
   }
 
   private static boolean send(WebSocket ws, String text) {

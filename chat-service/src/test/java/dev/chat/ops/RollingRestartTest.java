@@ -17,8 +17,8 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * A rolling restart on loopback: three nodes on one Redis behind nginx (the shared
- * deploy/nginx/chat.conf), clients sending, acknowledging and resuming through nginx, and the
- * nodes restarted one by one with SIGTERM. Nothing acknowledged is lost or shown twice.
+ * deploy/nginx/chat.conf), clients sending, acknowledging and resuming through nginx, and the nodes
+ * restarted one by one with SIGTERM. Nothing acknowledged is lost or shown twice.
  */
 @Timeout(120)
 class RollingRestartTest {
@@ -36,8 +36,9 @@ class RollingRestartTest {
   }
 
   @Test
-  @DisplayName("restarting three nodes behind nginx one by one while clients send: every acked message "
-      + "reaches every client exactly once, in seq order, and every socket ended with 1012")
+  @DisplayName(
+      "restarting three nodes behind nginx one by one while clients send: every acked message "
+          + "reaches every client exactly once, in seq order, and every socket ended with 1012")
   void rollingRestartLosesNothing() {
     RedisServer redis = keep(RedisServer.start());
     List<ChatNode> nodes = new ArrayList<>();
@@ -49,38 +50,58 @@ class RollingRestartTest {
     List<ResumingClient> clients = new ArrayList<>();
     for (int i = 0; i < CLIENTS; i++) {
       String user = "u" + i + "-" + UUID.randomUUID().toString().substring(0, 6);
-      clients.add(keep(ResumingClient.start(user, room, List.of(nginx.wsUri(user)), Duration.ofMillis(100))));
+      clients.add(
+          keep(
+              ResumingClient.start(
+                  user, room, List.of(nginx.wsUri(user)), Duration.ofMillis(100))));
     }
-    assertThat(await(() -> clients.stream().allMatch(ResumingClient::joined), Duration.ofSeconds(60)))
-        .as("every client joined through nginx; nginx error log:%n%s", nginx.errorLog()).isTrue();
+    assertThat(
+            await(() -> clients.stream().allMatch(ResumingClient::joined), Duration.ofSeconds(60)))
+        .as("every client joined through nginx; nginx error log:%n%s", nginx.errorLog())
+        .isTrue();
     clients.forEach(c -> c.sending(true));
 
     for (int i = 0; i < nodes.size(); i++) {
       ChatNode old = nodes.get(i);
       int acksBefore = totalAcks(clients);
       assertThat(await(() -> totalAcks(clients) >= acksBefore + CLIENTS, Duration.ofSeconds(15)))
-          .as("messages flow before %s restarts", old.name()).isTrue();
-      List<ResumingClient> onIt = clients.stream().filter(c -> old.name().equals(c.node())).toList();
+          .as("messages flow before %s restarts", old.name())
+          .isTrue();
+      List<ResumingClient> onIt =
+          clients.stream().filter(c -> old.name().equals(c.node())).toList();
       assertThat(onIt).as("clients on %s when it gets SIGTERM", old.name()).isNotEmpty();
 
       old.terminate();
       old.waitForExit(Duration.ofMillis(DRAIN_MS + 10_000));
-      assertThat(await(() -> onIt.stream().noneMatch(c -> old.name().equals(c.node())), Duration.ofSeconds(15)))
-          .as("the clients of %s reconnected elsewhere", old.name()).isTrue();
+      assertThat(
+              await(
+                  () -> onIt.stream().noneMatch(c -> old.name().equals(c.node())),
+                  Duration.ofSeconds(15)))
+          .as("the clients of %s reconnected elsewhere", old.name())
+          .isTrue();
       ChatNode restarted = keep(node(redis, old.name() + "b", old.port()));
       nodes.set(i, restarted);
     }
     int acksAfter = totalAcks(clients);
     assertThat(await(() -> totalAcks(clients) >= acksAfter + CLIENTS, Duration.ofSeconds(15)))
-        .as("messages flow after the restart").isTrue();
+        .as("messages flow after the restart")
+        .isTrue();
 
     clients.forEach(c -> c.sending(false));
-    assertThat(await(() -> clients.stream().allMatch(ResumingClient::allAcked), Duration.ofSeconds(20)))
-        .as("every message sent got its ack").isTrue();
+    assertThat(
+            await(
+                () -> clients.stream().allMatch(ResumingClient::allAcked), Duration.ofSeconds(20)))
+        .as("every message sent got its ack")
+        .isTrue();
     DrainTest.assertEveryAckedMessageOnce(clients, Duration.ofSeconds(20));
-    assertThat(clients).as("every close a client saw").allSatisfy(c ->
-        assertThat(c.closes()).allSatisfy(close -> assertThat(close.code()).isEqualTo(1012)));
-    assertThat(clients.stream().mapToInt(c -> c.closes().size()).sum()).as("sockets closed by the restarts")
+    assertThat(clients)
+        .as("every close a client saw")
+        .allSatisfy(
+            c ->
+                assertThat(c.closes())
+                    .allSatisfy(close -> assertThat(close.code()).isEqualTo(1012)));
+    assertThat(clients.stream().mapToInt(c -> c.closes().size()).sum())
+        .as("sockets closed by the restarts")
         .isGreaterThanOrEqualTo(CLIENTS);
   }
 
@@ -89,14 +110,16 @@ class RollingRestartTest {
   }
 
   private ChatNode node(RedisServer redis, String name, Integer port) {
-    ChatNode.Builder builder = ChatNode.builder().name(name)
-        .env("CHAT_NODE_ID", name.replaceAll("b+$", ""))
-        .env("CHAT_REDIS_URL", redis.uri())
-        .env("CHAT_INSTANCES", "1")
-        .env("CHAT_DRAIN_MS", Long.toString(DRAIN_MS))
-        .env("CHAT_NODE_LEASE_MS", "2000")
-        .env("CHAT_HISTORY_MAX", "10000")
-        .jvmArg("-XX:TieredStopAtLevel=1");
+    ChatNode.Builder builder =
+        ChatNode.builder()
+            .name(name)
+            .env("CHAT_NODE_ID", name.replaceAll("b+$", ""))
+            .env("CHAT_REDIS_URL", redis.uri())
+            .env("CHAT_INSTANCES", "1")
+            .env("CHAT_DRAIN_MS", Long.toString(DRAIN_MS))
+            .env("CHAT_NODE_LEASE_MS", "2000")
+            .env("CHAT_HISTORY_MAX", "10000")
+            .jvmArg("-XX:TieredStopAtLevel=1");
     if (port != null) {
       builder.env("CHAT_PORT", Integer.toString(port));
     }

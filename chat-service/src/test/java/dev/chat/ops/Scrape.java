@@ -19,10 +19,10 @@ import java.util.regex.Pattern;
 final class Scrape {
 
   /** One sample line: series name, labels, value. */
-  record Sample(String name, Map<String, String> labels, double value) {
-  }
+  record Sample(String name, Map<String, String> labels, double value) {}
 
-  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private static final HttpClient HTTP =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
   private static final Pattern LABEL = Pattern.compile("(\\w+)=\"((?:[^\"\\\\]|\\\\.)*)\"");
 
   private final String contentType;
@@ -35,13 +35,18 @@ final class Scrape {
 
   /** Scrapes {@code node}; fails unless it answers 200. */
   static Scrape of(ChatNode node) {
-    HttpRequest request = HttpRequest.newBuilder(node.httpUri("/metrics")).timeout(Duration.ofSeconds(5)).GET().build();
+    HttpRequest request =
+        HttpRequest.newBuilder(node.httpUri("/metrics"))
+            .timeout(Duration.ofSeconds(5))
+            .GET()
+            .build();
     try {
       HttpResponse<String> response = HTTP.send(request, HttpResponse.BodyHandlers.ofString());
       if (response.statusCode() != 200) {
         throw new AssertionError("GET /metrics of " + node + " answered " + response.statusCode());
       }
-      return new Scrape(response.headers().firstValue("content-type").orElse(""), parse(response.body()));
+      return new Scrape(
+          response.headers().firstValue("content-type").orElse(""), parse(response.body()));
     } catch (IOException e) {
       throw new AssertionError("GET /metrics of " + node + " failed: " + e, e);
     } catch (InterruptedException e) {
@@ -70,7 +75,8 @@ final class Scrape {
   double value(String name, String... labels) {
     List<Sample> found = samples.stream().filter(s -> matches(s, name, labels)).toList();
     if (found.isEmpty()) {
-      throw new AssertionError("no series " + name + " with labels " + List.of(labels) + " in " + names());
+      throw new AssertionError(
+          "no series " + name + " with labels " + List.of(labels) + " in " + names());
     }
     return found.stream().mapToDouble(Sample::value).sum();
   }

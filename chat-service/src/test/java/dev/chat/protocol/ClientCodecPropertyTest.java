@@ -10,7 +10,6 @@ import dev.chat.protocol.ClientFrame.Ping;
 import dev.chat.protocol.ClientFrame.Send;
 import dev.chat.testing.FrameArbitraries;
 import java.nio.charset.StandardCharsets;
-import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Label;
@@ -100,8 +99,11 @@ class ClientCodecPropertyTest {
 
   private static void assertText(String text) {
     assertThat(text.codePointCount(0, text.length())).isBetween(1, ClientCodec.MAX_TEXT);
-    assertThat(text.codePoints().allMatch(cp -> Character.isWhitespace(cp) || Character.isSpaceChar(cp)))
-        .as("blank text accepted: %s", text).isFalse();
+    assertThat(
+            text.codePoints()
+                .allMatch(cp -> Character.isWhitespace(cp) || Character.isSpaceChar(cp)))
+        .as("blank text accepted: %s", text)
+        .isFalse();
   }
 
   @Provide

@@ -23,161 +23,218 @@ import org.junit.jupiter.params.provider.ValueSource;
 @DisplayName("The client codec")
 class ClientCodecTest {
 
-    static final String EMOJI = "\uD83D\uDE00";
+  static final String EMOJI = "\uD83D\uDE00";
 
-    /** Test frames use single quotes for readability; the codec sees double quotes. */
-    static String q(String singleQuoted) {
-        return singleQuoted.replace('\'', '"');
-    }
+  /** Test frames use single quotes for readability; the codec sees double quotes. */
+  static String q(String singleQuoted) {
+    return singleQuoted.replace('\'', '"');
+  }
 
-    static Decoded decode(String singleQuoted) {
-        return ClientCodec.decode(q(singleQuoted));
-    }
+  static Decoded decode(String singleQuoted) {
+    return ClientCodec.decode(q(singleQuoted));
+  }
 
-    static ClientFrame parsed(String singleQuoted) {
-        Decoded decoded = decode(singleQuoted);
-        assertThat(decoded).isInstanceOf(Parsed.class);
-        return ((Parsed) decoded).frame();
-    }
+  static ClientFrame parsed(String singleQuoted) {
+    Decoded decoded = decode(singleQuoted);
+    assertThat(decoded).isInstanceOf(Parsed.class);
+    return ((Parsed) decoded).frame();
+  }
 
-    static Stream<Arguments> validFrames() {
-        return Stream.of(
-                Arguments.of("{'type':'join','room':'general'}", new Join("general", null, null)),
-                Arguments.of("{'type':'join','room':'general','epoch':'e-4f1a','since':41}",
-                        new Join("general", "e-4f1a", 41L)),
-                Arguments.of("{'type':'join','room':'@alice'}", new Join("@alice", null, null)),
-                Arguments.of("{'type':'join','room':'g','epoch':null,'since':null}", new Join("g", null, null)),
-                Arguments.of("{'type':'join','room':'g','since':0}", new Join("g", null, 0L)),
-                Arguments.of("{'type':'join','room':'g','since':9223372036854775807}",
-                        new Join("g", null, Long.MAX_VALUE)),
-                Arguments.of("{'type':'leave','room':'general'}", new Leave("general")),
-                Arguments.of("{'type':'send','room':'general','id':'k3v9-0001','text':'hello'}",
-                        new Send("general", "k3v9-0001", "hello")),
-                Arguments.of("{'type':'dm','to':'bob','id':'k3v9-0002','text':'hi bob'}",
-                        new Dm("bob", "k3v9-0002", "hi bob")),
-                Arguments.of("{'type':'ack','room':'general','seq':58}", new Ack("general", 58)),
-                Arguments.of("{'type':'ack','room':'@bob','seq':0}", new Ack("@bob", 0)),
-                Arguments.of("{'type':'ping'}", new Ping()),
-                Arguments.of("{'room':'general','text':'hello','id':'x','type':'send'}", new Send("general", "x", "hello")),
-                Arguments.of(" \n{ 'type' : 'ping' }\t ", new Ping()));
-    }
+  static Stream<Arguments> validFrames() {
+    return Stream.of(
+        Arguments.of("{'type':'join','room':'general'}", new Join("general", null, null)),
+        Arguments.of(
+            "{'type':'join','room':'general','epoch':'e-4f1a','since':41}",
+            new Join("general", "e-4f1a", 41L)),
+        Arguments.of("{'type':'join','room':'@alice'}", new Join("@alice", null, null)),
+        Arguments.of(
+            "{'type':'join','room':'g','epoch':null,'since':null}", new Join("g", null, null)),
+        Arguments.of("{'type':'join','room':'g','since':0}", new Join("g", null, 0L)),
+        Arguments.of(
+            "{'type':'join','room':'g','since':9223372036854775807}",
+            new Join("g", null, Long.MAX_VALUE)),
+        Arguments.of("{'type':'leave','room':'general'}", new Leave("general")),
+        Arguments.of(
+            "{'type':'send','room':'general','id':'k3v9-0001','text':'hello'}",
+            new Send("general", "k3v9-0001", "hello")),
+        Arguments.of(
+            "{'type':'dm','to':'bob','id':'k3v9-0002','text':'hi bob'}",
+            new Dm("bob", "k3v9-0002", "hi bob")),
+        Arguments.of("{'type':'ack','room':'general','seq':58}", new Ack("general", 58)),
+        Arguments.of("{'type':'ack','room':'@bob','seq':0}", new Ack("@bob", 0)),
+        Arguments.of("{'type':'ping'}", new Ping()),
+        Arguments.of(
+            "{'room':'general','text':'hello','id':'x','type':'send'}",
+            new Send("general", "x", "hello")),
+        Arguments.of(" \n{ 'type' : 'ping' }\t ", new Ping()));
+  }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("validFrames")
-    @DisplayName("parses every valid frame into its record")
-    void parsesValidFrames(String json, ClientFrame expected) {
-        assertThat(parsed(json)).isEqualTo(expected);
-        assertThat(ClientCodec.decode(q(json).getBytes(StandardCharsets.UTF_8))).isEqualTo(new Parsed(expected));
-    }
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("validFrames")
+  @DisplayName("parses every valid frame into its record")
+  void parsesValidFrames(String json, ClientFrame expected) {
+    assertThat(parsed(json)).isEqualTo(expected);
+    assertThat(ClientCodec.decode(q(json).getBytes(StandardCharsets.UTF_8)))
+        .isEqualTo(new Parsed(expected));
+  }
 
-    @Test
-    @DisplayName("keeps unicode and escapes in text exactly")
-    void keepsTextExactly() {
-        String text = "h\u00e9llo \"w\u00f6rld\" \\ " + EMOJI + " \u674e\n</script>";
-        String json = "{\"type\":\"send\",\"room\":\"r\",\"id\":\"i\",\"text\":"
-                + "\"h\u00e9llo \\\"w\\u00f6rld\\\" \\\\ \\ud83d\\ude00 \u674e\\n</script>\"}";
-        assertThat(ClientCodec.decode(json)).isEqualTo(new Parsed(new Send("r", "i", text)));
-        assertThat(ClientCodec.decode(json.getBytes(StandardCharsets.UTF_8)))
-                .isEqualTo(new Parsed(new Send("r", "i", text)));
-    }
+  @Test
+  @DisplayName("keeps unicode and escapes in text exactly")
+  void keepsTextExactly() {
+    String text = "h\u00e9llo \"w\u00f6rld\" \\ " + EMOJI + " \u674e\n</script>";
+    String json =
+        "{\"type\":\"send\",\"room\":\"r\",\"id\":\"i\",\"text\":"
+            + "\"h\u00e9llo \\\"w\\u00f6rld\\\" \\\\ \\ud83d\\ude00 \u674e\\n</script>\"}";
+    assertThat(ClientCodec.decode(json)).isEqualTo(new Parsed(new Send("r", "i", text)));
+    assertThat(ClientCodec.decode(json.getBytes(StandardCharsets.UTF_8)))
+        .isEqualTo(new Parsed(new Send("r", "i", text)));
+  }
 
-    @Test
-    @DisplayName("ignores unknown fields, however deeply nested their junk")
-    void skipsUnknownFields() {
-        String junk = "[{'a':".repeat(200) + "null" + "}]".repeat(200);
-        assertThat(parsed("{'x':" + junk + ",'type':'ack','room':'r','y':{'seq':-1},'seq':3,'z':[1,2.5,'s',true]}"))
-                .isEqualTo(new Ack("r", 3));
-    }
+  @Test
+  @DisplayName("ignores unknown fields, however deeply nested their junk")
+  void skipsUnknownFields() {
+    String junk = "[{'a':".repeat(200) + "null" + "}]".repeat(200);
+    assertThat(
+            parsed(
+                "{'x':"
+                    + junk
+                    + ",'type':'ack','room':'r','y':{'seq':-1},'seq':3,'z':[1,2.5,'s',true]}"))
+        .isEqualTo(new Ack("r", 3));
+  }
 
-    @ParameterizedTest(name = "[{index}] {0}")
-    @ValueSource(strings = {"", "   ", "{", "}", "not json", "[]", "[{'type':'ping'}]", "'ping'", "42", "null",
-            "true", "{'type':'ping'} {}", "{'type':'ping'}x", "{'type':'ping',}", "{type:'ping'}",
-            "{'type':'ping' 'room':'r'}", "{'type':'ping','n':NaN}", "{'type':'ping','n':01}",
-            "{'type':'ping','n':.5}", "{'type':'ping'", "{'type':'pi\u0001ng'}"})
-    @DisplayName("rejects anything that is not one JSON object as malformed")
-    void rejectsMalformed(String json) {
-        assertThat(decode(json)).isEqualTo(new Invalid("malformed JSON", null));
-        assertThat(ClientCodec.decode(q(json).getBytes(StandardCharsets.UTF_8)))
-                .isEqualTo(new Invalid("malformed JSON", null));
-    }
+  @ParameterizedTest(name = "[{index}] {0}")
+  @ValueSource(
+      strings = {
+        "",
+        "   ",
+        "{",
+        "}",
+        "not json",
+        "[]",
+        "[{'type':'ping'}]",
+        "'ping'",
+        "42",
+        "null",
+        "true",
+        "{'type':'ping'} {}",
+        "{'type':'ping'}x",
+        "{'type':'ping',}",
+        "{type:'ping'}",
+        "{'type':'ping' 'room':'r'}",
+        "{'type':'ping','n':NaN}",
+        "{'type':'ping','n':01}",
+        "{'type':'ping','n':.5}",
+        "{'type':'ping'",
+        "{'type':'pi\u0001ng'}"
+      })
+  @DisplayName("rejects anything that is not one JSON object as malformed")
+  void rejectsMalformed(String json) {
+    assertThat(decode(json)).isEqualTo(new Invalid("malformed JSON", null));
+    assertThat(ClientCodec.decode(q(json).getBytes(StandardCharsets.UTF_8)))
+        .isEqualTo(new Invalid("malformed JSON", null));
+  }
 
-    @Test
-    @DisplayName("rejects null input, hostile nesting and endless numbers without throwing")
-    void rejectsHostileInput() {
-        Invalid malformed = new Invalid("malformed JSON", null);
-        assertThat(ClientCodec.decode((String) null)).isEqualTo(malformed);
-        assertThat(ClientCodec.decode((byte[]) null)).isEqualTo(malformed);
-        assertThat(decode("{'type':'ping','x':" + "[".repeat(100_000) + "]".repeat(100_000) + "}")).isEqualTo(malformed);
-        assertThat(decode("{'type':'ping','x':" + "[".repeat(100_000))).isEqualTo(malformed);
-        assertThat(decode("{'type':'ack','room':'r','seq':" + "9".repeat(5000) + "}")).isEqualTo(malformed);
-    }
+  @Test
+  @DisplayName("rejects null input, hostile nesting and endless numbers without throwing")
+  void rejectsHostileInput() {
+    Invalid malformed = new Invalid("malformed JSON", null);
+    assertThat(ClientCodec.decode((String) null)).isEqualTo(malformed);
+    assertThat(ClientCodec.decode((byte[]) null)).isEqualTo(malformed);
+    assertThat(decode("{'type':'ping','x':" + "[".repeat(100_000) + "]".repeat(100_000) + "}"))
+        .isEqualTo(malformed);
+    assertThat(decode("{'type':'ping','x':" + "[".repeat(100_000))).isEqualTo(malformed);
+    assertThat(decode("{'type':'ack','room':'r','seq':" + "9".repeat(5000) + "}"))
+        .isEqualTo(malformed);
+  }
 
-    @Test
-    @DisplayName("accepts only UTF-8 bytes, not UTF-16 or broken sequences")
-    void acceptsOnlyUtf8() {
-        Invalid malformed = new Invalid("malformed JSON", null);
-        String ping = "{\"type\":\"ping\"}";
-        assertThat(ClientCodec.decode(ping.getBytes(StandardCharsets.UTF_16LE))).isEqualTo(malformed);
-        assertThat(ClientCodec.decode(ping.getBytes(StandardCharsets.UTF_16BE))).isEqualTo(malformed);
-        assertThat(ClientCodec.decode(ping.getBytes(StandardCharsets.UTF_16))).isEqualTo(malformed);
-        byte[] broken = q("{'type':'send','room':'r','id':'i','text':'a?'}").getBytes(StandardCharsets.UTF_8);
-        broken[broken.length - 3] = (byte) 0xC3; // a lead byte followed by an ASCII quote
-        assertThat(ClientCodec.decode(broken)).isEqualTo(malformed);
-        assertThat(ClientCodec.decode(new byte[0])).isEqualTo(malformed);
-    }
+  @Test
+  @DisplayName("accepts only UTF-8 bytes, not UTF-16 or broken sequences")
+  void acceptsOnlyUtf8() {
+    Invalid malformed = new Invalid("malformed JSON", null);
+    String ping = "{\"type\":\"ping\"}";
+    assertThat(ClientCodec.decode(ping.getBytes(StandardCharsets.UTF_16LE))).isEqualTo(malformed);
+    assertThat(ClientCodec.decode(ping.getBytes(StandardCharsets.UTF_16BE))).isEqualTo(malformed);
+    assertThat(ClientCodec.decode(ping.getBytes(StandardCharsets.UTF_16))).isEqualTo(malformed);
+    byte[] broken =
+        q("{'type':'send','room':'r','id':'i','text':'a?'}").getBytes(StandardCharsets.UTF_8);
+    broken[broken.length - 3] = (byte) 0xC3; // a lead byte followed by an ASCII quote
+    assertThat(ClientCodec.decode(broken)).isEqualTo(malformed);
+    assertThat(ClientCodec.decode(new byte[0])).isEqualTo(malformed);
+  }
 
-    @ParameterizedTest(name = "[{index}] {0}")
-    @ValueSource(strings = {"{}", "{'type':null}", "{'type':1}", "{'type':true}", "{'type':{'t':'ping'}}",
-            "{'type':['ping']}", "{'room':'general'}"})
-    @DisplayName("rejects a frame without a string type")
-    void rejectsMissingType(String json) {
-        assertThat(decode(json)).isEqualTo(new Invalid("missing type", null));
-    }
+  @ParameterizedTest(name = "[{index}] {0}")
+  @ValueSource(
+      strings = {
+        "{}",
+        "{'type':null}",
+        "{'type':1}",
+        "{'type':true}",
+        "{'type':{'t':'ping'}}",
+        "{'type':['ping']}",
+        "{'room':'general'}"
+      })
+  @DisplayName("rejects a frame without a string type")
+  void rejectsMissingType(String json) {
+    assertThat(decode(json)).isEqualTo(new Invalid("missing type", null));
+  }
 
-    @Test
-    @DisplayName("names an unknown type, cut to 32 characters without splitting an emoji")
-    void rejectsUnknownType() {
-        assertThat(decode("{'type':'JOIN','room':'r'}")).isEqualTo(new Invalid("unknown type: JOIN", null));
-        assertThat(decode("{'type':'','room':'r'}")).isEqualTo(new Invalid("unknown type: ", null));
-        assertThat(decode("{'type':'pong'}")).isEqualTo(new Invalid("unknown type: pong", null));
-        assertThat(decode("{'type':'" + "x".repeat(40) + "'}"))
-                .isEqualTo(new Invalid("unknown type: " + "x".repeat(32), null));
-        assertThat(decode("{'type':'" + "x".repeat(31) + EMOJI.repeat(3) + "','id':'k'}"))
-                .isEqualTo(new Invalid("unknown type: " + "x".repeat(31) + EMOJI, null));
-    }
+  @Test
+  @DisplayName("names an unknown type, cut to 32 characters without splitting an emoji")
+  void rejectsUnknownType() {
+    assertThat(decode("{'type':'JOIN','room':'r'}"))
+        .isEqualTo(new Invalid("unknown type: JOIN", null));
+    assertThat(decode("{'type':'','room':'r'}")).isEqualTo(new Invalid("unknown type: ", null));
+    assertThat(decode("{'type':'pong'}")).isEqualTo(new Invalid("unknown type: pong", null));
+    assertThat(decode("{'type':'" + "x".repeat(40) + "'}"))
+        .isEqualTo(new Invalid("unknown type: " + "x".repeat(32), null));
+    assertThat(decode("{'type':'" + "x".repeat(31) + EMOJI.repeat(3) + "','id':'k'}"))
+        .isEqualTo(new Invalid("unknown type: " + "x".repeat(31) + EMOJI, null));
+  }
 
-    @Test
-    @DisplayName("accepts text and ids at their exact limits, counted in code points")
-    void acceptsLimits() {
-        String id = EMOJI.repeat(64);
-        for (String text : new String[] {"x".repeat(4000), EMOJI.repeat(4000), " x ", "\u00a0x", "tab\tand new\nline"}) {
-            assertThat(ClientCodec.decode(sendJson("r".repeat(64), id, text.replace("\t", "\\t").replace("\n", "\\n"))))
-                    .isEqualTo(new Parsed(new Send("r".repeat(64), id, text)));
-        }
-        assertThat(decode("{'type':'send','room':'r','id':'i','text':'a\\u0000b'}"))
-                .isEqualTo(new Parsed(new Send("r", "i", "a\u0000b")));
+  @Test
+  @DisplayName("accepts text and ids at their exact limits, counted in code points")
+  void acceptsLimits() {
+    String id = EMOJI.repeat(64);
+    for (String text :
+        new String[] {
+          "x".repeat(4000), EMOJI.repeat(4000), " x ", "\u00a0x", "tab\tand new\nline"
+        }) {
+      assertThat(
+              ClientCodec.decode(
+                  sendJson("r".repeat(64), id, text.replace("\t", "\\t").replace("\n", "\\n"))))
+          .isEqualTo(new Parsed(new Send("r".repeat(64), id, text)));
     }
+    assertThat(decode("{'type':'send','room':'r','id':'i','text':'a\\u0000b'}"))
+        .isEqualTo(new Parsed(new Send("r", "i", "a\u0000b")));
+  }
 
-    @Test
-    @DisplayName("never throws, whatever prefix or mutation of a valid frame it gets")
-    void neverThrows() {
-        String valid = q("{'type':'join','room':'@al\u00efce','epoch':'e-1','since':41,'x':[{'y':[1.5e3]}]}");
-        for (int end = 0; end < valid.length(); end++) {
-            assertThat(ClientCodec.decode(valid.substring(0, end))).isInstanceOf(Invalid.class);
-        }
-        Random random = new Random(42);
-        byte[] bytes = valid.getBytes(StandardCharsets.UTF_8);
-        for (int i = 0; i < 20_000; i++) {
-            byte[] mutated = bytes.clone();
-            for (int flips = 1 + random.nextInt(3); flips > 0; flips--) {
-                mutated[random.nextInt(mutated.length)] = (byte) random.nextInt(256);
-            }
-            assertThat(ClientCodec.decode(mutated)).isNotNull();
-            assertThat(ClientCodec.decode(new String(mutated, StandardCharsets.ISO_8859_1))).isNotNull();
-        }
+  @Test
+  @DisplayName("never throws, whatever prefix or mutation of a valid frame it gets")
+  void neverThrows() {
+    String valid =
+        q("{'type':'join','room':'@al\u00efce','epoch':'e-1','since':41,'x':[{'y':[1.5e3]}]}");
+    for (int end = 0; end < valid.length(); end++) {
+      assertThat(ClientCodec.decode(valid.substring(0, end))).isInstanceOf(Invalid.class);
     }
+    Random random = new Random(42);
+    byte[] bytes = valid.getBytes(StandardCharsets.UTF_8);
+    for (int i = 0; i < 20_000; i++) {
+      byte[] mutated = bytes.clone();
+      for (int flips = 1 + random.nextInt(3); flips > 0; flips--) {
+        mutated[random.nextInt(mutated.length)] = (byte) random.nextInt(256);
+      }
+      assertThat(ClientCodec.decode(mutated)).isNotNull();
+      assertThat(ClientCodec.decode(new String(mutated, StandardCharsets.ISO_8859_1))).isNotNull();
+    }
+  }
 
-    static String sendJson(String room, String id, String text) {
-        return "{\"type\":\"send\",\"room\":\"" + room + "\",\"id\":\"" + id + "\",\"text\":\"" + text + "\"}";
-    }
+  static String sendJson(String room, String id, String text) {
+    return "{\"type\":\"send\",\"room\":\""
+        + room
+        + "\",\"id\":\""
+        + id
+        + "\",\"text\":\""
+        + text
+        + "\"}";
+  }
 }

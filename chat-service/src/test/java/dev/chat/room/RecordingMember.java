@@ -10,9 +10,9 @@ import java.util.List;
 import java.util.function.Predicate;
 
 /**
- * A hub member that records what the hub hands it, in order, and keeps the stream of seqs a
- * session would keep: a {@code joined} starts it over (or continues it, when recovered), and a
- * delivered seq it already has is dropped, as {@link Member#deliver} allows.
+ * A hub member that records what the hub hands it, in order, and keeps the stream of seqs a session
+ * would keep: a {@code joined} starts it over (or continues it, when recovered), and a delivered
+ * seq it already has is dropped, as {@link Member#deliver} allows.
  */
 final class RecordingMember implements Member {
 
@@ -25,8 +25,17 @@ final class RecordingMember implements Member {
   record Joined(String room, Snapshot snapshot) implements Event {
     @Override
     public String toString() {
-      return "Joined[" + room + " " + snapshot.epoch() + " #" + snapshot.seq() + ", " + snapshot.messages().size()
-          + " messages" + (snapshot.recovered() ? ", recovered" : "") + "]";
+      return "Joined["
+          + room
+          + " "
+          + snapshot.epoch()
+          + " #"
+          + snapshot.seq()
+          + ", "
+          + snapshot.messages().size()
+          + " messages"
+          + (snapshot.recovered() ? ", recovered" : "")
+          + "]";
     }
   }
 
@@ -37,8 +46,7 @@ final class RecordingMember implements Member {
     }
   }
 
-  record Presence(String room, JsonObject frame) implements Event {
-  }
+  record Presence(String room, JsonObject frame) implements Event {}
 
   private final String user;
   private final List<Event> events = new ArrayList<>();
@@ -98,7 +106,10 @@ final class RecordingMember implements Member {
     return List.copyOf(stream);
   }
 
-  /** What the member noticed that a session would not accept (a recovery with a hole, a message before joined). */
+  /**
+   * What the member noticed that a session would not accept (a recovery with a hole, a message
+   * before joined).
+   */
   synchronized List<String> problems() {
     return List.copyOf(problems);
   }
@@ -108,7 +119,10 @@ final class RecordingMember implements Member {
   }
 
   synchronized List<Long> delivered() {
-    return events.stream().filter(e -> e instanceof Delivered).map(e -> ((Delivered) e).seq()).toList();
+    return events.stream()
+        .filter(e -> e instanceof Delivered)
+        .map(e -> ((Delivered) e).seq())
+        .toList();
   }
 
   synchronized List<Joined> joins() {
@@ -116,13 +130,20 @@ final class RecordingMember implements Member {
   }
 
   synchronized List<JsonObject> presences() {
-    return events.stream().filter(e -> e instanceof Presence).map(e -> ((Presence) e).frame()).toList();
+    return events.stream()
+        .filter(e -> e instanceof Presence)
+        .map(e -> ((Presence) e).frame())
+        .toList();
   }
 
   /** Waits until the member's stream reaches {@code seq}. */
   void awaitSeq(long seq) {
-    awaitEvents(e -> e instanceof Delivered d && d.seq() >= seq
-        || e instanceof Joined j && j.snapshot().seq() >= seq, 1, "seq " + seq);
+    awaitEvents(
+        e ->
+            e instanceof Delivered d && d.seq() >= seq
+                || e instanceof Joined j && j.snapshot().seq() >= seq,
+        1,
+        "seq " + seq);
   }
 
   /** Waits until {@code count} events match {@code p}. */
@@ -135,8 +156,18 @@ final class RecordingMember implements Member {
       }
       long left = deadline - System.nanoTime();
       if (left <= 0) {
-        throw new AssertionError(user + " waited " + WAIT.toMillis() + " ms for " + count + " x " + what
-            + ", got " + matching.size() + "; recorded: " + tail());
+        throw new AssertionError(
+            user
+                + " waited "
+                + WAIT.toMillis()
+                + " ms for "
+                + count
+                + " x "
+                + what
+                + ", got "
+                + matching.size()
+                + "; recorded: "
+                + tail());
       }
       try {
         wait(Math.max(1, left / 1_000_000));

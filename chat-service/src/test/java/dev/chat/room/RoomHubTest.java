@@ -37,8 +37,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The room hub on one event loop over the real embedded store, with its broker's reads slowed,
- * its live stream made lossy and its store made to lose data where a test needs it.
+ * The room hub on one event loop over the real embedded store, with its broker's reads slowed, its
+ * live stream made lossy and its store made to lose data where a test needs it.
  */
 @DisplayName("The room hub")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -74,7 +74,8 @@ class RoomHubTest {
     store = new MemoryStore(HISTORY_MAX, 3_600_000, System::currentTimeMillis);
     metrics = Metrics.create("unit-node");
     broker = loop.call(() -> new ShakyBroker(vertx, loop.context(), store, HISTORY_MAX));
-    hub = loop.call(() -> new RoomHub(vertx, broker, HISTORY_ON_JOIN, PRESENCE_MAX_ONLINE, metrics));
+    hub =
+        loop.call(() -> new RoomHub(vertx, broker, HISTORY_ON_JOIN, PRESENCE_MAX_ONLINE, metrics));
     room = "r-" + UUID.randomUUID().toString().substring(0, 8);
   }
 
@@ -92,7 +93,8 @@ class RoomHubTest {
   }
 
   private Stored publish(String text) {
-    return loop.await(() -> broker.publish(new Draft(room, "carol", UUID.randomUUID().toString(), text, null)));
+    return loop.await(
+        () -> broker.publish(new Draft(room, "carol", UUID.randomUUID().toString(), text, null)));
   }
 
   private static RecordingMember member(String user) {
@@ -152,7 +154,8 @@ class RoomHubTest {
 
     leave(alice2);
     bob.awaitEvents(e -> e instanceof RecordingMember.Presence, 2, "a second presence");
-    assertThat(bob.presences()).containsExactly(presence("join", "alice", 2), presence("leave", "alice", 1));
+    assertThat(bob.presences())
+        .containsExactly(presence("join", "alice", 2), presence("leave", "alice", 1));
     leave(bob);
     assertThat(loop.call(hub::size)).isZero();
   }
@@ -161,25 +164,33 @@ class RoomHubTest {
   @DisplayName("announces no joins and leaves while more users are online than the presence limit")
   void presenceLimit() {
     RecordingMember ann = member("ann");
-    List<RecordingMember> others = List.of(member("ben"), member("cat"), member("dan"), member("eve"));
+    List<RecordingMember> others =
+        List.of(member("ben"), member("cat"), member("dan"), member("eve"));
     join(ann);
     long seq = 0;
     for (RecordingMember m : others) {
       join(m);
       barrier(++seq, ann);
     }
-    assertThat(ann.presences()).as("ben and cat made 2 and 3 online; dan and eve made 4 and 5")
+    assertThat(ann.presences())
+        .as("ben and cat made 2 and 3 online; dan and eve made 4 and 5")
         .containsExactly(presence("join", "ben", 2), presence("join", "cat", 3));
 
     leave(others.get(3));
     barrier(++seq, ann);
     leave(others.get(2));
-    ann.awaitEvents(e -> e instanceof RecordingMember.Presence, 3, "dan's leave, back at the limit");
-    assertThat(ann.presences()).as("eve left with 4 online, dan with 3")
-        .containsExactly(presence("join", "ben", 2), presence("join", "cat", 3), presence("leave", "dan", 3));
+    ann.awaitEvents(
+        e -> e instanceof RecordingMember.Presence, 3, "dan's leave, back at the limit");
+    assertThat(ann.presences())
+        .as("eve left with 4 online, dan with 3")
+        .containsExactly(
+            presence("join", "ben", 2), presence("join", "cat", 3), presence("leave", "dan", 3));
   }
 
-  /** Publishes message {@code seq} and waits until every member has it: whatever was queued before it has arrived. */
+  /**
+   * Publishes message {@code seq} and waits until every member has it: whatever was queued before
+   * it has arrived.
+   */
   private void barrier(long seq, RecordingMember... members) {
     assertThat(publish("barrier").seq()).isEqualTo(seq);
     for (RecordingMember m : members) {
@@ -188,12 +199,17 @@ class RoomHubTest {
   }
 
   private JsonObject presence(String event, String user, int online) {
-    return new JsonObject().put("type", "presence").put("room", room).put("event", event).put("user", user)
+    return new JsonObject()
+        .put("type", "presence")
+        .put("room", room)
+        .put("event", event)
+        .put("user", user)
         .put("online", online);
   }
 
   @Test
-  @DisplayName("joins replay and meet the live stream with no gap and no duplicate while others publish")
+  @DisplayName(
+      "joins replay and meet the live stream with no gap and no duplicate while others publish")
   void replayMeetsLiveStream() throws Exception {
     int total = 3000;
     int count = 20;
@@ -209,51 +225,60 @@ class RoomHubTest {
 
     try (TestLoop other = TestLoop.on(vertx)) {
       MemoryBroker publisher = new MemoryBroker(store, other.context(), 10);
-      other.run(() -> {
-        int[] sent = {0};
-        vertx.setPeriodic(1, id -> {
-          for (int i = 0; i < 5 && sent[0] < total; i++, sent[0]++) {
-            publisher.publish(new Draft(room, "carol", "m-" + sent[0], "text " + sent[0], null));
-          }
-          if (sent[0] == total) {
-            vertx.cancelTimer(id);
-            published.complete(null);
-          }
-        });
-      });
+      other.run(
+          () -> {
+            int[] sent = {0};
+            vertx.setPeriodic(
+                1,
+                id -> {
+                  for (int i = 0; i < 5 && sent[0] < total; i++, sent[0]++) {
+                    publisher.publish(
+                        new Draft(room, "carol", "m-" + sent[0], "text " + sent[0], null));
+                  }
+                  if (sent[0] == total) {
+                    vertx.cancelTimer(id);
+                    published.complete(null);
+                  }
+                });
+          });
       // Every 10 ms a join, twenty in all; meanwhile the first five, once admitted, leave, and
       // three ticks later rejoin resuming from where they left. Driven by state, not by tick
       // numbers: a late periodic timer catches up with several ticks in a row.
-      loop.run(() -> {
-        int[] tick = {0};
-        int[] leftAt = new int[RESUMING];
-        vertx.setPeriodic(10, id -> {
-          try {
-            int t = tick[0]++;
-            if (t < count) {
-              hub.join(members.get(t), room, null, null).onFailure(failures::add);
-            }
-            for (int i = 0; i < RESUMING; i++) {
-              RecordingMember m = members.get(i);
-              if (!resumeFrom.containsKey(m) && !m.joins().isEmpty() && t >= 5 + i) {
-                resumeFrom.put(m, m.last());
-                leftAt[i] = t;
-                hub.leave(m, room);
-              } else if (resumeFrom.containsKey(m) && leftAt[i] >= 0 && t >= leftAt[i] + 3) {
-                leftAt[i] = -1;
-                String epoch = m.joins().get(0).snapshot().epoch();
-                hub.join(m, room, epoch, resumeFrom.get(m)).onFailure(failures::add);
-              }
-            }
-            if (t >= count && Arrays.stream(leftAt).allMatch(at -> at == -1)) {
-              vertx.cancelTimer(id);
-              scheduled.complete(null);
-            }
-          } catch (RuntimeException e) {
-            failures.add(e);
-          }
-        });
-      });
+      loop.run(
+          () -> {
+            int[] tick = {0};
+            int[] leftAt = new int[RESUMING];
+            vertx.setPeriodic(
+                10,
+                id -> {
+                  try {
+                    int t = tick[0]++;
+                    if (t < count) {
+                      hub.join(members.get(t), room, null, null).onFailure(failures::add);
+                    }
+                    for (int i = 0; i < RESUMING; i++) {
+                      RecordingMember m = members.get(i);
+                      if (!resumeFrom.containsKey(m) && !m.joins().isEmpty() && t >= 5 + i) {
+                        resumeFrom.put(m, m.last());
+                        leftAt[i] = t;
+                        hub.leave(m, room);
+                      } else if (resumeFrom.containsKey(m)
+                          && leftAt[i] >= 0
+                          && t >= leftAt[i] + 3) {
+                        leftAt[i] = -1;
+                        String epoch = m.joins().get(0).snapshot().epoch();
+                        hub.join(m, room, epoch, resumeFrom.get(m)).onFailure(failures::add);
+                      }
+                    }
+                    if (t >= count && Arrays.stream(leftAt).allMatch(at -> at == -1)) {
+                      vertx.cancelTimer(id);
+                      scheduled.complete(null);
+                    }
+                  } catch (RuntimeException e) {
+                    failures.add(e);
+                  }
+                });
+          });
       published.get(20, TimeUnit.SECONDS);
       scheduled.get(10, TimeUnit.SECONDS);
       for (RecordingMember m : members) {
@@ -262,7 +287,8 @@ class RoomHubTest {
     }
 
     assertThat(failures).isEmpty();
-    assertThat(loop.call(broker::readsOvertaken)).as("joins answered while newer messages were in flight")
+    assertThat(loop.call(broker::readsOvertaken))
+        .as("joins answered while newer messages were in flight")
         .isPositive();
     for (RecordingMember m : members) {
       assertThat(m.problems()).as("%s", m).isEmpty();
@@ -310,10 +336,11 @@ class RoomHubTest {
     int readsBefore = loop.call(broker::reads);
 
     // Message 5 reaches the hub but 1-4 never did; 6 and 7 arrive while it repairs.
-    loop.run(() -> {
-      broker.dropLive((r, seq) -> false);
-      hub.onMessage(room, history.epoch(), 5, history.messages().get(4));
-    });
+    loop.run(
+        () -> {
+          broker.dropLive((r, seq) -> false);
+          hub.onMessage(room, history.epoch(), 5, history.messages().get(4));
+        });
     publish("six");
     publish("seven");
     ann.awaitSeq(7);
@@ -359,10 +386,14 @@ class RoomHubTest {
       assertThat(s.recovered()).isFalse();
       assertThat(s.seq()).isEqualTo(1);
       assertThat(s.messages()).hasSize(1);
-      assertThat(events.subList(0, reset)).filteredOn(e -> e instanceof Delivered)
-          .extracting(e -> ((Delivered) e).seq()).containsExactly(1L, 2L);
-      assertThat(events.subList(reset + 1, events.size())).filteredOn(e -> e instanceof Delivered)
-          .extracting(e -> ((Delivered) e).seq()).containsExactly(2L);
+      assertThat(events.subList(0, reset))
+          .filteredOn(e -> e instanceof Delivered)
+          .extracting(e -> ((Delivered) e).seq())
+          .containsExactly(1L, 2L);
+      assertThat(events.subList(reset + 1, events.size()))
+          .filteredOn(e -> e instanceof Delivered)
+          .extracting(e -> ((Delivered) e).seq())
+          .containsExactly(2L);
       assertThat(m.stream()).containsExactly(1L, 2L);
     }
   }
@@ -390,8 +421,10 @@ class RoomHubTest {
     assertThat(loop.call(broker::readsInFlight)).as("reads still going on").isZero();
     assertThat(ann.delivered()).containsExactly(1L, 2L);
     assertThat(ann.stream()).containsExactly(1L, 2L);
-    assertThat(ann.events().stream().filter(e -> e instanceof Delivered d && d.seq() == 2)
-        .map(e -> new String(((Delivered) e).frame(), UTF_8)))
+    assertThat(
+            ann.events().stream()
+                .filter(e -> e instanceof Delivered d && d.seq() == 2)
+                .map(e -> new String(((Delivered) e).frame(), UTF_8)))
         .noneMatch(f -> f.contains("\"late\""));
   }
 }

@@ -19,8 +19,8 @@ import java.util.function.BiPredicate;
 /**
  * The real embedded broker seen through the weaknesses the {@link Broker} contract allows and the
  * Redis broker has: reads that take time (answered in the order they were made, like commands on
- * one pipelined connection), a live stream that loses messages, and a store that loses its data
- * and starts a new epoch. Everything else is the {@link MemoryBroker}'s own behaviour.
+ * one pipelined connection), a live stream that loses messages, and a store that loses its data and
+ * starts a new epoch. Everything else is the {@link MemoryBroker}'s own behaviour.
  *
  * <p>Lives on one event loop, like the broker it wraps.
  */
@@ -46,7 +46,10 @@ final class ShakyBroker implements Broker {
     use(store);
   }
 
-  /** Makes every read take {@code ms} to reach the store and {@code ms} more to answer; 0 answers at once. */
+  /**
+   * Makes every read take {@code ms} to reach the store and {@code ms} more to answer; 0 answers at
+   * once.
+   */
   void readDelay(long ms) {
     readDelayMs = ms;
   }
@@ -70,7 +73,10 @@ final class ShakyBroker implements Broker {
     return readsInFlight;
   }
 
-  /** Reads whose room had newer messages by the time they were answered (the window the hub must bridge). */
+  /**
+   * Reads whose room had newer messages by the time they were answered (the window the hub must
+   * bridge).
+   */
   int readsOvertaken() {
     return readsOvertaken;
   }
@@ -121,18 +127,22 @@ final class ShakyBroker implements Broker {
     }
     readsInFlight++;
     Promise<Snapshot> answer = Promise.promise();
-    vertx.setTimer(readDelayMs, t -> {
-      // Read whatever the store holds when the read reaches it, as Redis would.
-      Snapshot s = delegate.join(room, user, read, silent).result();
-      vertx.setTimer(readDelayMs, t2 -> {
-        Snapshot now = delegate.join(room, null, ReadRequest.stateOnly(), true).result();
-        if (now.epoch().equals(s.epoch()) && now.seq() > s.seq()) {
-          readsOvertaken++;
-        }
-        readsInFlight--;
-        answer.complete(s);
-      });
-    });
+    vertx.setTimer(
+        readDelayMs,
+        t -> {
+          // Read whatever the store holds when the read reaches it, as Redis would.
+          Snapshot s = delegate.join(room, user, read, silent).result();
+          vertx.setTimer(
+              readDelayMs,
+              t2 -> {
+                Snapshot now = delegate.join(room, null, ReadRequest.stateOnly(), true).result();
+                if (now.epoch().equals(s.epoch()) && now.seq() > s.seq()) {
+                  readsOvertaken++;
+                }
+                readsInFlight--;
+                answer.complete(s);
+              });
+        });
     return answer.future();
   }
 

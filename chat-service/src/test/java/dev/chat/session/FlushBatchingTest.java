@@ -4,20 +4,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
-import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.local.LocalChannel;
 import io.netty.channel.local.LocalIoHandler;
-import io.netty.channel.WriteBufferWaterMark;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -25,7 +25,8 @@ import org.junit.jupiter.api.Test;
 @DisplayName("Flush batching")
 class FlushBatchingTest {
 
-  private final EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, LocalIoHandler.newFactory());
+  private final EventLoopGroup loop =
+      new MultiThreadIoEventLoopGroup(1, LocalIoHandler.newFactory());
 
   /** Counts the flushes that reach the socket end of the pipeline. */
   private static final class FlushCounter extends ChannelOutboundHandlerAdapter {
@@ -71,7 +72,7 @@ class FlushBatchingTest {
    */
   private static void inOneTask(Channel ch, Runnable writes) throws Exception {
     ch.eventLoop().submit(writes).get(10, TimeUnit.SECONDS);
-    ch.eventLoop().submit(() -> { }).get(10, TimeUnit.SECONDS);
+    ch.eventLoop().submit(() -> {}).get(10, TimeUnit.SECONDS);
   }
 
   private static ByteBuf frame(int i) {
@@ -86,30 +87,35 @@ class FlushBatchingTest {
     FlushBatching.install(ch.pipeline());
 
     AtomicInteger flushesInTask = new AtomicInteger(-1);
-    inOneTask(ch, () -> {
-      for (int i = 0; i < 3; i++) {
-        ch.pipeline().writeAndFlush(frame(i));
-      }
-      flushesInTask.set(counter.flushes.get());
-    });
+    inOneTask(
+        ch,
+        () -> {
+          for (int i = 0; i < 3; i++) {
+            ch.pipeline().writeAndFlush(frame(i));
+          }
+          flushesInTask.set(counter.flushes.get());
+        });
     assertThat(flushesInTask.get()).isZero();
     assertThat(counter.flushes.get()).isEqualTo(1);
     assertThat(counter.order).containsExactly(0, 1, 2);
   }
 
   @Test
-  @DisplayName("a long burst is flushed every FLUSH_AFTER frames without waiting for the turn to end")
+  @DisplayName(
+      "a long burst is flushed every FLUSH_AFTER frames without waiting for the turn to end")
   void boundedBurst() throws Exception {
     FlushCounter counter = new FlushCounter();
     Channel ch = channel(counter);
 
     AtomicInteger flushesInTask = new AtomicInteger(-1);
-    inOneTask(ch, () -> {
-      for (int i = 0; i < FlushBatching.FLUSH_AFTER + 1; i++) {
-        ch.pipeline().writeAndFlush(frame(i));
-      }
-      flushesInTask.set(counter.flushes.get());
-    });
+    inOneTask(
+        ch,
+        () -> {
+          for (int i = 0; i < FlushBatching.FLUSH_AFTER + 1; i++) {
+            ch.pipeline().writeAndFlush(frame(i));
+          }
+          flushesInTask.set(counter.flushes.get());
+        });
     assertThat(flushesInTask.get()).isEqualTo(1);
     assertThat(counter.flushes.get()).isEqualTo(2);
     assertThat(counter.order).hasSize(FlushBatching.FLUSH_AFTER + 1);
@@ -122,12 +128,14 @@ class FlushBatchingTest {
     ch.config().setWriteBufferWaterMark(new WriteBufferWaterMark(8, 16));
 
     AtomicBoolean writableInTask = new AtomicBoolean(true);
-    inOneTask(ch, () -> {
-      for (int i = 0; i < 5; i++) {
-        ch.pipeline().writeAndFlush(frame(i));
-      }
-      writableInTask.set(ch.isWritable());
-    });
+    inOneTask(
+        ch,
+        () -> {
+          for (int i = 0; i < 5; i++) {
+            ch.pipeline().writeAndFlush(frame(i));
+          }
+          writableInTask.set(ch.isWritable());
+        });
     assertThat(writableInTask.get()).isFalse();
     assertThat(ch.isWritable()).isTrue();
   }

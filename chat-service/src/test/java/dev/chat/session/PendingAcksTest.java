@@ -39,8 +39,11 @@ class PendingAcksTest {
     assertThat(p.size()).isEqualTo(3);
 
     assertThat(redeliver(p, ACK_TIMEOUT)).isTrue();
-    assertThat(sent).containsExactlyInAnyOrder("{\"room\":\"a\",\"seq\":3}", "{\"room\":\"a\",\"seq\":4}",
-        "{\"room\":\"b\",\"seq\":1}");
+    assertThat(sent)
+        .containsExactlyInAnyOrder(
+            "{\"room\":\"a\",\"seq\":3}",
+            "{\"room\":\"a\",\"seq\":4}",
+            "{\"room\":\"b\",\"seq\":1}");
 
     p.ack("a", 10);
     p.ack("b", 1);

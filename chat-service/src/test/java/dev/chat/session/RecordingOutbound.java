@@ -21,8 +21,8 @@ final class RecordingOutbound implements Outbound {
   static final Duration WAIT = Duration.ofSeconds(5);
 
   /**
-   * One call the session made: a frame, a ping or a close. The frame is kept as written and
-   * parsed when the test first reads it, so recording costs the session's loop almost nothing.
+   * One call the session made: a frame, a ping or a close. The frame is kept as written and parsed
+   * when the test first reads it, so recording costs the session's loop almost nothing.
    */
   static final class Event {
     private final long nanos;
@@ -66,7 +66,9 @@ final class RecordingOutbound implements Outbound {
 
     @Override
     public String toString() {
-      return bytes != null ? new String(bytes, UTF_8) : ping ? "<ping>" : "<close " + close.code() + ">";
+      return bytes != null
+          ? new String(bytes, UTF_8)
+          : ping ? "<ping>" : "<close " + close.code() + ">";
     }
   }
 
@@ -132,7 +134,9 @@ final class RecordingOutbound implements Outbound {
 
   /** Waits for the first frame of {@code type} that matches {@code p}. */
   JsonObject await(String type, Predicate<JsonObject> p) {
-    return awaitEvents(e -> e.isFrame(type) && p.test(e.frame()), 1, "a " + type + " frame").get(0).frame();
+    return awaitEvents(e -> e.isFrame(type) && p.test(e.frame()), 1, "a " + type + " frame")
+        .get(0)
+        .frame();
   }
 
   JsonObject await(String type) {
@@ -141,7 +145,8 @@ final class RecordingOutbound implements Outbound {
 
   /** Waits for the frame of {@code type} in {@code room} with {@code seq}. */
   JsonObject await(String type, String room, long seq) {
-    return await(type, f -> room.equals(f.getString("room")) && Long.valueOf(seq).equals(f.getLong("seq")));
+    return await(
+        type, f -> room.equals(f.getString("room")) && Long.valueOf(seq).equals(f.getLong("seq")));
   }
 
   /** Waits until {@code count} events match {@code p}; returns those events. */
@@ -159,8 +164,17 @@ final class RecordingOutbound implements Outbound {
       }
       long left = deadline - System.nanoTime();
       if (left <= 0) {
-        throw new AssertionError("waited " + WAIT.toMillis() + " ms for " + count + " x " + what
-            + ", got " + matching.size() + "; recorded: " + events);
+        throw new AssertionError(
+            "waited "
+                + WAIT.toMillis()
+                + " ms for "
+                + count
+                + " x "
+                + what
+                + ", got "
+                + matching.size()
+                + "; recorded: "
+                + events);
       }
       try {
         wait(Math.max(1, left / 1_000_000));

@@ -18,9 +18,9 @@ import java.util.Map;
 import java.util.UUID;
 
 /**
- * Sessions without sockets: a real embedded broker and room hub on one event loop, and sessions
- * on that loop writing to {@link RecordingOutbound}s. The test thread drives everything through
- * the loop and never touches a session directly.
+ * Sessions without sockets: a real embedded broker and room hub on one event loop, and sessions on
+ * that loop writing to {@link RecordingOutbound}s. The test thread drives everything through the
+ * loop and never touches a session directly.
  */
 final class SessionHarness implements AutoCloseable {
 
@@ -34,17 +34,27 @@ final class SessionHarness implements AutoCloseable {
 
   /** {@code env} overrides the defaults, which keep every timer out of a test's way. */
   SessionHarness(Vertx vertx, Map<String, String> env) {
-    Map<String, String> all = new HashMap<>(Map.of(
-        "CHAT_NODE_ID", "unit-node",
-        "CHAT_HEARTBEAT_INTERVAL_MS", "60000",
-        "CHAT_HEARTBEAT_TIMEOUT_MS", "120000",
-        "CHAT_ACK_TIMEOUT_MS", "60000"));
+    Map<String, String> all =
+        new HashMap<>(
+            Map.of(
+                "CHAT_NODE_ID", "unit-node",
+                "CHAT_HEARTBEAT_INTERVAL_MS", "60000",
+                "CHAT_HEARTBEAT_TIMEOUT_MS", "120000",
+                "CHAT_ACK_TIMEOUT_MS", "60000"));
     all.putAll(env);
     config = Config.from(all);
     loop = TestLoop.on(vertx);
     store = new MemoryStore(config.historyMax(), config.dedupWindowMs(), System::currentTimeMillis);
     broker = new MemoryBroker(store, loop.context(), config.joinedUsersMax());
-    hub = loop.call(() -> new RoomHub(loop.vertx(), broker, config.historyOnJoin(), config.presenceMaxOnline(), metrics));
+    hub =
+        loop.call(
+            () ->
+                new RoomHub(
+                    loop.vertx(),
+                    broker,
+                    config.historyOnJoin(),
+                    config.presenceMaxOnline(),
+                    metrics));
   }
 
   /** Opens a session for {@code user} and waits for its welcome. */
@@ -52,16 +62,22 @@ final class SessionHarness implements AutoCloseable {
     return connect(Identity.unverified(user));
   }
 
-  /** Opens a session for {@code identity} (as a verified token would give) and waits for its welcome. */
+  /**
+   * Opens a session for {@code identity} (as a verified token would give) and waits for its
+   * welcome.
+   */
   Client connect(Identity identity) {
     String user = identity.user();
     RecordingOutbound out = new RecordingOutbound();
     String connId = "c-" + UUID.randomUUID().toString().substring(0, 8);
-    Session session = loop.call(() -> {
-      Session s = new Session(loop.vertx(), config, hub, broker, out, identity, connId, metrics);
-      s.start();
-      return s;
-    });
+    Session session =
+        loop.call(
+            () -> {
+              Session s =
+                  new Session(loop.vertx(), config, hub, broker, out, identity, connId, metrics);
+              s.start();
+              return s;
+            });
     Client client = new Client(user, session, out);
     clients.add(client);
     out.await("welcome");
@@ -118,8 +134,13 @@ final class SessionHarness implements AutoCloseable {
     JsonObject join(String room) {
       int mark = out.mark();
       send(new JsonObject().put("type", "join").put("room", room));
-      return out.awaitEvents(mark, e -> e.isFrame("joined") && room.equals(e.frame().getString("room")), 1,
-          "joined " + room).get(0).frame();
+      return out.awaitEvents(
+              mark,
+              e -> e.isFrame("joined") && room.equals(e.frame().getString("room")),
+              1,
+              "joined " + room)
+          .get(0)
+          .frame();
     }
 
     /** Sends a {@code send} frame. */
@@ -131,7 +152,9 @@ final class SessionHarness implements AutoCloseable {
       send(new JsonObject().put("type", "ack").put("room", room).put("seq", seq));
     }
 
-    /** Sends a ping and waits for its pong: every frame the loop had queued before it was handled. */
+    /**
+     * Sends a ping and waits for its pong: every frame the loop had queued before it was handled.
+     */
     void roundTrip() {
       int pongs = out.frames("pong").size();
       send("{\"type\":\"ping\"}");
@@ -142,7 +165,8 @@ final class SessionHarness implements AutoCloseable {
     List<Long> seqs(String room) {
       return out.frames("message").stream()
           .filter(f -> room.equals(f.getString("room")) && !f.getBoolean("redelivered", false))
-          .map(f -> f.getLong("seq")).toList();
+          .map(f -> f.getLong("seq"))
+          .toList();
     }
   }
 }

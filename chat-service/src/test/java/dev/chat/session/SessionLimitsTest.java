@@ -62,10 +62,19 @@ class SessionLimitsTest {
   }
 
   @Test
-  @DisplayName("closes with 1008 a client that keeps sending after more than CHAT_RATE_LIMIT_STRIKES rate_limited answers")
+  @DisplayName(
+      "closes with 1008 a client that keeps sending after more than CHAT_RATE_LIMIT_STRIKES rate_limited answers")
   void rateLimitStrikes() {
-    h = new SessionHarness(vertx, Map.of("CHAT_RATE_LIMIT_PER_SEC", "1", "CHAT_RATE_LIMIT_BURST", "1",
-        "CHAT_RATE_LIMIT_STRIKES", "3"));
+    h =
+        new SessionHarness(
+            vertx,
+            Map.of(
+                "CHAT_RATE_LIMIT_PER_SEC",
+                "1",
+                "CHAT_RATE_LIMIT_BURST",
+                "1",
+                "CHAT_RATE_LIMIT_STRIKES",
+                "3"));
     String room = randomRoom();
     Client alice = h.connect(randomUser("alice"));
     alice.join(room);
@@ -73,7 +82,8 @@ class SessionLimitsTest {
       alice.say(room, "k-" + i, "m" + i);
     }
     alice.roundTrip();
-    assertThat(alice.out.frames("error")).extracting(e -> e.getString("code"))
+    assertThat(alice.out.frames("error"))
+        .extracting(e -> e.getString("code"))
         .containsExactly("rate_limited", "rate_limited", "rate_limited");
     assertThat(alice.out.closes()).isEmpty();
 
@@ -99,11 +109,13 @@ class SessionLimitsTest {
   }
 
   @Test
-  @DisplayName("lets a token with a rooms claim join matching rooms and its own inbox, and nothing else")
+  @DisplayName(
+      "lets a token with a rooms claim join matching rooms and its own inbox, and nothing else")
   void roomsClaim() {
     h = new SessionHarness(vertx, Map.of());
     String user = randomUser("guest");
-    Client guest = h.connect(new Identity(user, Long.MAX_VALUE, RoomPatterns.of(List.of("support-*"))));
+    Client guest =
+        h.connect(new Identity(user, Long.MAX_VALUE, RoomPatterns.of(List.of("support-*"))));
     String support = "support-" + randomRoom();
     assertThat(guest.join(support).getString("room")).isEqualTo(support);
     assertThat(guest.join("@" + user).getString("room")).isEqualTo("@" + user);
@@ -111,10 +123,16 @@ class SessionLimitsTest {
     int mark = guest.out.mark();
     guest.send(new JsonObject().put("type", "join").put("room", "general"));
     guest.send(new JsonObject().put("type", "join").put("room", "@someone-else"));
-    List<JsonObject> errors = guest.out.awaitEvents(mark, e -> e.isFrame("error"), 2, "two refusals").stream()
-        .map(RecordingOutbound.Event::frame).toList();
-    assertThat(errors).extracting(e -> e.getString("code")).containsExactly("forbidden", "forbidden");
+    List<JsonObject> errors =
+        guest.out.awaitEvents(mark, e -> e.isFrame("error"), 2, "two refusals").stream()
+            .map(RecordingOutbound.Event::frame)
+            .toList();
+    assertThat(errors)
+        .extracting(e -> e.getString("code"))
+        .containsExactly("forbidden", "forbidden");
     assertThat(errors.get(0).getString("message")).contains("general");
-    assertThat(guest.out.frames("joined")).extracting(f -> f.getString("room")).containsExactly(support, "@" + user);
+    assertThat(guest.out.frames("joined"))
+        .extracting(f -> f.getString("room"))
+        .containsExactly(support, "@" + user);
   }
 }

@@ -65,8 +65,14 @@ class SessionTest {
   @Test
   @DisplayName("welcomes the client with its identity, node and timings")
   void welcome() {
-    harness(Map.of("CHAT_HEARTBEAT_INTERVAL_MS", "25000", "CHAT_HEARTBEAT_TIMEOUT_MS", "60000",
-        "CHAT_ACK_TIMEOUT_MS", "5000"));
+    harness(
+        Map.of(
+            "CHAT_HEARTBEAT_INTERVAL_MS",
+            "25000",
+            "CHAT_HEARTBEAT_TIMEOUT_MS",
+            "60000",
+            "CHAT_ACK_TIMEOUT_MS",
+            "5000"));
     String alice = randomUser("alice");
     Client c = h.connect(alice);
 
@@ -81,7 +87,8 @@ class SessionTest {
   }
 
   @Test
-  @DisplayName("answers a join with the room's state followed by its history, and resumes from since")
+  @DisplayName(
+      "answers a join with the room's state followed by its history, and resumes from since")
   void joinReplays() {
     harness();
     String room = randomRoom();
@@ -101,13 +108,17 @@ class SessionTest {
     assertThat(joined.getJsonArray("users")).isEqualTo(new JsonArray().add(alice));
     assertThat(joined.getBoolean("recovered")).isFalse();
     List<Event> after = c.out.since(mark);
-    assertThat(after).extracting(e -> e.frame().getString("type"))
+    assertThat(after)
+        .extracting(e -> e.frame().getString("type"))
         .containsExactly("joined", "message", "message", "message");
-    assertThat(after.subList(1, 4)).extracting(e -> e.frame().getString("text")).containsExactly("m1", "m2", "m3");
+    assertThat(after.subList(1, 4))
+        .extracting(e -> e.frame().getString("text"))
+        .containsExactly("m1", "m2", "m3");
 
     Client again = h.connect(alice);
     int mark2 = again.out.mark();
-    again.send(frame("join").put("room", room).put("epoch", joined.getString("epoch")).put("since", 1));
+    again.send(
+        frame("join").put("room", room).put("epoch", joined.getString("epoch")).put("since", 1));
     again.out.await("message", room, 3);
     List<Event> resumed = again.out.since(mark2);
     assertThat(resumed.get(0).frame().getBoolean("recovered")).isTrue();
@@ -229,7 +240,8 @@ class SessionTest {
     alice.send(frame("dm").put("to", alice.user).put("id", "d-2").put("text", "another"));
     alice.out.await("message", inbox, 2);
 
-    assertThat(alice.out.frames("ack")).extracting(a -> a.getString("room") + "#" + a.getLong("seq"))
+    assertThat(alice.out.frames("ack"))
+        .extracting(a -> a.getString("room") + "#" + a.getLong("seq"))
         .containsExactly(inbox + "#1", inbox + "#2");
     assertThat(alice.seqs(inbox)).containsExactly(1L, 2L);
     assertThat(alice.out.frames("message").get(0).getString("to")).isEqualTo(alice.user);
@@ -297,7 +309,8 @@ class SessionTest {
     alice.ack(room, 2);
     int acked = alice.out.mark();
     // Two rounds after the ack: the second comes well after every message was due.
-    List<Event> redelivered = alice.out.awaitEvents(acked, SessionTest::redelivered, 2, "redeliveries");
+    List<Event> redelivered =
+        alice.out.awaitEvents(acked, SessionTest::redelivered, 2, "redeliveries");
 
     assertThat(redelivered).extracting(e -> e.frame().getLong("seq")).containsOnly(3L);
   }
@@ -331,14 +344,16 @@ class SessionTest {
     // The waits double: at least ackTimeout, 2x, 4x, 8x (less clock rounding). Only lower bounds,
     // since a busy machine can only make a wait longer.
     for (int i = 0; i < 4; i++) {
-      assertThat(gapsMs[i]).as("gap %d of %s", i, Arrays.toString(gapsMs))
+      assertThat(gapsMs[i])
+          .as("gap %d of %s", i, Arrays.toString(gapsMs))
           .isGreaterThanOrEqualTo((ackTimeout << i) - 2);
     }
     assertNothingAfterClose(alice, 4 * ackTimeout);
   }
 
   @Test
-  @DisplayName("redelivers a new message after the ack timeout even while an older one waits longer")
+  @DisplayName(
+      "redelivers a new message after the ack timeout even while an older one waits longer")
   void newMessageIsNotHeldBackByAnOlderOnesBackoff() {
     long ackTimeout = 100;
     harness(Map.of("CHAT_ACK_TIMEOUT_MS", Long.toString(ackTimeout), "CHAT_MAX_REDELIVERIES", "6"));
@@ -350,12 +365,22 @@ class SessionTest {
     alice.out.awaitEvents(SessionTest::redelivered, 3, "redeliveries of the old message");
 
     h.publish(room, "carol", "new");
-    Event sent = alice.out.awaitEvents(e -> e.isFrame("message") && e.frame().getLong("seq") == 2, 1, "new")
-        .get(0);
-    Event again = alice.out.awaitEvents(e -> redelivered(e) && e.frame().getLong("seq") == 2, 1,
-        "redelivery of the new message").get(0);
+    Event sent =
+        alice
+            .out
+            .awaitEvents(e -> e.isFrame("message") && e.frame().getLong("seq") == 2, 1, "new")
+            .get(0);
+    Event again =
+        alice
+            .out
+            .awaitEvents(
+                e -> redelivered(e) && e.frame().getLong("seq") == 2,
+                1,
+                "redelivery of the new message")
+            .get(0);
 
-    // Due ackTimeout after it was sent; held back by the old message's timer it came 8 x ackTimeout later.
+    // Due ackTimeout after it was sent; held back by the old message's timer it came 8 x ackTimeout
+    // later.
     assertThat((again.nanos() - sent.nanos()) / 1_000_000).isLessThan(5 * ackTimeout);
   }
 
@@ -436,7 +461,9 @@ class SessionTest {
     assertThat(error.getString("code")).isEqualTo("rate_limited");
     assertThat(error.getString("id")).isEqualTo("k-3");
     assertThat(error.getLong("retryAfterMs")).isBetween(1L, 1000L);
-    assertThat(alice.out.frames("ack")).extracting(a -> a.getString("id")).containsExactly("k-1", "k-2");
+    assertThat(alice.out.frames("ack"))
+        .extracting(a -> a.getString("id"))
+        .containsExactly("k-1", "k-2");
   }
 
   @Test
@@ -454,7 +481,12 @@ class SessionTest {
   @DisplayName("pings every heartbeat interval")
   void heartbeatPings() {
     long interval = 40;
-    harness(Map.of("CHAT_HEARTBEAT_INTERVAL_MS", Long.toString(interval), "CHAT_HEARTBEAT_TIMEOUT_MS", "5000"));
+    harness(
+        Map.of(
+            "CHAT_HEARTBEAT_INTERVAL_MS",
+            Long.toString(interval),
+            "CHAT_HEARTBEAT_TIMEOUT_MS",
+            "5000"));
     Client alice = h.connect(randomUser("alice"));
 
     List<Event> pings = alice.out.awaitPings(4);
@@ -468,17 +500,27 @@ class SessionTest {
   }
 
   @Test
-  @DisplayName("closes a silent connection with 4000 after the heartbeat timeout, leaving its rooms")
+  @DisplayName(
+      "closes a silent connection with 4000 after the heartbeat timeout, leaving its rooms")
   void heartbeatTimeout() {
     long timeout = 200;
-    harness(Map.of("CHAT_HEARTBEAT_INTERVAL_MS", "50", "CHAT_HEARTBEAT_TIMEOUT_MS", Long.toString(timeout)));
+    harness(
+        Map.of(
+            "CHAT_HEARTBEAT_INTERVAL_MS",
+            "50",
+            "CHAT_HEARTBEAT_TIMEOUT_MS",
+            Long.toString(timeout)));
     String room = randomRoom();
     Client alice = h.connect(randomUser("alice"));
     JsonObject joined = alice.join(room);
     assertThat(joined.getJsonArray("users")).containsExactly(alice.user);
     // The join was alice's last activity; it happened just before her joined frame was written.
-    long lastActivity = alice.out.events().stream().filter(e -> e.isFrame("joined")).findFirst()
-        .orElseThrow().nanos();
+    long lastActivity =
+        alice.out.events().stream()
+            .filter(e -> e.isFrame("joined"))
+            .findFirst()
+            .orElseThrow()
+            .nanos();
 
     assertThat(alice.out.awaitClose()).isEqualTo(CloseCode.HEARTBEAT_TIMEOUT);
     long closedAt = closeEvent(alice).nanos();
@@ -526,8 +568,16 @@ class SessionTest {
   @Test
   @DisplayName("cancels its heartbeat and redelivery timers and leaves its rooms when closed")
   void closeCancelsTimers() {
-    Map<String, String> busy = Map.of("CHAT_HEARTBEAT_INTERVAL_MS", "30", "CHAT_HEARTBEAT_TIMEOUT_MS", "5000",
-        "CHAT_ACK_TIMEOUT_MS", "30", "CHAT_MAX_REDELIVERIES", "20");
+    Map<String, String> busy =
+        Map.of(
+            "CHAT_HEARTBEAT_INTERVAL_MS",
+            "30",
+            "CHAT_HEARTBEAT_TIMEOUT_MS",
+            "5000",
+            "CHAT_ACK_TIMEOUT_MS",
+            "30",
+            "CHAT_MAX_REDELIVERIES",
+            "20");
     harness(busy);
     String room = randomRoom();
     Client alice = h.connect(randomUser("alice"));
@@ -543,7 +593,9 @@ class SessionTest {
     // alice is closed by the service (e.g. shutdown), bob's socket just goes away.
     h.loop.run(() -> alice.session.close(CloseCode.SHUTTING_DOWN));
     // alice's room release, a turn later, tells bob she left; only then is bob's socket gone.
-    bob.out.awaitEvents(e -> e.isFrame("presence") && "leave".equals(e.frame().getString("event")), 1,
+    bob.out.awaitEvents(
+        e -> e.isFrame("presence") && "leave".equals(e.frame().getString("event")),
+        1,
         "alice's leave");
     int bobMark = bob.out.mark();
     h.loop.run(bob.session::onClosed);
@@ -566,13 +618,15 @@ class SessionTest {
     h.publish(room, "carol", "old two");
     alice.out.await("message", room, 2);
 
-    // What the hub does after the room's epoch changed: a new joined, then the new epoch's messages.
+    // What the hub does after the room's epoch changed: a new joined, then the new epoch's
+    // messages.
     byte[] fresh = ServerFrames.message(room, 1, "new-1", "carol", "new", null, 1L);
-    h.loop.run(() -> {
-      alice.session.joined(room, new Snapshot("e-new", 0, List.of(), false, 1,
-          List.of(alice.user), false));
-      alice.session.deliver(room, 1, fresh);
-    });
+    h.loop.run(
+        () -> {
+          alice.session.joined(
+              room, new Snapshot("e-new", 0, List.of(), false, 1, List.of(alice.user), false));
+          alice.session.deliver(room, 1, fresh);
+        });
     int reset = alice.out.mark();
 
     // The old messages were due first; after the reset only the new one comes again, twice.
@@ -583,7 +637,10 @@ class SessionTest {
     assertThat(rejoined.getBoolean("recovered")).isFalse();
   }
 
-  /** Feeds {@code c} activity every {@code everyMs} on its loop, as a live client's frames would; returns the timer. */
+  /**
+   * Feeds {@code c} activity every {@code everyMs} on its loop, as a live client's frames would;
+   * returns the timer.
+   */
   private long keepAlive(Client c, long everyMs) {
     return h.loop.call(() -> h.loop.vertx().setPeriodic(everyMs, t -> c.session.onActivity()));
   }

@@ -103,7 +103,9 @@ public final class ChatNode implements AutoCloseable {
           return startOnce(nodeName);
         } catch (IllegalStateException e) {
           boolean portChosenHere = !env.containsKey("CHAT_PORT");
-          if (!portChosenHere || attempt == 3 || !String.valueOf(e.getMessage()).contains("BindException")) {
+          if (!portChosenHere
+              || attempt == 3
+              || !String.valueOf(e.getMessage()).contains("BindException")) {
             throw e;
           }
         }

@@ -29,8 +29,7 @@ public final class Jwts {
 
   private static final Base64.Encoder B64 = Base64.getUrlEncoder().withoutPadding();
 
-  private Jwts() {
-  }
+  private Jwts() {}
 
   /** Claims for {@code sub} expiring {@code ttl} from now. */
   public static JsonObject claims(String sub, Duration ttl) {
@@ -46,7 +45,9 @@ public final class Jwts {
     try {
       Mac mac = Mac.getInstance("HmacSHA256");
       mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
-      return signed + "." + B64.encodeToString(mac.doFinal(signed.getBytes(StandardCharsets.US_ASCII)));
+      return signed
+          + "."
+          + B64.encodeToString(mac.doFinal(signed.getBytes(StandardCharsets.US_ASCII)));
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException(e);
     }
@@ -86,7 +87,8 @@ public final class Jwts {
   /** The public key as a PEM {@code PUBLIC KEY} block (SubjectPublicKeyInfo). */
   public static String pem(PublicKey key) {
     return "-----BEGIN PUBLIC KEY-----\n"
-        + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(key.getEncoded())
+        + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
+            .encodeToString(key.getEncoded())
         + "\n-----END PUBLIC KEY-----\n";
   }
 
@@ -94,12 +96,17 @@ public final class Jwts {
   public static JsonObject jwk(PublicKey key, String kid) {
     JsonObject jwk = new JsonObject().put("kid", kid).put("use", "sig");
     if (key instanceof RSAPublicKey rsa) {
-      return jwk.put("kty", "RSA").put("alg", "RS256")
-          .put("n", unsigned(rsa.getModulus(), 0)).put("e", unsigned(rsa.getPublicExponent(), 0));
+      return jwk.put("kty", "RSA")
+          .put("alg", "RS256")
+          .put("n", unsigned(rsa.getModulus(), 0))
+          .put("e", unsigned(rsa.getPublicExponent(), 0));
     }
     ECPublicKey ec = (ECPublicKey) key;
-    return jwk.put("kty", "EC").put("crv", "P-256").put("alg", "ES256")
-        .put("x", unsigned(ec.getW().getAffineX(), 32)).put("y", unsigned(ec.getW().getAffineY(), 32));
+    return jwk.put("kty", "EC")
+        .put("crv", "P-256")
+        .put("alg", "ES256")
+        .put("x", unsigned(ec.getW().getAffineX(), 32))
+        .put("y", unsigned(ec.getW().getAffineY(), 32));
   }
 
   public static JsonObject jwks(JsonObject... keys) {
@@ -113,7 +120,8 @@ public final class Jwts {
     return token.substring(0, last) + (c == 'A' ? 'B' : 'A') + token.charAt(last + 1);
   }
 
-  private static String signed(JsonObject header, JsonObject claims, String algorithm, PrivateKey key) {
+  private static String signed(
+      JsonObject header, JsonObject claims, String algorithm, PrivateKey key) {
     String signed = part(header) + "." + part(claims);
     try {
       Signature s = Signature.getInstance(algorithm);

@@ -33,8 +33,8 @@ import java.util.concurrent.TimeUnit;
  * <p>A daemon thread reads server frames into a queue as they come, so the server never blocks on a
  * full TCP window; {@link #readFrame} and {@link #awaitClose} take from that queue. To play a slow
  * consumer, {@link #pauseReading} stops that thread so the TCP window fills up (best with a small
- * receive buffer, see {@link #connect(String, int, String, Map, int)}); {@link #resumeReading}
- * lets it go on.
+ * receive buffer, see {@link #connect(String, int, String, Map, int)}); {@link #resumeReading} lets
+ * it go on.
  */
 public final class RawWebSocket implements AutoCloseable {
 
@@ -106,16 +106,21 @@ public final class RawWebSocket implements AutoCloseable {
   }
 
   /** As {@link #connect(String, int, String)}, with extra request headers (e.g. {@code Origin}). */
-  public static RawWebSocket connect(String host, int port, String pathAndQuery, Map<String, String> headers) {
+  public static RawWebSocket connect(
+      String host, int port, String pathAndQuery, Map<String, String> headers) {
     return connect(host, port, pathAndQuery, headers, 0);
   }
 
   /**
-   * As {@link #connect(String, int, String, Map)}, with the socket's receive buffer set to
-   * {@code receiveBufferBytes} before connecting (0 keeps the system's): a small one keeps the TCP
-   * window small, so a paused reader fills it with little data.
+   * As {@link #connect(String, int, String, Map)}, with the socket's receive buffer set to {@code
+   * receiveBufferBytes} before connecting (0 keeps the system's): a small one keeps the TCP window
+   * small, so a paused reader fills it with little data.
    */
-  public static RawWebSocket connect(String host, int port, String pathAndQuery, Map<String, String> headers,
+  public static RawWebSocket connect(
+      String host,
+      int port,
+      String pathAndQuery,
+      Map<String, String> headers,
       int receiveBufferBytes) {
     Socket socket = new Socket();
     try {
@@ -124,7 +129,8 @@ public final class RawWebSocket implements AutoCloseable {
         socket.setReceiveBufferSize(receiveBufferBytes);
       }
       StringBuilder extra = new StringBuilder();
-      headers.forEach((name, value) -> extra.append(name).append(": ").append(value).append("\r\n"));
+      headers.forEach(
+          (name, value) -> extra.append(name).append(": ").append(value).append("\r\n"));
       socket.connect(new InetSocketAddress(host, port), (int) CONNECT_TIMEOUT.toMillis());
       socket.setSoTimeout((int) CONNECT_TIMEOUT.toMillis());
       byte[] nonce = new byte[16];

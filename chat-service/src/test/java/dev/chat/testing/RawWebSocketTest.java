@@ -133,15 +133,19 @@ class RawWebSocketTest {
   }
 
   @Test
-  @DisplayName("a paused reader takes at most the frame it was reading; resumed, it gets every frame that piled up, in order")
+  @DisplayName(
+      "a paused reader takes at most the frame it was reading; resumed, it gets every frame that piled up, in order")
   void pauseAndResume() {
-    try (RawWebSocket ws = RawWebSocket.connect("127.0.0.1", server.port(), "/ws?user=erin", java.util.Map.of(), 4096)) {
+    try (RawWebSocket ws =
+        RawWebSocket.connect(
+            "127.0.0.1", server.port(), "/ws?user=erin", java.util.Map.of(), 4096)) {
       ws.readFrame(WAIT);
       ws.pauseReading();
       for (int i = 0; i < 50; i++) {
         ws.sendText("m" + i + " " + "x".repeat(1000));
       }
-      // the reader may have been blocked reading when paused: it finishes that one frame, then stops
+      // the reader may have been blocked reading when paused: it finishes that one frame, then
+      // stops
       java.util.List<String> got = new java.util.ArrayList<>();
       for (RawWebSocket.Frame f; (f = ws.pollFrame(Duration.ofMillis(300))) != null; ) {
         got.add(f.text());
@@ -159,10 +163,15 @@ class RawWebSocketTest {
   }
 
   @Test
-  @DisplayName("a handshake with extra request headers succeeds, and the server's answer headers can be read")
+  @DisplayName(
+      "a handshake with extra request headers succeeds, and the server's answer headers can be read")
   void headers() {
-    try (RawWebSocket ws = RawWebSocket.connect("127.0.0.1", server.port(), "/ws?user=fay",
-        java.util.Map.of("Origin", "https://example.com"))) {
+    try (RawWebSocket ws =
+        RawWebSocket.connect(
+            "127.0.0.1",
+            server.port(),
+            "/ws?user=fay",
+            java.util.Map.of("Origin", "https://example.com"))) {
       assertThat(ws.responseHeader("upgrade")).isEqualToIgnoringCase("websocket");
       assertThat(ws.responseHeader("Sec-WebSocket-Accept")).isNotBlank();
       assertThat(ws.responseHeader("X-No-Such-Header")).isNull();

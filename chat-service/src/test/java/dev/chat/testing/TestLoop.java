@@ -14,9 +14,9 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
 /**
- * One Vert.x event-loop context that a test drives from its own thread, the way Netty's
- * {@code EmbeddedChannel} drives a handler: code confined to an event loop runs there, and the test
- * waits for it with a deadline.
+ * One Vert.x event-loop context that a test drives from its own thread, the way Netty's {@code
+ * EmbeddedChannel} drives a handler: code confined to an event loop runs there, and the test waits
+ * for it with a deadline.
  *
  * <p>The context belongs to an otherwise empty verticle, so {@link #close()} (its undeployment)
  * cancels every timer that code on it left behind.
@@ -50,59 +50,66 @@ public final class TestLoop extends VerticleBase implements AutoCloseable {
 
   /** Runs {@code body} on the loop and waits for it; an exception it throws fails the test. */
   public void run(ThrowingRunnable body) {
-    call(() -> {
-      body.run();
-      return null;
-    });
+    call(
+        () -> {
+          body.run();
+          return null;
+        });
   }
 
   /** Runs {@code body} on the loop and returns its result. */
   public <T> T call(Callable<T> body) {
     CompletableFuture<T> result = new CompletableFuture<>();
-    context.runOnContext(v -> {
-      try {
-        result.complete(body.call());
-      } catch (Throwable e) {
-        result.completeExceptionally(e);
-      }
-    });
+    context.runOnContext(
+        v -> {
+          try {
+            result.complete(body.call());
+          } catch (Throwable e) {
+            result.completeExceptionally(e);
+          }
+        });
     return get(result, "a call on the test loop");
   }
 
   /** Starts {@code start} on the loop and waits for the future it returns. */
   public <T> T await(Supplier<Future<T>> start) {
     CompletableFuture<T> result = new CompletableFuture<>();
-    context.runOnContext(v -> {
-      try {
-        start.get().onComplete(ar -> {
-          if (ar.succeeded()) {
-            result.complete(ar.result());
-          } else {
-            result.completeExceptionally(ar.cause());
+    context.runOnContext(
+        v -> {
+          try {
+            start
+                .get()
+                .onComplete(
+                    ar -> {
+                      if (ar.succeeded()) {
+                        result.complete(ar.result());
+                      } else {
+                        result.completeExceptionally(ar.cause());
+                      }
+                    });
+          } catch (Throwable e) {
+            result.completeExceptionally(e);
           }
         });
-      } catch (Throwable e) {
-        result.completeExceptionally(e);
-      }
-    });
     return get(result, "a future on the test loop");
   }
 
   /**
-   * Waits until every task queued on the loop so far has run. Work that the loop hands to itself
-   * (a {@code runOnContext} from code on it) is queued in order, so this is a barrier for it.
+   * Waits until every task queued on the loop so far has run. Work that the loop hands to itself (a
+   * {@code runOnContext} from code on it) is queued in order, so this is a barrier for it.
    */
   public void drain() {
-    run(() -> { });
+    run(() -> {});
   }
 
   /** Waits for a timer of {@code delayMs} on the loop to fire: time passes, the loop stays free. */
   public void pass(long delayMs) {
-    await(() -> {
-      Promise<Void> fired = Promise.promise();
-      owner.setTimer(delayMs, t -> fired.complete());
-      return fired.future();
-    });
+    await(
+        () -> {
+          Promise<Void> fired = Promise.promise();
+          owner.setTimer(delayMs, t -> fired.complete());
+          return fired.future();
+        });
   }
 
   @Override
