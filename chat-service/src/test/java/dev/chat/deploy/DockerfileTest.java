@@ -62,7 +62,7 @@ class DockerfileTest {
   @Test
   @DisplayName("every base image is pinned to a version tag")
   void baseImagesArePinned() {
-    assertThat(STAGES).allSatisfy(s -> KubernetesManifestsTest.assertPinned(s.image()));
+    assertThat(STAGES).allSatisfy(s -> KubernetesManifestsIT.assertPinned(s.image()));
   }
 
   @Test

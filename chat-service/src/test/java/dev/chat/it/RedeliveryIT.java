@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Timeout;
  * then the connection is closed with 4001 (at most two redeliveries).
  */
 @Timeout(60)
-class RedeliveryTest {
+class RedeliveryIT {
 
   private static final long ACK_TIMEOUT_MS = 200;
   private static final int MAX_REDELIVERIES = 2;

@@ -35,7 +35,7 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(60)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @DisplayName("A node under a flood")
-class FloodTest {
+class FloodIT {
 
   private static final int FRAME_BURST = 300;
   private static final int SEND_BURST = 5;

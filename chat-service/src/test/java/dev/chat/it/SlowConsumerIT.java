@@ -34,7 +34,7 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(90)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @DisplayName("A node with a slow consumer")
-class SlowConsumerTest {
+class SlowConsumerIT {
 
   private static final String TEXT = "s".repeat(3_900);
 

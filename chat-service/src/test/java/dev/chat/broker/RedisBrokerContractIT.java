@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
  */
 @DisplayName(
     "The Redis broker keeps the broker contract and survives losing nodes, connections and Redis")
-class RedisBrokerContractTest extends BrokerContractTest {
+class RedisBrokerContractIT extends BrokerContractTest {
 
   /**
    * The short lease of the dead-node test. Only that test uses it: the subscriber's liveness probe

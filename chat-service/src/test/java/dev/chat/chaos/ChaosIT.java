@@ -45,7 +45,7 @@ import org.junit.jupiter.api.Timeout;
  * the epoch, not as a failure.
  */
 @Timeout(240)
-class ChaosTest {
+class ChaosIT {
 
   private static final int NODES = 3;
   private static final int ROOMS = 20;

@@ -36,7 +36,7 @@ import net.jqwik.api.statistics.Statistics;
  * ping. Nothing may block an event loop on the way.
  */
 @Label("A node fed random frames")
-class RandomFramesTest {
+class RandomFramesIT {
 
   private static final int MAX_BYTES = 2048;
   private static final int BAD_FRAMES_ALLOWED = 20;
@@ -66,7 +66,7 @@ class RandomFramesTest {
             .env("CHAT_EVENT_LOOP_WARN_MS", "500")
             // nothing here acks: keep redelivery from closing sockets with 4001 within a session
             .env("CHAT_ACK_TIMEOUT_MS", "60000")
-            // a session of 1-byte fragments is hundreds of frames: the flood budgets (FloodTest's
+            // a session of 1-byte fragments is hundreds of frames: the flood budgets (FloodIT's
             // subject) are raised so that only the rules modelled here close a connection
             .env("CHAT_FRAME_RATE_PER_SEC", "100000")
             .env("CHAT_FRAME_BURST", "100000")

@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(60)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class RedisOutageTest {
+class RedisOutageIT {
 
   private static final Duration OUTAGE_NOTICED = Duration.ofSeconds(10);
   private static final Duration RECOVERED = Duration.ofSeconds(20);

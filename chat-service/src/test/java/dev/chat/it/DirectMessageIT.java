@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Timeout;
 
 /** Direct messages across two nodes: both inboxes, the ack, offline delivery, privacy, dedup. */
 @Timeout(60)
-class DirectMessageTest {
+class DirectMessageIT {
 
   private static MessagingCluster cluster;
 

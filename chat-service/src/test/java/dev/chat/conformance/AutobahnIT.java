@@ -39,7 +39,7 @@ import org.junit.jupiter.api.Timeout;
  * target/autobahntestsuite-reports/index.html}.
  */
 @Timeout(240)
-class AutobahnTest {
+class AutobahnIT {
 
   /** What the fuzzing client rates as conforming; the same rule as the plugin's mojo. */
   private static final Set<String> PASSING = Set.of("OK", "NON-STRICT", "INFORMATIONAL");

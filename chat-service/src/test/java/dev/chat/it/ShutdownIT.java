@@ -33,7 +33,7 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(60)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ShutdownTest {
+class ShutdownIT {
 
   private static final long DRAIN_MS = 3000;
   private static final Duration EXIT_MARGIN = Duration.ofSeconds(7);

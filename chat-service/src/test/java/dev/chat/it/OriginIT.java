@@ -19,7 +19,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 @Timeout(60)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @DisplayName("A node with allowed origins")
-class OriginTest {
+class OriginIT {
 
   private ChatNode node;
   private ChatNode open;

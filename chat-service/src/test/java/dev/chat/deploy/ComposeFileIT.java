@@ -33,7 +33,7 @@ import org.junit.jupiter.api.TestInstance;
  * the shared nginx configuration.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ComposeFileTest {
+class ComposeFileIT {
 
   /**
    * Stopping after the drain window: last close handshakes (1 s), broker leaves (2 s), the rest; at
@@ -254,7 +254,7 @@ class ComposeFileTest {
               assertThat(service).as("%s names its image", name).containsKey("image");
               images.add(String.valueOf(service.get("image")));
             });
-    assertThat(images).allSatisfy(KubernetesManifestsTest::assertPinned);
+    assertThat(images).allSatisfy(KubernetesManifestsIT::assertPinned);
   }
 
   /**

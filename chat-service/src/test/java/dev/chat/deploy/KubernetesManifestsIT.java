@@ -61,7 +61,7 @@ import org.junit.jupiter.api.TestInstance;
  * and shutdown behaviour.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class KubernetesManifestsTest {
+class KubernetesManifestsIT {
 
   private static final String NAMESPACE = "chat";
 
@@ -490,7 +490,7 @@ class KubernetesManifestsTest {
             .flatMap(t -> allContainers(t.getSpec()))
             .map(Container::getImage)
             .toList();
-    assertThat(images).isNotEmpty().allSatisfy(KubernetesManifestsTest::assertPinned);
+    assertThat(images).isNotEmpty().allSatisfy(KubernetesManifestsIT::assertPinned);
   }
 
   @Test

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Timeout;
  * restarted one by one with SIGTERM. Nothing acknowledged is lost or shown twice.
  */
 @Timeout(120)
-class RollingRestartTest {
+class RollingRestartIT {
 
   private static final int CLIENTS = 9;
   private static final long DRAIN_MS = 1_500;
@@ -93,7 +93,7 @@ class RollingRestartTest {
                 () -> clients.stream().allMatch(ResumingClient::allAcked), Duration.ofSeconds(20)))
         .as("every message sent got its ack")
         .isTrue();
-    DrainTest.assertEveryAckedMessageOnce(clients, Duration.ofSeconds(20));
+    DrainIT.assertEveryAckedMessageOnce(clients, Duration.ofSeconds(20));
     assertThat(clients)
         .as("every close a client saw")
         .allSatisfy(

@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Timeout;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(60)
-class MetricsTest {
+class MetricsIT {
 
   private static final Duration WAIT = Duration.ofSeconds(10);
 

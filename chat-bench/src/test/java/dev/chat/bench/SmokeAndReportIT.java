@@ -33,7 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class SmokeAndReportTest {
+class SmokeAndReportIT {
   @TempDir static Path dir;
   private Process service;
   private int port;

@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Timeout;
 /** The server's heartbeat: pings every interval, closes a silent connection with 4000. */
 @Timeout(60)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class HeartbeatTest {
+class HeartbeatIT {
 
   private static final long INTERVAL_MS = 200;
   private static final long TIMEOUT_MS = 1000;

@@ -33,7 +33,7 @@ import org.junit.jupiter.api.Timeout;
  * messages when recovery is impossible, and no gap or duplicate while others keep sending.
  */
 @Timeout(60)
-class ResumeTest {
+class ResumeIT {
 
   private static final int HISTORY_ON_JOIN = 10;
   private static final int HISTORY_MAX = 100;

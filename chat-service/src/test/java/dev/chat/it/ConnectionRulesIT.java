@@ -35,7 +35,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 /** Rules a node enforces per connection: handshake identity, frame kinds and sizes, limits. */
 @Timeout(60)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ConnectionRulesTest {
+class ConnectionRulesIT {
 
   private static final int MAX_FRAME_BYTES = 4096;
   private static final int RATE_PER_SEC = 5;

@@ -32,7 +32,7 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(60)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class SubscriberLossTest {
+class SubscriberLossIT {
 
   private static final int MESSAGES = 300;
   private static final int INSTANCES = 2;

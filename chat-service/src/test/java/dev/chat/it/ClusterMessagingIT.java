@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Timeout;
 
 /** Rooms across two nodes on one Redis: welcome, fan-out, acks, de-duplication, errors, leave. */
 @Timeout(60)
-class ClusterMessagingTest {
+class ClusterMessagingIT {
 
   private static MessagingCluster cluster;
 

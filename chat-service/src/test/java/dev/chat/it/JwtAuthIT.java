@@ -42,7 +42,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 @Timeout(60)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @DisplayName("A node in jwt mode")
-class JwtAuthTest {
+class JwtAuthIT {
 
   private static final String AUDIENCE = "chat-test";
   private static final String ISSUER = "https://id.example.test";

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 @Timeout(60)
-class ChatNodeTest {
+class ChatNodeIT {
 
   /**
    * Stands in for a node only to test the fixture: serves {@code /health/ready} on {@code

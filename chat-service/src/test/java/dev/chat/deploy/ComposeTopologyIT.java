@@ -39,7 +39,7 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(90)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class ComposeTopologyTest {
+class ComposeTopologyIT {
 
   private static final Duration WAIT = Duration.ofSeconds(10);
   private static final HttpClient HTTP = HttpClient.newHttpClient();

@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(60)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @DisplayName("Connection limits per user and per address")
-class ConnectionLimitsTest {
+class ConnectionLimitsIT {
 
   private static final int PER_USER = 2;
   private static final int PER_IP = 3;

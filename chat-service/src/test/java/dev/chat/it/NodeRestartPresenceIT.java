@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Timeout;
 
 /** A node that dies and comes back under the same CHAT_NODE_ID (a restarted container or pod). */
 @Timeout(60)
-class NodeRestartPresenceTest {
+class NodeRestartPresenceIT {
 
   private static final String LEASE_MS = "20000";
 

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Timeout;
  * another node with {@code since} lose no acknowledged message.
  */
 @Timeout(90)
-class DrainTest {
+class DrainIT {
 
   private static final long DRAIN_MS = 3_000;
   private static final int CLIENTS = 40;

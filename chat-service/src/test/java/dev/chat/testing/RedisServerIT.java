@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 @Timeout(30)
-class RedisServerTest {
+class RedisServerIT {
 
   private static RedisServer redis;
 

@@ -38,7 +38,7 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(60)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class PresenceTest {
+class PresenceIT {
 
   private static final Duration NODE_DEATH_NOTICED = Duration.ofSeconds(15);
 
