@@ -95,6 +95,14 @@ io.on('connection', (socket) => {
     if (typeof ack === 'function') ack({ ok: true, ts });
   });
 
+  // Delivery acks, as chat-bench's clients emit them at chat-client.js's cadence: Socket.IO has
+  // none of its own, so a chat app that wants read positions sends one like this. The peer reads it
+  // and keeps the last id per joined room (what such an app would store), nothing more.
+  socket.on('ack', (msg) => {
+    if (!msg || !validRoom(msg.room) || typeof msg.id !== 'string' || !socket.rooms.has(msg.room)) return;
+    (socket.data.acked ??= new Map()).set(msg.room, msg.id);
+  });
+
   socket.on('leave', (msg, ack) => {
     if (!msg || !validRoom(msg.room)) return bad(ack, 'bad_request');
     socket.leave(msg.room);
