@@ -141,6 +141,11 @@ public final class FloorServer implements AutoCloseable {
     return new FloorServer(host, port, threads);
   }
 
+  /** The port it listens on (the one chosen when started on port 0). */
+  public int port() {
+    return ((java.net.InetSocketAddress) server.localAddress()).getPort();
+  }
+
   /** The command line: runs until the process is told to stop. */
   public static int run(String host, int port, int threads) throws InterruptedException {
     FloorServer f = start(host, port, threads);
