@@ -24,10 +24,12 @@ if (!Number.isInteger(PORT) || PORT < 0 || PORT > 65535) {
   process.exit(2);
 }
 
+let acksRead = 0;   // delivery acks kept (see the 'ack' handler), for /stats
+
 function stats() {
   if (typeof global.gc === 'function') global.gc();
   const mem = process.memoryUsage();
-  return { heapUsed: mem.heapUsed, rss: mem.rss, sockets: io.engine.clientsCount };
+  return { heapUsed: mem.heapUsed, rss: mem.rss, sockets: io.engine.clientsCount, acks: acksRead };
 }
 
 const httpServer = http.createServer((req, res) => {
@@ -101,6 +103,7 @@ io.on('connection', (socket) => {
   socket.on('ack', (msg) => {
     if (!msg || !validRoom(msg.room) || typeof msg.id !== 'string' || !socket.rooms.has(msg.room)) return;
     (socket.data.acked ??= new Map()).set(msg.room, msg.id);
+    acksRead++;
   });
 
   socket.on('leave', (msg, ack) => {
