@@ -322,7 +322,15 @@ class SmokeAndReportIT {
                     results
                   }))
           .isZero();
-      assertSteady(read(dir.resolve("results/steady-30x10-floor.json")), 30);
+      JsonNode st = read(dir.resolve("results/steady-30x10-floor.json"));
+      assertSteady(st, 30);
+      // chat-client.js's cadence: never an ack per more than `every` deliveries, never more acks
+      // than deliveries (a flush sends only for rooms with something new or redelivered).
+      long deliveries = 30 * st.path("ackedTotal").asLong();
+      assertThat(floor.acksRead())
+          .isBetween(
+              (long) Math.ceil(deliveries / (double) AckCadence.CHAT_CLIENT_JS.every()),
+              deliveries);
       assertThat(
               Main.run(
                   new String[] {

@@ -74,6 +74,8 @@ public final class FloorServer implements AutoCloseable {
   /** A socket whose unsent output passes this is closed (a bounded buffer, as ours does). */
   private static final int HIGH_WATER = 4 << 20;
 
+  private final java.util.concurrent.atomic.LongAdder acksRead =
+      new java.util.concurrent.atomic.LongAdder();
   private final EventLoopGroup group;
   private final Channel server;
   private final List<EventLoop> loops = new ArrayList<>();
@@ -146,6 +148,11 @@ public final class FloorServer implements AutoCloseable {
     return ((java.net.InetSocketAddress) server.localAddress()).getPort();
   }
 
+  /** Delivery ack frames read (and dropped) so far. */
+  public long acksRead() {
+    return acksRead.sum();
+  }
+
   /** The command line: runs until the process is told to stop. */
   public static int run(String host, int port, int threads) throws InterruptedException {
     FloorServer f = start(host, port, threads);
@@ -215,7 +222,10 @@ public final class FloorServer implements AutoCloseable {
   private void onText(Channel ch, ByteBuf content) {
     int len = content.readableBytes();
     // Delivery acks are most of what clients send: recognised by their first bytes and dropped.
-    if (len >= ACK_PREFIX.length && startsWith(content, ACK_PREFIX)) return;
+    if (len >= ACK_PREFIX.length && startsWith(content, ACK_PREFIX)) {
+      acksRead.increment();
+      return;
+    }
     byte[] b = ByteBufUtil.getBytes(content);
     if (FrameScanner.stringFieldIs(b, 0, len, K_TYPE, T_JOIN)) {
       String room = FrameScanner.stringField(b, 0, len, K_ROOM);
