@@ -441,6 +441,7 @@ final class Scenarios {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("window", name);
       m.putAll(b.row(s, rate, secs, secs, server, redis));
+      m.put("seconds", Math.round(secs * 100) / 100.0);
       m.put("serverCpuMicrosByReplica", byReplica);
       long recv = s.received.sum();
       m.put(
