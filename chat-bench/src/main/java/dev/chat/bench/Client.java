@@ -37,10 +37,10 @@ import java.util.concurrent.TimeUnit;
  * <p>Like a real client it acknowledges deliveries cumulatively per room with the cadence of
  * chat-client.js ({@link AckCadence}: after {@code ackDelayMs} from the first unacknowledged
  * delivery, or at once on the {@code ackEvery}th, whichever comes first; a redelivery is
- * acknowledged again), keeps its unacknowledged sends and sends them again with the same id after a
- * reconnect, and resumes rooms with {@code epoch} and {@code since} (ours; Socket.IO has no resume,
- * so it only joins again). Pings are answered by Netty (WebSocket pong) or here (Engine.IO {@code
- * 3}).
+ * acknowledged again; a gap in a room's seqs is not acked but resumed from), keeps its
+ * unacknowledged sends and sends them again with the same id after a reconnect, and resumes rooms
+ * with {@code epoch} and {@code since} (ours; Socket.IO has no resume, so it only joins again).
+ * Pings are answered by Netty (WebSocket pong) or here (Engine.IO {@code 3}).
  */
 public final class Client {
   private static final byte[] K_TYPE = FrameScanner.key("type");
@@ -128,6 +128,9 @@ public final class Client {
     String epoch;
     long lastSeq = -1;
     boolean ackDue;
+
+    /** A resume asked for because of a gap in the seqs, not yet answered. */
+    boolean resuming;
 
     /** Socket.IO: the id of the last message received, what its ack event names. */
     String lastId;
@@ -491,6 +494,16 @@ public final class Client {
         if (r.joined) scheduleAck(r);
         return;
       }
+      if (r.lastSeq > 0 && seq > r.lastSeq + 1) {
+        // chat-client.js: the service promises no gaps; one that shows anyway is neither shown nor
+        // acked but asked for again by resuming from the last seq. Counted, so it is not silent.
+        shared.ledger.gapsResumed.increment();
+        if (!r.resuming && r.joined) {
+          r.resuming = true;
+          sendJoin(r, true);
+        }
+        return;
+      }
       if (r.member != null) r.member.seq(seq);
       r.lastSeq = seq;
       delivered(r, b, from, to);
@@ -514,6 +527,7 @@ public final class Client {
       if (r.epoch != null && !r.epoch.equals(epoch)) r.lastSeq = -1;
       r.epoch = epoch;
       r.joined = true;
+      r.resuming = false;
       r.joinedFuture.complete(null);
     } else if (FrameScanner.stringFieldIs(b, from, to, K_TYPE, T_WELCOME)) {
       becameReady();

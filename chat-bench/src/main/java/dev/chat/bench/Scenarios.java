@@ -57,6 +57,7 @@ final class Scenarios {
     m.put("duplicatesSuppressed", b.ledger.rawDuplicates.sum());
     m.put("sendsRetried", b.ledger.retriedSends.sum());
     m.put("retriesAnsweredAsDuplicate", b.ledger.serverDuplicateAcks.sum());
+    m.put("framesPastAGap", b.proto == Proto.OURS ? b.ledger.gapsResumed.sum() : -1);
     return m;
   }
 

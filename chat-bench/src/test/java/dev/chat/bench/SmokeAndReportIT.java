@@ -164,6 +164,7 @@ class SmokeAndReportIT {
     assertThat(r.path("loss").path("lost").asLong()).isZero();
     assertThat(r.path("loss").path("lostBySeq").asLong()).isZero();
     assertThat(r.path("loss").path("duplicatesDelivered").asLong()).isZero();
+    assertThat(r.path("loss").path("framesPastAGap").asLong()).isZero();
   }
 
   @Test
