@@ -300,11 +300,7 @@ final class Report {
             "warm: server + Redis CPU µs per delivery",
             false,
             n -> steady(n, "warm", "serverAndRedisCpuMicrosPerDelivery")),
-        new Metric(
-            k,
-            "cold (first seconds): deliveries/s",
-            true,
-            n -> steady(n, "cold", "deliveriesPerSec")),
+        new Metric(k, "cold: deliveries/s", true, n -> steady(n, "cold", "deliveriesPerSec")),
         new Metric(k, "cold: p99 ms", false, n -> steady(n, "cold", "p99")),
         new Metric(
             k,
