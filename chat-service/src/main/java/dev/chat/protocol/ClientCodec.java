@@ -47,7 +47,16 @@ public final class ClientCodec {
 
   /** Decodes a text frame; never throws. */
   public static Decoded decode(String json) {
-    return json == null ? MALFORMED : parse(() -> JSON.createParser(json));
+    if (json == null) {
+      return MALFORMED;
+    }
+    Ack ack = AckScanner.scan(json);
+    return ack != null ? new Parsed(ack) : parseWithJackson(json);
+  }
+
+  /** {@link #decode(String)} without the ack fast path, which must agree with it. */
+  static Decoded parseWithJackson(String json) {
+    return parse(() -> JSON.createParser(json));
   }
 
   /** Decodes a UTF-8 encoded frame; never throws. */
