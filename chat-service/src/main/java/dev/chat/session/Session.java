@@ -64,10 +64,23 @@ public final class Session implements Member {
   private final PendingAcks pending;
   private final TokenBucket sends;
   private final TokenBucket frames;
-  private long heartbeatTimer = -1;
+  // Heartbeat and redelivery deadlines on the loop's wheel: re-armed in place, nothing allocated.
+  private final LoopTimers timers;
+  private final LoopTimers.Timer heartbeatTimer =
+      new LoopTimers.Timer() {
+        @Override
+        void fire(long now) {
+          heartbeat();
+        }
+      };
+  private final LoopTimers.Timer redeliveryTimer =
+      new LoopTimers.Timer() {
+        @Override
+        void fire(long now) {
+          redeliver();
+        }
+      };
   private long expiryTimer = -1;
-  private long redeliveryTimer = -1;
-  private long redeliveryAt;
   private long lastInbound;
   private long nextPing;
   private int badFrames;
@@ -108,6 +121,7 @@ public final class Session implements Member {
     this.user = identity.user();
     this.connId = connId;
     this.pending = new PendingAcks(config.ackTimeoutMs(), config.maxRedeliveries());
+    this.timers = LoopTimers.of(vertx);
     long now = now();
     this.sends = new TokenBucket(config.rateLimitPerSec(), config.rateLimitBurst(), now);
     this.frames = new TokenBucket(config.frameRatePerSec(), config.frameBurst(), now);
@@ -201,9 +215,9 @@ public final class Session implements Member {
       return;
     }
     released = true;
-    vertx.cancelTimer(heartbeatTimer);
+    timers.cancel(heartbeatTimer);
+    timers.cancel(redeliveryTimer);
     vertx.cancelTimer(expiryTimer);
-    vertx.cancelTimer(redeliveryTimer);
     for (String room : List.copyOf(lastSeq.keySet())) {
       hub.leave(this, room);
     }
@@ -444,18 +458,13 @@ public final class Session implements Member {
    * backoff fires too late for a new message, so an earlier due time re-arms it.
    */
   private void armRedelivery(long at, long now) {
-    if (redeliveryTimer != -1) {
-      if (redeliveryAt <= at) {
-        return;
-      }
-      vertx.cancelTimer(redeliveryTimer);
+    if (redeliveryTimer.armed() && redeliveryTimer.at() <= at) {
+      return;
     }
-    redeliveryAt = at;
-    redeliveryTimer = vertx.setTimer(Math.max(1, at - now), t -> redeliver());
+    timers.arm(redeliveryTimer, Math.max(at, now + 1), now);
   }
 
   private void redeliver() {
-    redeliveryTimer = -1;
     if (closed) {
       return;
     }
@@ -490,7 +499,8 @@ public final class Session implements Member {
   }
 
   private void armHeartbeat(long delay) {
-    heartbeatTimer = vertx.setTimer(Math.max(1, delay), t -> heartbeat());
+    long now = now();
+    timers.arm(heartbeatTimer, now + Math.max(1, delay), now);
   }
 
   private void heartbeat() {
