@@ -64,23 +64,10 @@ public final class Session implements Member {
   private final PendingAcks pending;
   private final TokenBucket sends;
   private final TokenBucket frames;
-  // Heartbeat and redelivery deadlines on the loop's wheel: re-armed in place, nothing allocated.
-  private final LoopTimers timers;
-  private final LoopTimers.Timer heartbeatTimer =
-      new LoopTimers.Timer() {
-        @Override
-        void fire(long now) {
-          heartbeat();
-        }
-      };
-  private final LoopTimers.Timer redeliveryTimer =
-      new LoopTimers.Timer() {
-        @Override
-        void fire(long now) {
-          redeliver();
-        }
-      };
+  private long heartbeatTimer = -1;
   private long expiryTimer = -1;
+  private long redeliveryTimer = -1;
+  private long redeliveryAt;
   private long lastInbound;
   private long nextPing;
   private int badFrames;
@@ -121,7 +108,6 @@ public final class Session implements Member {
     this.user = identity.user();
     this.connId = connId;
     this.pending = new PendingAcks(config.ackTimeoutMs(), config.maxRedeliveries());
-    this.timers = LoopTimers.of(vertx);
     long now = now();
     this.sends = new TokenBucket(config.rateLimitPerSec(), config.rateLimitBurst(), now);
     this.frames = new TokenBucket(config.frameRatePerSec(), config.frameBurst(), now);
@@ -215,9 +201,9 @@ public final class Session implements Member {
       return;
     }
     released = true;
-    timers.cancel(heartbeatTimer);
-    timers.cancel(redeliveryTimer);
+    vertx.cancelTimer(heartbeatTimer);
     vertx.cancelTimer(expiryTimer);
+    vertx.cancelTimer(redeliveryTimer);
     for (String room : List.copyOf(lastSeq.keySet())) {
       hub.leave(this, room);
     }
@@ -458,13 +444,18 @@ public final class Session implements Member {
    * backoff fires too late for a new message, so an earlier due time re-arms it.
    */
   private void armRedelivery(long at, long now) {
-    if (redeliveryTimer.armed() && redeliveryTimer.at() <= at) {
-      return;
+    if (redeliveryTimer != -1) {
+      if (redeliveryAt <= at) {
+        return;
+      }
+      vertx.cancelTimer(redeliveryTimer);
     }
-    timers.arm(redeliveryTimer, Math.max(at, now + 1), now);
+    redeliveryAt = at;
+    redeliveryTimer = vertx.setTimer(Math.max(1, at - now), t -> redeliver());
   }
 
   private void redeliver() {
+    redeliveryTimer = -1;
     if (closed) {
       return;
     }
@@ -499,8 +490,7 @@ public final class Session implements Member {
   }
 
   private void armHeartbeat(long delay) {
-    long now = now();
-    timers.arm(heartbeatTimer, now + Math.max(1, delay), now);
+    heartbeatTimer = vertx.setTimer(Math.max(1, delay), t -> heartbeat());
   }
 
   private void heartbeat() {
