@@ -3,6 +3,7 @@ package dev.chat.ops;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.chat.testing.ChatNode;
+import dev.chat.testing.ClientFrames;
 import dev.chat.testing.RawWebSocket;
 import dev.chat.testing.RedisServer;
 import dev.chat.testing.RespClient;
@@ -130,7 +131,7 @@ class MetricsIT {
             .getLong("seq");
     alice.awaitMatching(
         f -> "message".equals(f.getString("type")) && f.getLong("seq") == seq, WAIT);
-    alice.send(new JsonObject().put("type", "ack").put("room", room).put("seq", seq));
+    alice.send(ClientFrames.ack(room, seq));
 
     double acks = awaitValue("chat_acks_total", v -> v >= before.value("chat_acks_total") + 1);
     Scrape after = Scrape.of(node);
@@ -160,7 +161,7 @@ class MetricsIT {
     join(bob, room);
     bob.send(send(room, "same-id", "once"));
     long first = awaitAck(bob, "same-id");
-    bob.send(new JsonObject().put("type", "ack").put("room", room).put("seq", first));
+    bob.send(ClientFrames.ack(room, first));
     double before = Scrape.of(node).value("chat_dedup_hits_total");
 
     bob.send(send(room, "same-id", "once"));
@@ -233,7 +234,7 @@ class MetricsIT {
         .isEqualTo("ghost-1");
     assertThat(carol.awaitMatching(f -> "message".equals(f.getString("type")), WAIT).getLong("seq"))
         .isEqualTo(2L);
-    carol.send(new JsonObject().put("type", "ack").put("room", room).put("seq", 2));
+    carol.send(ClientFrames.ack(room, 2));
     assertThat(awaitValue("chat_seq_gaps_repaired_total", v -> v >= before + 1) - before)
         .isEqualTo(1.0);
   }
@@ -344,7 +345,7 @@ class MetricsIT {
   }
 
   private static JsonObject join(WsClient c, String room) {
-    c.send(new JsonObject().put("type", "join").put("room", room));
+    c.send(ClientFrames.join(room));
     return c.awaitMatching(
         f -> "joined".equals(f.getString("type")) && room.equals(f.getString("room")), WAIT);
   }
@@ -356,7 +357,7 @@ class MetricsIT {
   }
 
   private static JsonObject send(String room, String id, String text) {
-    return new JsonObject().put("type", "send").put("room", room).put("id", id).put("text", text);
+    return ClientFrames.send(room, id, text);
   }
 
   private static String room() {
