@@ -2,10 +2,10 @@ package dev.chat.ops;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.chat.testing.ChatCluster;
 import dev.chat.testing.ChatNode;
 import dev.chat.testing.ClientFrames;
 import dev.chat.testing.RawWebSocket;
-import dev.chat.testing.RedisServer;
 import dev.chat.testing.RespClient;
 import dev.chat.testing.WsClient;
 import io.vertx.core.json.JsonArray;
@@ -13,17 +13,15 @@ import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.function.DoublePredicate;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * {@code GET /metrics} of a real node on a real Redis: every series is there, and each counter
@@ -35,43 +33,24 @@ class MetricsIT {
 
   private static final Duration WAIT = Duration.ofSeconds(10);
 
-  private RedisServer redis;
+  @RegisterExtension
+  static final ChatCluster cluster =
+      ChatCluster.named("metrics")
+          .env("CHAT_INSTANCES", "1")
+          .env("CHAT_ACK_TIMEOUT_MS", "300")
+          .env("CHAT_MAX_REDELIVERIES", "1")
+          .env("CHAT_HEARTBEAT_INTERVAL_MS", "300")
+          .env("CHAT_HEARTBEAT_TIMEOUT_MS", "1000")
+          .env("CHAT_LOG_FORMAT", "json")
+          .env("CHAT_LOG_LEVEL", "DEBUG")
+          .nodes(1)
+          .build();
+
   private ChatNode node;
-  private final List<AutoCloseable> clients = new ArrayList<>();
 
   @BeforeAll
   void start() {
-    redis = RedisServer.start();
-    node =
-        ChatNode.builder()
-            .name("metrics-" + UUID.randomUUID().toString().substring(0, 4))
-            .env("CHAT_REDIS_URL", redis.uri())
-            .env("CHAT_INSTANCES", "1")
-            .env("CHAT_ACK_TIMEOUT_MS", "300")
-            .env("CHAT_MAX_REDELIVERIES", "1")
-            .env("CHAT_HEARTBEAT_INTERVAL_MS", "300")
-            .env("CHAT_HEARTBEAT_TIMEOUT_MS", "1000")
-            .env("CHAT_LOG_FORMAT", "json")
-            .env("CHAT_LOG_LEVEL", "DEBUG")
-            .start();
-  }
-
-  @AfterAll
-  void stop() {
-    if (node != null) {
-      node.close();
-    }
-    if (redis != null) {
-      redis.close();
-    }
-  }
-
-  @AfterEach
-  void closeClients() throws Exception {
-    for (AutoCloseable c : clients) {
-      c.close();
-    }
-    clients.clear();
+    node = cluster.a();
   }
 
   @Test
@@ -221,7 +200,7 @@ class MetricsIT {
             .put("text", "lost publish")
             .put("ts", 1L)
             .encode();
-    try (RespClient resp = redis.client()) {
+    try (RespClient resp = cluster.redis().client()) {
       assertThat(resp.call("INCR", "chat:{" + room + "}:seq")).isEqualTo(1L);
       resp.call("RPUSH", "chat:{" + room + "}:hist", ghost);
     }
@@ -243,7 +222,7 @@ class MetricsIT {
   @DisplayName("killed Redis connections come back, and each reconnect is counted by connection")
   void redisReconnectsAreCounted() {
     Scrape before = Scrape.of(node);
-    try (RespClient resp = redis.client()) {
+    try (RespClient resp = cluster.redis().client()) {
       resp.call("CLIENT", "KILL", "TYPE", "pubsub");
       resp.call("CLIENT", "KILL", "TYPE", "normal");
     }
@@ -340,8 +319,7 @@ class MetricsIT {
   }
 
   private <T extends AutoCloseable> T keep(T c) {
-    clients.add(c);
-    return c;
+    return cluster.track(c);
   }
 
   private static JsonObject join(WsClient c, String room) {

@@ -39,7 +39,7 @@ public final class ChatCluster implements BeforeAllCallback, AfterEachCallback, 
 
   private final String name;
   private final Map<String, String> env;
-  private final List<Map<String, String>> nodeEnvs;
+  private final List<NodeSpec> nodeSpecs;
   private RedisServer redis;
   private final List<ChatNode> nodes = new ArrayList<>();
   private final List<ChatNode> extraNodes = new ArrayList<>();
@@ -48,7 +48,7 @@ public final class ChatCluster implements BeforeAllCallback, AfterEachCallback, 
   private ChatCluster(Builder builder) {
     this.name = builder.name;
     this.env = Map.copyOf(builder.env);
-    this.nodeEnvs = List.copyOf(builder.nodeEnvs);
+    this.nodeSpecs = List.copyOf(builder.nodeSpecs);
   }
 
   /** A cluster whose node names start with {@code name} (their {@code CHAT_NODE_ID}s and logs). */
@@ -56,11 +56,14 @@ public final class ChatCluster implements BeforeAllCallback, AfterEachCallback, 
     return new Builder(name);
   }
 
+  /** One node's settings beside the common ones; an embedded node runs without Redis. */
+  private record NodeSpec(Map<String, String> overrides, boolean embedded) {}
+
   /** What the cluster is started with. */
   public static final class Builder {
     private final String name;
     private final Map<String, String> env = new LinkedHashMap<>(Map.of("CHAT_INSTANCES", "2"));
-    private final List<Map<String, String>> nodeEnvs = new ArrayList<>();
+    private final List<NodeSpec> nodeSpecs = new ArrayList<>();
 
     private Builder(String name) {
       this.name = name;
@@ -81,14 +84,23 @@ public final class ChatCluster implements BeforeAllCallback, AfterEachCallback, 
     /** {@code count} more nodes with the common settings. */
     public Builder nodes(int count) {
       for (int i = 0; i < count; i++) {
-        nodeEnvs.add(Map.of());
+        nodeSpecs.add(new NodeSpec(Map.of(), false));
       }
       return this;
     }
 
     /** One more node with the common settings and {@code overrides}. */
     public Builder node(Map<String, String> overrides) {
-      nodeEnvs.add(Map.copyOf(overrides));
+      nodeSpecs.add(new NodeSpec(Map.copyOf(overrides), false));
+      return this;
+    }
+
+    /**
+     * One more node on the embedded broker (no {@code CHAT_REDIS_URL}), with the common settings
+     * and {@code overrides}.
+     */
+    public Builder embeddedNode(Map<String, String> overrides) {
+      nodeSpecs.add(new NodeSpec(Map.copyOf(overrides), true));
       return this;
     }
 
@@ -101,10 +113,12 @@ public final class ChatCluster implements BeforeAllCallback, AfterEachCallback, 
   public void beforeAll(ExtensionContext context) {
     redis = RedisServer.start();
     List<CompletableFuture<ChatNode>> starting = new ArrayList<>();
-    for (int i = 0; i < nodeEnvs.size(); i++) {
+    for (int i = 0; i < nodeSpecs.size(); i++) {
       String nodeName = name + "-" + (char) ('a' + i) + "-" + TestIds.random();
-      Map<String, String> overrides = nodeEnvs.get(i);
-      starting.add(CompletableFuture.supplyAsync(() -> builder(nodeName, overrides).start()));
+      NodeSpec spec = nodeSpecs.get(i);
+      starting.add(
+          CompletableFuture.supplyAsync(
+              () -> builder(nodeName, spec.overrides(), !spec.embedded()).start()));
     }
     try {
       starting.forEach(f -> nodes.add(f.join()));
@@ -157,9 +171,16 @@ public final class ChatCluster implements BeforeAllCallback, AfterEachCallback, 
    * through {@link #startNode} is stopped with the cluster.
    */
   public ChatNode.Builder builder(String nodeName, Map<String, String> overrides) {
+    return builder(nodeName, overrides, true);
+  }
+
+  private ChatNode.Builder builder(
+      String nodeName, Map<String, String> overrides, boolean onRedis) {
     ChatNode.Builder builder = ChatNode.builder().name(nodeName);
     env.forEach(builder::env);
-    builder.env("CHAT_REDIS_URL", redis.uri());
+    if (onRedis) {
+      builder.env("CHAT_REDIS_URL", redis.uri());
+    }
     overrides.forEach(builder::env);
     return builder;
   }
