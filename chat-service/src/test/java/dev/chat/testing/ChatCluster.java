@@ -40,6 +40,7 @@ public final class ChatCluster implements BeforeAllCallback, AfterEachCallback, 
   private final String name;
   private final Map<String, String> env;
   private final List<NodeSpec> nodeSpecs;
+  private final boolean namedConnections;
   private RedisServer redis;
   private final List<ChatNode> nodes = new ArrayList<>();
   private final List<ChatNode> extraNodes = new ArrayList<>();
@@ -49,6 +50,7 @@ public final class ChatCluster implements BeforeAllCallback, AfterEachCallback, 
     this.name = builder.name;
     this.env = Map.copyOf(builder.env);
     this.nodeSpecs = List.copyOf(builder.nodeSpecs);
+    this.namedConnections = builder.namedConnections;
   }
 
   /** A cluster whose node names start with {@code name} (their {@code CHAT_NODE_ID}s and logs). */
@@ -64,6 +66,7 @@ public final class ChatCluster implements BeforeAllCallback, AfterEachCallback, 
     private final String name;
     private final Map<String, String> env = new LinkedHashMap<>(Map.of("CHAT_INSTANCES", "2"));
     private final List<NodeSpec> nodeSpecs = new ArrayList<>();
+    private boolean namedConnections;
 
     private Builder(String name) {
       this.name = name;
@@ -101,6 +104,16 @@ public final class ChatCluster implements BeforeAllCallback, AfterEachCallback, 
      */
     public Builder embeddedNode(Map<String, String> overrides) {
       nodeSpecs.add(new NodeSpec(Map.copyOf(overrides), true));
+      return this;
+    }
+
+    /**
+     * Names each node's Redis connections after the node ({@code ?client=<name>} in its {@code
+     * CHAT_REDIS_URL}), so a test can find and kill one node's connections with {@code CLIENT
+     * LIST}/{@code CLIENT KILL}.
+     */
+    public Builder namedConnections() {
+      namedConnections = true;
       return this;
     }
 
@@ -179,7 +192,7 @@ public final class ChatCluster implements BeforeAllCallback, AfterEachCallback, 
     ChatNode.Builder builder = ChatNode.builder().name(nodeName);
     env.forEach(builder::env);
     if (onRedis) {
-      builder.env("CHAT_REDIS_URL", redis.uri());
+      builder.env("CHAT_REDIS_URL", redis.uri() + (namedConnections ? "?client=" + nodeName : ""));
     }
     overrides.forEach(builder::env);
     return builder;
