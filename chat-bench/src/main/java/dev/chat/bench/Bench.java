@@ -222,7 +222,7 @@ public final class Bench implements AutoCloseable {
         "redisCpuMicrosPerDelivery",
         redisMicros < 0 || recv == 0 ? -1 : Math.round(redisMicros * 1000.0 / recv) / 1000.0);
     System.err.printf(
-        "[%s %s] step rate=%.0f/s deliveries/s=%d p50=%sms p99=%sms p99.9=%sms max=%sms cpu/delivery=%sus%n",
+        "[%s %s] step rate=%.0f/s deliveries/s=%s p50=%sms p99=%sms p99.9=%sms max=%sms cpu/delivery=%sus%n",
         label,
         o.scenario,
         rate,
