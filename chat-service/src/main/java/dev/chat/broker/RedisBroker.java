@@ -111,7 +111,8 @@ public final class RedisBroker implements Broker {
             RedisKeys.seq(d.room()),
             RedisKeys.history(d.room()),
             RedisKeys.epoch(d.room()),
-            RedisKeys.dedup(d.room(), d.from(), d.id()));
+            RedisKeys.dedup(d.room(), d.from(), d.id()),
+            RedisKeys.dataset(d.room()));
     List<String> args =
         List.of(
             t.head(),
@@ -121,7 +122,7 @@ public final class RedisBroker implements Broker {
             RedisKeys.channel(d.room()),
             Epochs.next());
     return commands
-        .eval(RedisScript.PUBLISH, keys, args)
+        .evalRoom(RedisScript.PUBLISH, keys, args)
         .map(
             r ->
                 new Stored(
@@ -142,7 +143,8 @@ public final class RedisBroker implements Broker {
             RedisKeys.history(room),
             RedisKeys.epoch(room),
             RedisKeys.users(room),
-            RedisKeys.presence(room, owner));
+            RedisKeys.presence(room, owner),
+            RedisKeys.dataset(room));
     List<String> args =
         List.of(
             Epochs.next(),
@@ -153,7 +155,7 @@ public final class RedisBroker implements Broker {
             RedisKeys.channel(room),
             Integer.toString(config.joinedUsersMax()),
             silent ? "1" : "0");
-    return commands.eval(RedisScript.JOIN, keys, args).map(RedisBroker::snapshot);
+    return commands.evalRoom(RedisScript.JOIN, keys, args).map(RedisBroker::snapshot);
   }
 
   @Override
