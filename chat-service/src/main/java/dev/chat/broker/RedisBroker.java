@@ -119,7 +119,8 @@ public final class RedisBroker implements Broker {
             RedisKeys.seq(d.room()),
             RedisKeys.history(d.room()),
             RedisKeys.epoch(d.room()),
-            RedisKeys.dedup(d.room(), d.from(), d.id()));
+            RedisKeys.dedup(d.room(), d.from(), d.id()),
+            RedisKeys.dataset(d.room()));
     List<String> args =
         List.of(
             t.head(),
@@ -129,7 +130,7 @@ public final class RedisBroker implements Broker {
             RedisKeys.channel(d.room()),
             Epochs.next());
     return commands
-        .eval(RedisScript.PUBLISH, keys, args)
+        .evalRoom(RedisScript.PUBLISH, keys, args)
         .map(
             r ->
                 new Stored(
@@ -150,7 +151,8 @@ public final class RedisBroker implements Broker {
             RedisKeys.history(room),
             RedisKeys.epoch(room),
             RedisKeys.users(room),
-            RedisKeys.presence(room, owner));
+            RedisKeys.presence(room, owner),
+            RedisKeys.dataset(room));
     List<String> args =
         List.of(
             Epochs.next(),
@@ -161,7 +163,7 @@ public final class RedisBroker implements Broker {
             RedisKeys.channel(room),
             Integer.toString(config.joinedUsersMax()),
             silent ? "1" : "0");
-    return commands.eval(RedisScript.JOIN, keys, args).map(RedisBroker::snapshot);
+    return commands.evalRoom(RedisScript.JOIN, keys, args).map(RedisBroker::snapshot);
   }
 
   /**
