@@ -121,7 +121,9 @@ public final class TokenVerifier {
     } catch (BadJWSException e) {
       throw new InvalidTokenException("bad signature");
     } catch (BadJOSEException e) {
-      // The algorithm is accepted (checked in parse), so the selector found no key for the kid.
+      // What is left of the processor's refusals (ours are Refusals, a bad signature is a
+      // BadJWSException) is "no matching key": the algorithm was accepted in parse(), so some key
+      // has it, and the kid matched none of them.
       throw new InvalidTokenException(
           jwt.getHeader().getKeyID() != null ? "no key with this kid" : "no key for this token");
     } catch (JOSEException e) {

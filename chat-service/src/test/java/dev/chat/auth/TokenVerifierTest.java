@@ -550,12 +550,18 @@ class TokenVerifierTest {
   }
 
   @Test
-  @DisplayName("refuses exp: null as a missing exp, and an iat that is not a number as malformed")
-  void nullExpAndBadIat() {
+  @DisplayName(
+      "refuses exp: null as a missing exp, sub: null as a missing sub, and an iat that is not a number as malformed")
+  void nullClaimsAndBadIat() {
     assertThat(
             refusal(
                 hs256(), Jwts.hs256(SECRET, new JsonObject().put("sub", "alice").putNull("exp"))))
         .isEqualTo("exp is required");
+    assertThat(
+            refusal(
+                hs256(),
+                Jwts.hs256(SECRET, Jwts.claims("alice", Duration.ofMinutes(5)).putNull("sub"))))
+        .startsWith("sub must be");
     JsonObject claims = Jwts.claims("alice", Duration.ofMinutes(5)).put("iat", "today");
     assertThat(refusal(hs256(), Jwts.hs256(SECRET, claims)))
         .startsWith("malformed")
