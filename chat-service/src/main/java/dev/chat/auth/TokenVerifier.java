@@ -171,6 +171,11 @@ public final class TokenVerifier {
     if (header.containsKey("crit")) {
       throw new InvalidTokenException("critical header extensions are not supported");
     }
+    // RFC 7797's unencoded payload: nimbus would honour it even outside crit, and call the
+    // signature bad.
+    if (header.containsKey("b64") && !Boolean.TRUE.equals(header.get("b64"))) {
+      throw new InvalidTokenException("unencoded payloads (b64) are not supported");
+    }
     if (!keys.isAllowed(JWSAlgorithm.parse(alg))) {
       throw new InvalidTokenException(
           "algorithm "

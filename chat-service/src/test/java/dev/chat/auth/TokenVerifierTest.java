@@ -270,6 +270,17 @@ class TokenVerifierTest {
   }
 
   @Test
+  @DisplayName("refuses a token with an unencoded payload (RFC 7797 b64: false), in crit or not")
+  void unencodedPayload() {
+    JsonObject claims = Jwts.claims("alice", Duration.ofMinutes(5));
+    JsonObject header = new JsonObject().put("alg", "HS256").put("b64", false);
+    assertThat(refusal(hs256(), Jwts.hs256(SECRET, header, claims)))
+        .isEqualTo("unencoded payloads (b64) are not supported");
+    header.put("crit", new JsonArray().add("b64"));
+    assertThat(refusal(hs256(), Jwts.hs256(SECRET, header, claims))).startsWith("critical header");
+  }
+
+  @Test
   @DisplayName(
       "accepts an RS256 token signed by the key pair whose public half is configured as PEM")
   void rs256Pem() throws Exception {
