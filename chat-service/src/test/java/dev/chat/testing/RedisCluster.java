@@ -186,7 +186,10 @@ public final class RedisCluster implements AutoCloseable {
     await("the cluster to settle", this::settled);
   }
 
-  /** Every live node reports cluster_state:ok with all slots, and all see the same masters. */
+  /**
+   * Every live node reports cluster_state:ok with all slots, and all see the same masters and
+   * replicas (a replica's new master spreads by gossip after the slots do).
+   */
   private boolean settled() {
     return settledWithout(null);
   }
@@ -208,7 +211,7 @@ public final class RedisCluster implements AutoCloseable {
         }
         if (first == null) {
           first = view;
-        } else if (!first.slotOwners().equals(view.slotOwners())) {
+        } else if (!first.equals(view)) {
           return false;
         }
       } catch (RuntimeException notYet) {
