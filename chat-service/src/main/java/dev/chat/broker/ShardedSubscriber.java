@@ -1,12 +1,11 @@
 package dev.chat.broker;
 
+import io.vertx.core.AsyncResult;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -29,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * refreshMs} in any case. Once every channel of an interrupted slot is live again, {@code
  * onRestored} names the slot, so the broker can repair from history just the rooms in it.
  */
-public final class ShardedSubscriber implements ShardConnection.Events {
+public final class ShardedSubscriber {
 
   private static final Logger LOG = LoggerFactory.getLogger(ShardedSubscriber.class);
 
@@ -46,13 +45,9 @@ public final class ShardedSubscriber implements ShardConnection.Events {
   private final Backoff backoff;
   private final BiConsumer<String, byte[]> onMessage;
   private final Consumer<Set<Integer>> onRestored;
-  private final Map<String, Integer> wanted = new HashMap<>();
-  private final Map<Integer, Set<String>> bySlot = new HashMap<>();
-  private final Map<String, ShardConnection> placed = new HashMap<>();
-  private final Set<String> confirmed = new HashSet<>();
-  private final Map<String, List<Promise<Void>>> waiting = new HashMap<>();
+  private final ShardSubscriptions subs = new ShardSubscriptions();
   private final Map<RedisAddress, ShardConnection> shards = new HashMap<>();
-  private final Set<Integer> interrupted = new HashSet<>();
+  private final ShardConnection.Events events = new Events();
   private final Set<Integer> restored = new TreeSet<>();
   private ClusterTopology topology;
   private long refreshTimer = -1;
@@ -97,43 +92,28 @@ public final class ShardedSubscriber implements ShardConnection.Events {
     if (closed) {
       return Future.failedFuture(new BrokerUnavailableException("subscriber closed"));
     }
-    if (confirmed.contains(channel)) {
-      return Future.succeededFuture();
+    Future<Void> live = subs.want(channel);
+    if (topology != null && subs.placement(channel) == null) {
+      int slot = Slots.slot(channel);
+      ShardConnection c = place(channel, slot);
+      if (c != null) {
+        c.subscribe(List.of(channel));
+      }
     }
-    int slot = Slots.slot(channel);
-    if (wanted.put(channel, slot) == null) {
-      bySlot.computeIfAbsent(slot, s -> new HashSet<>()).add(channel);
-    }
-    Promise<Void> live = Promise.promise();
-    waiting.computeIfAbsent(channel, c -> new ArrayList<>()).add(live);
-    if (topology != null && !placed.containsKey(channel)) {
-      reconcile();
-    }
-    return Deadline.within(vertx, live.future(), timing.timeoutMs(), "SSUBSCRIBE " + channel);
+    return Deadline.within(vertx, live, timing.timeoutMs(), "SSUBSCRIBE " + channel);
   }
 
   public Future<Void> unsubscribe(String channel) {
-    Integer slot = wanted.remove(channel);
-    if (slot == null) {
-      return Future.succeededFuture();
-    }
-    Set<String> same = bySlot.get(slot);
-    same.remove(channel);
-    if (same.isEmpty()) {
-      bySlot.remove(slot);
-    }
-    confirmed.remove(channel);
-    ShardConnection c = placed.remove(channel);
+    ShardConnection c = subs.forget(channel);
     if (c != null) {
       c.unsubscribe(channel);
     }
-    fail(waiting.remove(channel), "unsubscribed");
     return Future.succeededFuture();
   }
 
   /** True while every wanted channel is confirmed on its slot's master. */
   public boolean live() {
-    return topology != null && confirmed.size() == wanted.size();
+    return topology != null && subs.allLive();
   }
 
   /** The topology last read, or null before the first read. */
@@ -151,8 +131,7 @@ public final class ShardedSubscriber implements ShardConnection.Events {
     backoff.cancel();
     shards.values().forEach(ShardConnection::close);
     shards.clear();
-    waiting.values().forEach(w -> fail(w, "subscriber closed"));
-    waiting.clear();
+    subs.failAll("subscriber closed");
     return nodes.close();
   }
 
@@ -177,14 +156,13 @@ public final class ShardedSubscriber implements ShardConnection.Events {
   }
 
   private void refreshNow() {
-    if (closed || refreshing) {
-      return;
+    if (!closed && !refreshing) {
+      refreshing = true;
+      reader.read().onComplete(this::refreshed);
     }
-    refreshing = true;
-    reader.read().onComplete(this::refreshed);
   }
 
-  private void refreshed(io.vertx.core.AsyncResult<ClusterTopology> read) {
+  private void refreshed(AsyncResult<ClusterTopology> read) {
     refreshing = false;
     if (closed) {
       return;
@@ -200,12 +178,16 @@ public final class ShardedSubscriber implements ShardConnection.Events {
       LOG.info("cluster topology: {}", topology);
     }
     Set<String> probeChannels = probes.channels(topology);
-    for (String old : new ArrayList<>(wanted.keySet())) {
+    for (String old : new ArrayList<>(subs.wanted().keySet())) {
       if (probes.isProbe(old) && !probeChannels.contains(old)) {
         unsubscribe(old);
       }
     }
-    probeChannels.forEach(this::subscribe);
+    for (String probe : probeChannels) {
+      if (!subs.isWanted(probe)) {
+        subs.want(probe); // bounded by no deadline: the probe itself notices one that never comes
+      }
+    }
     reconcile();
     if (refreshAgain) {
       refreshAgain = false;
@@ -217,34 +199,20 @@ public final class ShardedSubscriber implements ShardConnection.Events {
   private void reconcile() {
     Map<ShardConnection, Map<Integer, List<String>>> sends = new HashMap<>();
     boolean unserved = false;
-    for (Map.Entry<String, Integer> e : wanted.entrySet()) {
-      String channel = e.getKey();
-      RedisAddress master = topology.masterOf(e.getValue());
-      if (master == null) {
-        unserved = true;
-        continue;
-      }
-      ShardConnection c = shards.get(master);
-      if (c == null || c.done()) {
-        c = ShardConnection.open(vertx, seed, master, timing.timeoutMs(), this);
-        shards.put(master, c);
-      }
-      ShardConnection old = placed.put(channel, c);
-      if (old != c) {
-        if (old != null) {
-          old.unsubscribe(channel);
-        }
-        if (confirmed.remove(channel)) {
-          interrupt(channel);
-        }
+    for (Map.Entry<String, Integer> e : subs.wanted().entrySet()) {
+      ShardConnection before = subs.placement(e.getKey());
+      ShardConnection c = place(e.getKey(), e.getValue());
+      unserved |= c == null;
+      if (c != null && c != before) {
         sends
             .computeIfAbsent(c, k -> new HashMap<>())
             .computeIfAbsent(e.getValue(), s -> new ArrayList<>())
-            .add(channel);
+            .add(e.getKey());
       }
     }
-    sends.forEach((c, slots) -> slots.values().forEach(c::subscribe));
-    Set<ShardConnection> used = new HashSet<>(placed.values());
+    // one SSUBSCRIBE per slot: Redis refuses channels of several slots in one
+    sends.forEach((c, bySlot) -> bySlot.values().forEach(c::subscribe));
+    Set<ShardConnection> used = subs.connectionsInUse();
     shards
         .values()
         .removeIf(
@@ -252,8 +220,7 @@ public final class ShardedSubscriber implements ShardConnection.Events {
               if (used.contains(c)) {
                 return false;
               }
-              // a node that is no longer a master keeps nothing of ours
-              c.close();
+              c.close(); // no longer a master, or nothing of ours left on it
               return true;
             });
     if (unserved) {
@@ -261,68 +228,25 @@ public final class ShardedSubscriber implements ShardConnection.Events {
     }
   }
 
-  // --- what the shard connections report ---------------------------------------------------
-
-  @Override
-  public void message(ShardConnection from, String channel, byte[] payload) {
-    // after a move, a late message from the old node would be a duplicate
-    if (placed.get(channel) == from && !probes.isProbe(channel)) {
-      onMessage.accept(channel, payload);
+  /**
+   * Places {@code channel} on the connection to its slot's master, unsubscribing it where it was;
+   * returns that connection (the caller sends SSUBSCRIBE if it changed), or null without master.
+   */
+  private ShardConnection place(String channel, int slot) {
+    RedisAddress master = topology.masterOf(slot);
+    if (master == null) {
+      return null;
     }
-  }
-
-  @Override
-  public void subscribed(ShardConnection from, String channel) {
-    if (placed.get(channel) != from) {
-      return;
+    ShardConnection c = shards.get(master);
+    if (c == null || c.done()) {
+      c = ShardConnection.open(vertx, seed, master, timing.timeoutMs(), events);
+      shards.put(master, c);
     }
-    confirmed.add(channel);
-    List<Promise<Void>> w = waiting.remove(channel);
-    if (w != null) {
-      w.forEach(Promise::tryComplete);
+    ShardConnection old = subs.place(channel, c, !probes.isProbe(channel));
+    if (old != null && old != c) {
+      old.unsubscribe(channel);
     }
-    Integer slot = wanted.get(channel);
-    if (interrupted.contains(slot) && confirmed.containsAll(bySlot.getOrDefault(slot, Set.of()))) {
-      interrupted.remove(slot);
-      if (restored.isEmpty()) {
-        // one callback for all slots a burst of confirmations brings back
-        context.runOnContext(v -> reportRestored());
-      }
-      restored.add(slot);
-    }
-    if (confirmed.size() == wanted.size()) {
-      backoff.reset();
-    }
-  }
-
-  @Override
-  public void dropped(ShardConnection from, String channel) {
-    if (placed.get(channel) == from) {
-      unplace(channel);
-      requestRefresh("the server ended the subscription of " + channel);
-    }
-  }
-
-  @Override
-  public void moved(ShardConnection from, int slot) {
-    for (String channel : new ArrayList<>(bySlot.getOrDefault(slot, Set.of()))) {
-      if (placed.get(channel) == from) {
-        unplace(channel);
-      }
-    }
-    requestRefresh("MOVED for slot " + slot + " from " + from.address);
-  }
-
-  @Override
-  public void lost(ShardConnection from, String why) {
-    LOG.warn("cluster subscriber connection to {} lost: {}", from.address, why);
-    shards.remove(from.address, from);
-    for (String channel : new ArrayList<>(placed.keySet())) {
-      if (placed.get(channel) == from) {
-        unplace(channel);
-      }
-    }
-    requestRefresh("connection to " + from.address + " lost");
+    return c;
   }
 
   /**
@@ -337,7 +261,7 @@ public final class ShardedSubscriber implements ShardConnection.Events {
       String channel = probes.channelOf(c.address);
       if (now - c.lastPushMs > silence) {
         probeFailed(c, "nothing heard for " + (now - c.lastPushMs) + " ms");
-      } else if (channel != null && confirmed.contains(channel) && placed.get(channel) == c) {
+      } else if (channel != null && subs.isLive(channel) && subs.placement(channel) == c) {
         probes.send(c.address, why -> probeFailed(c, why));
       }
     }
@@ -346,36 +270,67 @@ public final class ShardedSubscriber implements ShardConnection.Events {
   private void probeFailed(ShardConnection c, String why) {
     if (shards.get(c.address) == c && !closed) {
       c.close();
-      lost(c, "probe failed: " + why);
+      events.lost(c, "probe failed: " + why);
     }
   }
 
-  private void unplace(String channel) {
-    placed.remove(channel);
-    if (confirmed.remove(channel)) {
-      interrupt(channel);
+  private void restoredSlot(int slot) {
+    if (restored.isEmpty()) {
+      // one callback for all slots a burst of confirmations brings back
+      context.runOnContext(
+          v -> {
+            if (!closed && !restored.isEmpty()) {
+              Set<Integer> slots = Set.copyOf(restored);
+              restored.clear();
+              onRestored.accept(slots);
+            }
+          });
     }
+    restored.add(slot);
   }
 
-  private void interrupt(String channel) {
-    Integer slot = wanted.get(channel);
-    if (slot != null && !probes.isProbe(channel)) {
-      interrupted.add(slot);
-    }
-  }
+  /** What the shard connections report; kept off the public API. */
+  private final class Events implements ShardConnection.Events {
 
-  private void reportRestored() {
-    if (closed || restored.isEmpty()) {
-      return;
+    @Override
+    public void message(ShardConnection from, String channel, byte[] payload) {
+      // after a move, a late message from the old node would be a duplicate
+      if (subs.placement(channel) == from && !probes.isProbe(channel)) {
+        onMessage.accept(channel, payload);
+      }
     }
-    Set<Integer> slots = Set.copyOf(restored);
-    restored.clear();
-    onRestored.accept(slots);
-  }
 
-  private static void fail(List<Promise<Void>> promises, String why) {
-    if (promises != null) {
-      promises.forEach(p -> p.tryFail(new BrokerUnavailableException(why)));
+    @Override
+    public void subscribed(ShardConnection from, String channel) {
+      int slot = subs.confirm(channel, from);
+      if (slot >= 0) {
+        restoredSlot(slot);
+      }
+      if (subs.allLive()) {
+        backoff.reset();
+      }
+    }
+
+    @Override
+    public void dropped(ShardConnection from, String channel) {
+      if (subs.placement(channel) == from) {
+        subs.unplace(channel, !probes.isProbe(channel));
+        requestRefresh("the server ended the subscription of " + channel);
+      }
+    }
+
+    @Override
+    public void moved(ShardConnection from, int slot) {
+      subs.placedOn(from, slot).forEach(ch -> subs.unplace(ch, !probes.isProbe(ch)));
+      requestRefresh("MOVED for slot " + slot + " from " + from.address);
+    }
+
+    @Override
+    public void lost(ShardConnection from, String why) {
+      LOG.warn("cluster subscriber connection to {} lost: {}", from.address, why);
+      shards.remove(from.address, from);
+      subs.placedOn(from, -1).forEach(ch -> subs.unplace(ch, !probes.isProbe(ch)));
+      requestRefresh("connection to " + from.address + " lost");
     }
   }
 }
