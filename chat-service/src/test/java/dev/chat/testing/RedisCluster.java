@@ -288,10 +288,8 @@ public final class RedisCluster implements AutoCloseable {
   private static void run(List<String> command, Path log) {
     try {
       Process p =
-          new ProcessBuilder(command)
-              .redirectErrorStream(true)
-              .redirectOutput(log.toFile())
-              .start();
+          ChildProcesses.start(
+              new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()));
       if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
         p.destroyForcibly();
         throw new IllegalStateException(

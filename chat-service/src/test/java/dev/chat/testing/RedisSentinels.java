@@ -38,14 +38,11 @@ public final class RedisSentinels implements AutoCloseable {
       throw new UncheckedIOException(e);
     }
     try {
-      RedisServer master = RedisServer.process(Ports.freePort(), null, List.of());
+      RedisServer master = s.dataNode(List.of());
       s.data.add(master);
       for (int i = 0; i < 2; i++) {
         s.data.add(
-            RedisServer.process(
-                Ports.freePort(),
-                null,
-                List.of("--replicaof", "127.0.0.1", Integer.toString(master.port()))));
+            s.dataNode(List.of("--replicaof", "127.0.0.1", Integer.toString(master.port()))));
       }
       for (int i = 0; i < 3; i++) {
         int port = Ports.freePort();
@@ -68,6 +65,15 @@ public final class RedisSentinels implements AutoCloseable {
       s.close();
       throw e instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) e;
     }
+  }
+
+  /** A data node with a directory of its own: a replica writes the RDB of a full sync there. */
+  private RedisServer dataNode(List<String> args) throws IOException {
+    int port = Ports.freePort();
+    Path nodeDir = Files.createDirectories(dir.resolve("node-" + port));
+    List<String> all = new ArrayList<>(List.of("--dir", nodeDir.toString()));
+    all.addAll(args);
+    return RedisServer.process(port, null, all);
   }
 
   /** {@code redis://127.0.0.1:port} of every sentinel. */
