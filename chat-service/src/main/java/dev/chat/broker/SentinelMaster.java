@@ -71,22 +71,11 @@ public final class SentinelMaster {
   }
 
   /**
-   * Checks a fresh connection before it is used: after a failover a client may still reach the
-   * demoted node, which would take subscriptions but answer writes with {@code READONLY}. Closes
-   * the connection and fails when the node is not a master. Send nothing else on it before.
+   * Checks a fresh connection before it is used: closes it and fails when its node is not a master
+   * (the sentinels may still name a demoted node). Send nothing else on it before.
    */
   public static Future<RedisConnection> requireMaster(RedisConnection c) {
-    return c.send(Request.cmd(Command.ROLE))
-        .compose(
-            r -> {
-              String role = r.get(0).toString();
-              if ("master".equals(role)) {
-                return Future.succeededFuture(c);
-              }
-              c.close();
-              return Future.failedFuture(
-                  new BrokerUnavailableException("the Redis node is a " + role + ", not a master"));
-            });
+    return MasterRole.require(c);
   }
 
   public Future<Void> close() {

@@ -16,9 +16,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One subscriber connection to one cluster master: it sends nothing but SSUBSCRIBE and
- * SUNSUBSCRIBE, and reports what the server pushes. It lives once: after a loss its owner opens a
- * new one, so the owner's one refresh loop is the only reconnect loop.
+ * One subscriber connection to one cluster master: after one {@code ROLE} that proves the node a
+ * master, it sends nothing but SSUBSCRIBE and SUNSUBSCRIBE, and reports what the server pushes. It
+ * lives once: after a loss its owner opens a new one, so the owner's one refresh loop is the only
+ * reconnect loop.
  *
  * <p>vertx-redis-client completes an SSUBSCRIBE future when the bytes are written, and a {@code
  * -MOVED} answer to it arrives later as an ERROR in the handler (no promise waits for a pub/sub
@@ -72,6 +73,8 @@ final class ShardConnection {
     shard
         .client
         .connect()
+        // before any SSUBSCRIBE: a stale topology must not leave subscriptions on a replica
+        .compose(MasterRole::require)
         .onSuccess(shard::connected)
         .onFailure(e -> shard.fail("cannot connect: " + e.getMessage()));
     return shard;
