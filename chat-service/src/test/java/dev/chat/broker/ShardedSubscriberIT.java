@@ -80,6 +80,7 @@ class ShardedSubscriberIT {
     channels.forEach(c -> shards.add(cluster.masterOf(Slots.slot(c))));
     assertThat(shards).as("masters serving the channels").hasSize(3);
     publishAllAndReceive("first");
+    assertThat(noneOnReplicas()).as("no subscription of ours on any replica").isTrue();
     assertThat(restored).as("nothing was interrupted").isEmpty();
   }
 
@@ -98,6 +99,7 @@ class ShardedSubscriberIT {
     awaitTrue("the failed-over slots to be restored", () -> restored.containsAll(slotsOnIt));
     assertThat(restored).as("only the failed-over shard's slots").isEqualTo(slotsOnIt);
     awaitTrue("the subscriber to be live", () -> loop.call(subscriber::live));
+    awaitTrue("no subscription of ours on any replica", this::noneOnReplicas);
     publishAllAndReceive("after-failover");
     assertThat(loop.call(() -> subscriber.topology().masterOf(slot)))
         .isEqualTo(new RedisAddress("127.0.0.1", cluster.masterOf(slot).port()));
@@ -188,6 +190,27 @@ class ShardedSubscriberIT {
     loop.await(() -> subscriber.start());
     loop.await(() -> Future.all(channels.stream().map(subscriber::subscribe).toList()));
     assertThat(loop.call(subscriber::live)).isTrue();
+  }
+
+  /** True if no replica counts a subscriber on any of the test's channels. */
+  private boolean noneOnReplicas() {
+    List<RedisServer> masters = cluster.masters();
+    for (RedisServer node : cluster.nodes()) {
+      if (masters.contains(node)) {
+        continue;
+      }
+      List<String> command = new ArrayList<>(List.of("PUBSUB", "SHARDNUMSUB"));
+      command.addAll(channels);
+      try (RespClient c = node.client()) {
+        List<?> counts = (List<?>) c.call(command.toArray(String[]::new));
+        for (int i = 1; i < counts.size(); i += 2) {
+          if ((Long) counts.get(i) != 0) {
+            return false;
+          }
+        }
+      }
+    }
+    return true;
   }
 
   /** Slots of the test's channels that {@code master} served when asked. */
