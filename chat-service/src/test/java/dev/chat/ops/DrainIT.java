@@ -60,7 +60,9 @@ class DrainIT {
     }
     assertThat(
             await(() -> clients.stream().allMatch(ResumingClient::joined), Duration.ofSeconds(20)))
-        .as("every client joined on node a")
+        .as(
+            "every client joined on node a; not: %s",
+            clients.stream().filter(c -> !c.joined()).map(ResumingClient::describe).toList())
         .isTrue();
     assertThat(clients).allSatisfy(c -> assertThat(c.nodes()).containsExactly("drain-a"));
     clients.forEach(c -> c.sending(true));
@@ -105,7 +107,9 @@ class DrainIT {
     assertThat(
             await(
                 () -> clients.stream().allMatch(ResumingClient::allAcked), Duration.ofSeconds(20)))
-        .as("every message sent got its ack, on node b for those sent during the drain")
+        .as(
+            "every message sent got its ack, on node b for those sent during the drain; not: %s",
+            clients.stream().filter(c -> !c.allAcked()).map(ResumingClient::describe).toList())
         .isTrue();
     assertThat(clients)
         .as("every client resumed on node b")
