@@ -103,7 +103,7 @@ export class MemoryStorage {
  * One user's connection to the chat service: reconnects by itself, resumes rooms where it left
  * off, acknowledges what it received, and keeps every message the user sends in a persisted outbox
  * until the service acknowledged it. Events: `status`, `welcome`, `joined`, `reset`, `message`,
- * `presence`, `ack`, `outbox`, `error` (see docs/client.md).
+ * `presence`, `ack`, `outbox`, `error`, `disconnected` (see docs/client.md).
  */
 export class ChatClient {
   #opts;
