@@ -98,7 +98,14 @@ class DrainIT {
         .isLessThan(DRAIN_MS + EXIT_MARGIN_MS);
 
     List<ResumingClient.Close> firstCloses = clients.stream().map(c -> c.closes().get(0)).toList();
-    assertThat(firstCloses).as("close codes").allSatisfy(c -> assertThat(c.code()).isEqualTo(1012));
+    assertThat(firstCloses)
+        .as(
+            "close codes; clients whose first close was not 1012: %s",
+            clients.stream()
+                .filter(c -> c.closes().get(0).code() != 1012)
+                .map(ResumingClient::describe)
+                .toList())
+        .allSatisfy(c -> assertThat(c.code()).isEqualTo(1012));
     long[] closedAt =
         firstCloses.stream().mapToLong(c -> millisSince(sigterm, c.atNanos())).sorted().toArray();
     assertSpread(closedAt);
