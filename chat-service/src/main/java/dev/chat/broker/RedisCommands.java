@@ -180,7 +180,7 @@ final class RedisCommands {
   }
 
   private static String infoField(String info, String name) {
-    for (String line : info.split("\r?\n")) {
+    for (String line : info.split("\r?\n", -1)) {
       if (line.startsWith(name + ":")) {
         return line.substring(name.length() + 1).trim();
       }

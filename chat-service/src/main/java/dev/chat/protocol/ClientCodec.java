@@ -12,7 +12,6 @@ import dev.chat.protocol.ClientFrame.Send;
 import dev.chat.protocol.Decoded.Invalid;
 import dev.chat.protocol.Decoded.Parsed;
 import java.io.IOException;
-import java.util.concurrent.Callable;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 
@@ -45,18 +44,14 @@ public final class ClientCodec {
 
   private ClientCodec() {}
 
-  /** Decodes a text frame; never throws. */
+  /**
+   * Decodes a text frame (the socket's reader has already refused what is not UTF-8); never throws.
+   */
   public static Decoded decode(String json) {
-    return json == null ? MALFORMED : parse(() -> JSON.createParser(json));
-  }
-
-  /** Decodes a UTF-8 encoded frame; never throws. */
-  public static Decoded decode(byte[] utf8) {
-    return utf8 == null || !mayBeUtf8Json(utf8) ? MALFORMED : parse(() -> JSON.createParser(utf8));
-  }
-
-  private static Decoded parse(Callable<JsonParser> open) {
-    try (JsonParser parser = open.call()) {
+    if (json == null) {
+      return MALFORMED;
+    }
+    try (JsonParser parser = JSON.createParser(json)) {
       return decode(parser);
     } catch (Exception e) {
       return MALFORMED;
@@ -241,18 +236,6 @@ public final class ClientCodec {
       return type;
     }
     return type.substring(0, type.offsetByCodePoints(0, MAX_TYPE_ECHO));
-  }
-
-  /**
-   * Jackson sniffs UTF-16 and UTF-32 from zero bytes and byte-order marks; valid UTF-8 JSON has
-   * neither a raw NUL nor a leading 0xFE/0xFF, so refusing those keeps the input UTF-8 only.
-   */
-  private static boolean mayBeUtf8Json(byte[] bytes) {
-    boolean sniffable = bytes.length > 0 && (bytes[0] == (byte) 0xFE || bytes[0] == (byte) 0xFF);
-    for (int i = 0; i < Math.min(4, bytes.length); i++) {
-      sniffable |= bytes[i] == 0;
-    }
-    return !sniffable;
   }
 
   /**

@@ -83,18 +83,6 @@ public final class Session implements Member {
       RoomHub hub,
       Broker broker,
       Outbound out,
-      String user,
-      String connId,
-      Metrics metrics) {
-    this(vertx, config, hub, broker, out, Identity.unverified(user), connId, metrics);
-  }
-
-  public Session(
-      Vertx vertx,
-      Config config,
-      RoomHub hub,
-      Broker broker,
-      Outbound out,
       Identity identity,
       String connId,
       Metrics metrics) {
