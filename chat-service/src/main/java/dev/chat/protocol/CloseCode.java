@@ -42,7 +42,9 @@ public enum CloseCode {
    */
   UNACKED(4001, "too many unacknowledged messages", true),
   /** The connection's JWT expired; the client reconnects with a fresh token. */
-  TOKEN_EXPIRED(4002, "token expired", true);
+  TOKEN_EXPIRED(4002, "token expired", true),
+  /** The application disconnected the user through the server API: do not reconnect on its own. */
+  DISCONNECTED(4003, "disconnected by the application", false);
 
   private final short code;
   private final String reason;
