@@ -66,7 +66,11 @@ public final class ServerApi {
   private void endpoint(Route route, String name, boolean body, Handler<RoutingContext> handler) {
     route.setName(name).handler(ctx -> track(ctx, name)).handler(this::authorize);
     if (body) {
-      route.handler(BodyHandler.create(false).setBodyLimit(bodyLimit));
+      // Read only once the key has passed, so a stranger cannot make the node buffer bodies.
+      // vertx-web refuses a BodyHandler after a user handler; called from one, it works as long
+      // as everything before it runs synchronously (no chunk can arrive unseen), as these do.
+      BodyHandler reader = BodyHandler.create(false).setBodyLimit(bodyLimit);
+      route.handler(reader::handle);
     }
     route.handler(handler);
   }
