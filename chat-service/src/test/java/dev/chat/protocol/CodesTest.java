@@ -18,7 +18,8 @@ class CodesTest {
   void closeCodesMatchContract() {
     assertThat(Arrays.stream(CloseCode.values()).map(c -> (int) c.code()))
         .containsExactly(
-            1000, 1002, 1003, 1007, 1008, 1008, 1009, 1011, 1012, 1013, 1013, 4000, 4001, 4002);
+            1000, 1002, 1003, 1007, 1008, 1008, 1009, 1011, 1012, 1013, 1013, 4000, 4001, 4002,
+            4003);
   }
 
   @Test
