@@ -12,7 +12,11 @@ BENCH_JAR=${CHAT_BENCH_JAR:-$ROOT/chat-bench/target/chat-bench.jar}
 OURS_JVM_OPTS=${OURS_JVM_OPTS:--Xms1g -Xmx8g}
 PEER_NODE_OPTS=${PEER_NODE_OPTS:---expose-gc --max-old-space-size=8192}
 GEN_JVM_OPTS=${GEN_JVM_OPTS:--Xmx6g}
+FLOOR_THREADS=${FLOOR_THREADS:-2}
 REDIS_OUTPUT_BUFFER_PUBSUB=${REDIS_OUTPUT_BUFFER_PUBSUB:-pubsub 256mb 128mb 60}
+# Redis persistence for the run, e.g. "--appendonly yes --appendfsync always" to measure what
+# durability costs (docs/reliability.md); the AOF then goes into the results dir.
+REDIS_PERSISTENCE=${REDIS_PERSISTENCE:---save '' --appendonly no}
 READY_TIMEOUT_S=${BENCH_READY_TIMEOUT_S:-90}
 STOP_TIMEOUT_S=${BENCH_STOP_TIMEOUT_S:-20}
 
@@ -124,8 +128,10 @@ wait_http() {
 # start_redis: a fresh redis-server on a free port, pinned to the servers' core. Sets REDIS_PORT, REDIS_PID.
 start_redis() {
   REDIS_PORT=$(free_port)
+  local persistence
+  eval "persistence=($REDIS_PERSISTENCE)"
   start_bg redis taskset -c "$SERVER_CORE" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
-    --save '' --appendonly no --client-output-buffer-limit "$REDIS_OUTPUT_BUFFER_PUBSUB"
+    --dir "$RESULTS" "${persistence[@]}" --client-output-buffer-limit "$REDIS_OUTPUT_BUFFER_PUBSUB"
   REDIS_PID=$BG_PID
   [ "$DRY_RUN" = 1 ] && return
   local deadline=$((SECONDS + 30))
@@ -168,7 +174,14 @@ start_server() {
         taskset -c "$SERVER_CORE" node $PEER_NODE_OPTS "$PEER_DIR/server.js"
       wait_http "$name" "http://127.0.0.1:$port/stats" "$BG_PID"
       ;;
-    *) die "unknown target $target (ours, socketio, socketio-sharded)" ;;
+    floor)
+      # The same JVM options as ours: the floor is our cost minus the protocol, on the same runtime.
+      # shellcheck disable=SC2086
+      start_bg "$name" taskset -c "$SERVER_CORE" java $OURS_JVM_OPTS $extra -jar "$BENCH_JAR" floor \
+        --port "$port" --threads "$FLOOR_THREADS"
+      wait_http "$name" "http://127.0.0.1:$port/health/ready" "$BG_PID"
+      ;;
+    *) die "unknown target $target (ours, socketio, socketio-sharded, floor)" ;;
   esac
 }
 
@@ -182,12 +195,14 @@ setup_run() {
 }
 
 # start_target TARGET REPLICAS TAG [EXTRA_JVM_OPTS]: starts the servers of one target
-# (ours | socketio | socketio-sharded) on free ports, waits for readiness.
+# (ours | socketio | socketio-sharded | floor) on free ports, waits for readiness. The floor is one
+# process whatever REPLICAS is (it has no bus between processes): its url is given REPLICAS times.
 # Sets TARGET_URLS (comma-separated ws:// URLs), TARGET_PIDS (comma-separated) and TARGET_PID_LIST (array).
 start_target() {
-  local target=$1 replicas=$2 tag=$3 extra=${4:-} i port name try urls=() pids=()
+  local target=$1 replicas=$2 tag=$3 extra=${4:-} i port name try urls=() pids=() processes=$2
   TARGET_PID_LIST=()
-  for i in $(seq 1 "$replicas"); do
+  [ "$target" = floor ] && processes=1
+  for i in $(seq 1 "$processes"); do
     name="$tag-$target-$i"
     for try in 1 2 3; do
       port=$(free_port)
@@ -200,6 +215,7 @@ start_target() {
     pids+=("$BG_PID")
     TARGET_PID_LIST+=("$BG_PID")
   done
+  while [ "${#urls[@]}" -lt "$replicas" ]; do urls+=("${urls[0]}"); done
   TARGET_URLS=$(IFS=,; echo "${urls[*]}")
   TARGET_PIDS=$(IFS=,; echo "${pids[*]}")
 }
@@ -210,7 +226,7 @@ stop_target() {
   TARGET_PID_LIST=()
 }
 
-proto_of() { case $1 in ours) echo ours ;; *) echo socketio ;; esac; }
+proto_of() { case $1 in ours|floor) echo ours ;; *) echo socketio ;; esac; }
 
 # run_generator LOGNAME ARGS...: chat-bench on the generator's core, in the foreground; returns its exit code.
 run_generator() {

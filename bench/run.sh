@@ -3,7 +3,8 @@
 # on one Redis, servers and Redis pinned to core 0, the load generator (chat-bench) to core 1.
 # Writes raw results to bench/results/<timestamp>/ and the report to docs/benchmarks.md.
 #
-#   bench/run.sh [--only idle,bigroom,rooms,latency,storm] [--targets ours,socketio,socketio-sharded]
+#   bench/run.sh [--only idle,bigroom,rooms,latency,storm,steady]
+#                [--targets ours,socketio,socketio-sharded,floor] [--steady-cases 500x40,2000x20]
 #                [--quick] [--results DIR] [--storm-rate R] [--sharded-all] [--no-fit]
 #                [--skip-build] [--no-report] [--report-out FILE] [--plots DIR] [--dry-run]
 #
@@ -12,10 +13,17 @@
 # --sharded-all   run socketio-sharded in idle and bigroom too (skipped there by default: one process,
 #                 so the adapter barely matters)
 # --no-fit        do not shrink socket counts to the open-files limit (see below)
+# --steady-cases  the steady scenario's rooms, MEMBERSxMSG_PER_S each, every one on freshly started
+#                 servers (its first 10 s are measured cold); default 500x40,2000x20 (20k and 40k
+#                 deliveries/s)
+# floor           the floor target (chat-bench's FloorServer: writes the same frames, no protocol
+#                 work) runs in bigroom and steady only, one process for any number of replicas
 # --dry-run       print what would run (servers, generator, report) and start nothing
 # Environment: CHAT_BENCH_JAR, CHAT_SERVICE_JAR (jar overrides), OURS_JVM_OPTS (default -Xms1g -Xmx8g),
 # GEN_JVM_OPTS (-Xmx6g), PEER_NODE_OPTS, MVN_ARGS (e.g. -o), BENCH_<SCENARIO>_OPTS (replace a
-# scenario's generator options, e.g. BENCH_BIGROOM_OPTS='--members 500 --rates 5 --step-seconds 5').
+# scenario's generator options, e.g. BENCH_BIGROOM_OPTS='--members 500 --rates 5 --step-seconds 5';
+# for steady they replace the durations, the case still gives --members and --rate),
+# FLOOR_THREADS (the floor server's event loops, default 2 like CHAT_INSTANCES).
 #
 # Every socket is one open file in the generator and one in a server. When the open-files limit
 # (raised to the hard limit here) is below a scenario's socket count, the count is lowered to fit
@@ -24,9 +32,10 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
-ALL_SCENARIOS=(idle bigroom rooms latency storm)
+ALL_SCENARIOS=(idle bigroom rooms latency storm steady)
 ONLY=""
-TARGETS="ours,socketio,socketio-sharded"
+TARGETS="ours,socketio,socketio-sharded,floor"
+STEADY_CASES=""
 QUICK=0
 RESULTS=""
 STORM_RATE=""
@@ -38,7 +47,7 @@ REPORT_OUT=""
 PLOTS_DIR=""
 DRY_RUN=0
 
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
   case $1 in
     --only) ONLY=$2; shift 2 ;;
@@ -46,6 +55,7 @@ while [ $# -gt 0 ]; do
     --quick) QUICK=1; shift ;;
     --results) RESULTS=$2; shift 2 ;;
     --storm-rate) STORM_RATE=$2; shift 2 ;;
+    --steady-cases) STEADY_CASES=$2; shift 2 ;;
     --sharded-all) SHARDED_ALL=1; shift ;;
     --no-fit) FIT=0; shift ;;
     --skip-build) SKIP_BUILD=1; shift ;;
@@ -69,7 +79,7 @@ else
 fi
 IFS=, read -r -a TARGET_LIST <<<"$TARGETS"
 for t in "${TARGET_LIST[@]}"; do
-  case $t in ours|socketio|socketio-sharded) ;; *) echo "unknown target $t" >&2; exit 2 ;; esac
+  case $t in ours|socketio|socketio-sharded|floor) ;; *) echo "unknown target $t" >&2; exit 2 ;; esac
 done
 
 RESULTS=${RESULTS:-$ROOT/bench/results/$(date +%Y%m%d-%H%M%S)}
@@ -98,13 +108,21 @@ if [ "$QUICK" = 1 ]; then
   ROOMS_ROOMS=100; ROOMS_MEMBERS=10; ROOMS_EXTRA="--rates 100,200 --step-seconds 5 --warmup-seconds 2"
   LAT_LOADS=2000; LAT_EXTRA="--rooms 10 --receivers 50 --step-seconds 5"
   STORM_CLIENTS=2000; STORM_RATE=${STORM_RATE:-500}; STORM_BEFORE=5; STORM_EXTRA="--after-seconds 10"
+  STEADY_CASES=${STEADY_CASES:-100x40,400x20}; STEADY_EXTRA="--cold-seconds 3 --warmup-seconds 5 --measure-seconds 5"
 else
   IDLE_COUNTS=5000,10000,50000,100000; IDLE_HOLD=30
   BIG_MEMBERS=10000; BIG_RATES=5,10,15,20,25,30,35,40,50,60,80,100,150,200; BIG_STEP=10; BIG_EXTRA="--warmup-seconds 45"
   ROOMS_ROOMS=2000; ROOMS_MEMBERS=10; ROOMS_EXTRA="--warmup-seconds 45 --rates 100,200,500,1000,2000,3000,4000,6000,8000,12000,16000"
   LAT_LOADS=10000,50000,100000; LAT_EXTRA="--warmup-seconds 45"
   STORM_CLIENTS=20000; STORM_RATE=${STORM_RATE:-1000}; STORM_BEFORE=40; STORM_EXTRA=""
+  # Past the JIT's warm-up (the C2 compiler was still busy half a minute in), the first 10 s of it
+  # measured as the cold window, then 60 s measured warm.
+  STEADY_CASES=${STEADY_CASES:-500x40,2000x20}; STEADY_EXTRA="--cold-seconds 10 --warmup-seconds 40 --measure-seconds 60"
 fi
+IFS=, read -r -a STEADY_CASE_LIST <<<"$STEADY_CASES"
+for c in "${STEADY_CASE_LIST[@]}"; do
+  [[ $c =~ ^[0-9]+x[0-9]+$ ]] || { echo "--steady-cases: $c is not MEMBERSxRATE" >&2; exit 2; }
+done
 
 FIT_NOTES=()
 # fit_list LIST: the values that fit under SOCKET_CAP, plus the cap itself when some did not.
@@ -128,6 +146,13 @@ fit_sizes() {
   fi
   was=$STORM_CLIENTS; STORM_CLIENTS=$(fit_list "$STORM_CLIENTS")
   [ "$was" != "$STORM_CLIENTS" ] && FIT_NOTES+=("storm --clients $was -> $STORM_CLIENTS")
+  local c fitted=()
+  for c in "${STEADY_CASE_LIST[@]}"; do
+    if [ "${c%x*}" -gt "$SOCKET_CAP" ]; then
+      fitted+=("${SOCKET_CAP}x${c#*x}"); FIT_NOTES+=("steady case $c -> ${SOCKET_CAP}x${c#*x}")
+    else fitted+=("$c"); fi
+  done
+  STEADY_CASE_LIST=("${fitted[@]}")
   return 0
 }
 fit_sizes
@@ -142,13 +167,21 @@ scenario_opts() {
     rooms) echo "--rooms $ROOMS_ROOMS --members $ROOMS_MEMBERS --stop-p99-ms 50 $ROOMS_EXTRA" ;;
     latency) echo "--loads $LAT_LOADS $LAT_EXTRA" ;;
     storm) echo "--clients $STORM_CLIENTS --rate $STORM_RATE --before-seconds $STORM_BEFORE $STORM_EXTRA" ;;
+    steady) echo "$STEADY_EXTRA" ;;
     smoke) echo "" ;;
   esac
 }
 replicas_of() { case $1 in idle|bigroom|smoke) echo 1 ;; *) echo 2 ;; esac; }
 runs_target() {  # runs_target SCENARIO TARGET
+  if [ "$2" = floor ]; then
+    case $1 in bigroom|steady|smoke) return 0 ;; *) return 1 ;; esac
+  fi
   [ "$2" != socketio-sharded ] && return 0
   case $1 in idle|bigroom|smoke) [ "$SHARDED_ALL" = 1 ] ;; *) return 0 ;; esac
+}
+skip_reason() {  # skip_reason TARGET
+  if [ "$1" = floor ]; then echo "the floor runs in bigroom and steady only"
+  else echo "one process; --sharded-all runs it"; fi
 }
 
 write_run_info() {
@@ -164,10 +197,12 @@ write_run_info() {
     echo "redis: $(redis-server --version | awk '{print $3}')"
     echo "peer: socket.io $(node -p "require('$PEER_DIR/package.json').dependencies['socket.io']"), @socket.io/redis-adapter $(node -p "require('$PEER_DIR/package.json').dependencies['@socket.io/redis-adapter']"), redis (node-redis) $(node -p "require('$PEER_DIR/package.json').dependencies.redis")"
     echo "pinning: servers and redis on core $SERVER_CORE, generator on core $GEN_CORE"
-    echo "redis: --save '' --appendonly no --client-output-buffer-limit '$REDIS_OUTPUT_BUFFER_PUBSUB' (both targets), FLUSHALL between targets"
+    echo "redis: $REDIS_PERSISTENCE --client-output-buffer-limit '$REDIS_OUTPUT_BUFFER_PUBSUB' (both targets), FLUSHALL between targets"
     echo "ours: java $OURS_JVM_OPTS, ${OURS_ENV[*]}"
     echo "peer: node $PEER_NODE_OPTS, transports websocket only, perMessageDeflate off, pingInterval 25000, pingTimeout 20000"
-    echo "generator: java $GEN_JVM_OPTS"
+    echo "floor: java $OURS_JVM_OPTS, chat-bench floor --threads $FLOOR_THREADS (bigroom and steady; one process stands for every replica)"
+    echo "generator: java $GEN_JVM_OPTS; clients ack at chat-client.js's default cadence (each result file records it under acks), Socket.IO clients emit an ack event at that cadence"
+    echo "steady: cases ${STEADY_CASE_LIST[*]} (members x msg/s), $(scenario_opts steady), fresh servers per case"
     echo "open files limit: $NOFILE (hard $(ulimit -Hn)); socket cap $SOCKET_CAP; fit $( [ "$FIT" = 1 ] && echo on || echo off)"
     local n; for n in "${FIT_NOTES[@]}"; do echo "fitted to the open-files limit: $n"; done
     echo "quick: $QUICK"
@@ -185,27 +220,43 @@ write_run_info
 
 start_redis
 FAILED=()
+# Each run is a scenario, or for steady one of its cases (scenario:case), on freshly started servers.
+RUNS=()
 for scenario in "${SCENARIOS[@]}"; do
+  if [ "$scenario" = steady ]; then
+    for c in "${STEADY_CASE_LIST[@]}"; do RUNS+=("steady:$c"); done
+  else
+    RUNS+=("$scenario")
+  fi
+done
+for run in "${RUNS[@]}"; do
+  scenario=${run%%:*}
+  case_opts=(); tag=$scenario
+  if [ "$run" != "$scenario" ]; then
+    c=${run#*:}; tag="$scenario-$c"
+    case_opts=(--members "${c%x*}" --rate "${c#*x}" --case "$c")
+  fi
   replicas=$(replicas_of "$scenario")
   for target in "${TARGET_LIST[@]}"; do
     if ! runs_target "$scenario" "$target"; then
-      log "== $scenario / $target: skipped (one process; --sharded-all runs it)"
+      log "== $tag / $target: skipped ($(skip_reason "$target"))"
       continue
     fi
-    log "== $scenario / $target: $replicas replica(s)"
+    log "== $tag / $target: $replicas replica(s)"
     redis_flush
-    start_target "$target" "$replicas" "$scenario"
+    start_target "$target" "$replicas" "$tag"
     # shellcheck disable=SC2207
     read -r -a opts <<<"$(scenario_opts "$scenario")"
+    opts+=("${case_opts[@]}")
     if [ "$scenario" = storm ]; then
       [ "${#TARGET_PID_LIST[@]}" -ge 2 ] || die "storm needs two replicas"
       opts+=(--kill-pid "${TARGET_PID_LIST[1]}")
     fi
-    if ! run_generator "gen-$scenario-$target" "$scenario" --proto "$(proto_of "$target")" \
+    if ! run_generator "gen-$tag-$target" "$scenario" --proto "$(proto_of "$target")" \
         --urls "$TARGET_URLS" --pids "$TARGET_PIDS" --redis-pid "$REDIS_PID" --label "$target" \
         --out "$RESULTS" "${opts[@]}"; then
-      log "!! $scenario / $target: the generator failed (log $RESULTS/logs/gen-$scenario-$target.log)"
-      FAILED+=("$scenario/$target")
+      log "!! $tag / $target: the generator failed (log $RESULTS/logs/gen-$tag-$target.log)"
+      FAILED+=("$tag/$target")
     fi
     stop_target
   done

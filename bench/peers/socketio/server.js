@@ -24,10 +24,12 @@ if (!Number.isInteger(PORT) || PORT < 0 || PORT > 65535) {
   process.exit(2);
 }
 
+let acksRead = 0;   // delivery acks kept (see the 'ack' handler), for /stats
+
 function stats() {
   if (typeof global.gc === 'function') global.gc();
   const mem = process.memoryUsage();
-  return { heapUsed: mem.heapUsed, rss: mem.rss, sockets: io.engine.clientsCount };
+  return { heapUsed: mem.heapUsed, rss: mem.rss, sockets: io.engine.clientsCount, acks: acksRead };
 }
 
 const httpServer = http.createServer((req, res) => {
@@ -93,6 +95,15 @@ io.on('connection', (socket) => {
     const ts = Date.now();
     io.to(msg.room).emit('message', { room: msg.room, id: msg.id, from: user, text: msg.text, ts });
     if (typeof ack === 'function') ack({ ok: true, ts });
+  });
+
+  // Delivery acks, as chat-bench's clients emit them at chat-client.js's cadence: Socket.IO has
+  // none of its own, so a chat app that wants read positions sends one like this. The peer reads it
+  // and keeps the last id per joined room (what such an app would store), nothing more.
+  socket.on('ack', (msg) => {
+    if (!msg || !validRoom(msg.room) || typeof msg.id !== 'string' || !socket.rooms.has(msg.room)) return;
+    (socket.data.acked ??= new Map()).set(msg.room, msg.id);
+    acksRead++;
   });
 
   socket.on('leave', (msg, ack) => {

@@ -262,9 +262,24 @@ for (const adapter of ['classic', 'sharded']) {
       assert.ok(!received.includes('after-leave'), `dave got ${received}`);
     });
 
+    test('delivery acks are read for joined rooms only, and answer nothing', async () => {
+      const fay = await client(ports[0], 'fay');
+      sockets.push(fay);
+      const room = `acks-${adapter}`;
+      await emitAck(fay, 'join', { room });
+      const before = (await getStats(ports[0])).acks;
+      fay.emit('ack', { room: 'not-joined', id: 'x' });
+      fay.emit('ack', { room });                     // no id
+      fay.emit('ack', { room, id: 'fay-0' });
+      fay.emit('ack', { room, id: 'fay-1' });
+      // An emitAck after them on the same socket is handled after them.
+      assert.deepEqual(await emitAck(fay, 'join', { room }), { ok: true, online: 1 });
+      assert.equal((await getStats(ports[0])).acks, before + 2);
+    });
+
     test('/stats answers heap, rss and the socket count', async () => {
       const s = await getStats(ports[0]);
-      assert.deepEqual(Object.keys(s).sort(), ['heapUsed', 'rss', 'sockets']);
+      assert.deepEqual(Object.keys(s).sort(), ['acks', 'heapUsed', 'rss', 'sockets']);
       assert.ok(s.heapUsed > 0 && s.rss >= s.heapUsed, JSON.stringify(s));
       const before = s.sockets;
       const extra = await client(ports[0], 'erin');
@@ -286,7 +301,7 @@ for (const adapter of ['classic', 'sharded']) {
         req.on('error', reject);
       });
       assert.equal(viaUpgrade.status, 200);
-      assert.deepEqual(Object.keys(JSON.parse(viaUpgrade.body)).sort(), ['heapUsed', 'rss', 'sockets']);
+      assert.deepEqual(Object.keys(JSON.parse(viaUpgrade.body)).sort(), ['acks', 'heapUsed', 'rss', 'sockets']);
     });
   });
 }

@@ -10,6 +10,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
@@ -50,8 +51,11 @@ public final class Bench implements AutoCloseable {
             o.integer("threads", Math.max(1, Runtime.getRuntime().availableProcessors())),
             o.str("transport", "auto"),
             o.integer("sources", 16));
+    AckCadence acks = AckCadence.of(o);
+    boolean sioAcks = Boolean.parseBoolean(o.str("sio-acks", "true"));
     this.shared =
-        new Client.Shared(proto, net, urls, ledger, o.integer("text-bytes", 64), new Stats());
+        new Client.Shared(
+            proto, net, urls, ledger, o.integer("text-bytes", 64), new Stats(), acks, sioAcks);
     this.connector =
         new Connector(
             o.dbl("connect-rate", 5000),
@@ -59,9 +63,15 @@ public final class Bench implements AutoCloseable {
             o.integer("connect-attempts", 8));
     result.put("scenario", o.scenario);
     result.put("label", label);
-    result.put("proto", proto.name().toLowerCase());
+    result.put("proto", proto.name().toLowerCase(Locale.ROOT));
     result.put("urls", urls.stream().map(URI::toString).toList());
     result.put("options", o.all());
+    result.put(
+        "acks",
+        Map.of(
+            "delayMs", acks.delayMs(),
+            "every", acks.every(),
+            "socketioAckEvents", proto == Proto.SOCKETIO && sioAcks));
     result.put("startedAt", Instant.now().toString());
     result.put("env", Env.describe(net.epoll));
     progress = Thread.ofPlatform().daemon().name("progress").start(this::progressLoop);
@@ -135,7 +145,7 @@ public final class Bench implements AutoCloseable {
     for (Client c : cs) {
       inFlight.acquireUninterruptibly();
       CompletableFuture<Void> f = c.join(roomOf.apply(c), track).orTimeout(60, TimeUnit.SECONDS);
-      f.whenComplete((v, e) -> inFlight.release());
+      var unused = f.whenComplete((v, e) -> inFlight.release());
       fs.add(f);
     }
     long ok = 0;
@@ -213,7 +223,7 @@ public final class Bench implements AutoCloseable {
         "redisCpuMicrosPerDelivery",
         redisMicros < 0 || recv == 0 ? -1 : Math.round(redisMicros * 1000.0 / recv) / 1000.0);
     System.err.printf(
-        "[%s %s] step rate=%.0f/s deliveries/s=%d p50=%sms p99=%sms p99.9=%sms max=%sms cpu/delivery=%sus%n",
+        "[%s %s] step rate=%.0f/s deliveries/s=%s p50=%sms p99=%sms p99.9=%sms max=%sms cpu/delivery=%sus%n",
         label,
         o.scenario,
         rate,
@@ -260,7 +270,9 @@ public final class Bench implements AutoCloseable {
     if (out == null) return null;
     Path dir = Path.of(out);
     Files.createDirectories(dir);
-    Path file = dir.resolve(o.scenario + "-" + label + ".json");
+    // A scenario run at several sizes (steady) names its case in the file.
+    Object c = result.get("case");
+    Path file = dir.resolve(o.scenario + (c == null ? "" : "-" + c) + "-" + label + ".json");
     new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(file.toFile(), result);
     System.err.println("wrote " + file);
     return file;

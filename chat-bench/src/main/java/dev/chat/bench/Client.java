@@ -21,6 +21,7 @@ import io.netty.handler.codec.http.websocketx.WebSocketFrameAggregator;
 import io.netty.util.concurrent.FastThreadLocal;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -34,29 +35,34 @@ import java.util.concurrent.TimeUnit;
  * One simulated user on one WebSocket, speaking our protocol or Socket.IO's. All its state is
  * confined to one event loop, which it keeps across reconnects.
  *
- * <p>Like a real client it acknowledges deliveries cumulatively per room at most every 100 ms,
- * keeps its unacknowledged sends and sends them again with the same id after a reconnect, and
- * resumes rooms with {@code epoch} and {@code since} (ours; Socket.IO has no resume, so it only
- * joins again). Pings are answered by Netty (WebSocket pong) or here (Engine.IO {@code 3}).
+ * <p>Like a real client it acknowledges deliveries cumulatively per room with the cadence of
+ * chat-client.js ({@link AckCadence}: after {@code ackDelayMs} from the first unacknowledged
+ * delivery, or at once on the {@code ackEvery}th, whichever comes first; a redelivery is
+ * acknowledged again; a gap in a room's seqs is not acked but resumed from), keeps its
+ * unacknowledged sends and sends them again with the same id after a reconnect, and resumes rooms
+ * with {@code epoch} and {@code since} (ours; Socket.IO has no resume, so it only joins again).
+ * Pings are answered by Netty (WebSocket pong) or here (Engine.IO {@code 3}).
  */
+// Netty's write futures are ignored on purpose: a failed write closes the channel, and the close
+// listener is where a client counts its end.
+@SuppressWarnings("FutureReturnValueIgnored")
 public final class Client {
   private static final byte[] K_TYPE = FrameScanner.key("type");
   private static final byte[] K_ROOM = FrameScanner.key("room");
   private static final byte[] K_SEQ = FrameScanner.key("seq");
   private static final byte[] K_ID = FrameScanner.key("id");
   private static final byte[] K_EPOCH = FrameScanner.key("epoch");
-  private static final byte[] K_TEXT = FrameScanner.key("text");
   private static final byte[] K_RETRY = FrameScanner.key("retryAfterMs");
   private static final byte[] K_CODE = FrameScanner.key("code");
-  private static final byte[] T_MESSAGE = "message".getBytes();
-  private static final byte[] T_ACK = "ack".getBytes();
-  private static final byte[] T_JOINED = "joined".getBytes();
-  private static final byte[] T_WELCOME = "welcome".getBytes();
-  private static final byte[] T_ERROR = "error".getBytes();
-  private static final byte[] C_RATE = "rate_limited".getBytes();
-  private static final byte[] M_T = "t=".getBytes();
-  private static final byte[] M_P = ";p=".getBytes();
-  private static final byte[] M_C = ";c=".getBytes();
+  private static final byte[] T_MESSAGE = "message".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] T_ACK = "ack".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] T_JOINED = "joined".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] T_WELCOME = "welcome".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] T_ERROR = "error".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] C_RATE = "rate_limited".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] M_T = "t=".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] M_P = ";p=".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] M_C = ";c=".getBytes(StandardCharsets.US_ASCII);
   private static final FastThreadLocal<byte[]> SCRATCH =
       new FastThreadLocal<>() {
         @Override
@@ -72,6 +78,15 @@ public final class Client {
     final List<URI> urls;
     final Ledger ledger;
     final String padding;
+    final AckCadence acks;
+
+    /**
+     * Socket.IO has no delivery acks; when true its clients emit an {@code ack} event per room
+     * ({@code {"room":R,"id":lastId}}) at the same cadence, which the peer reads and keeps, so both
+     * servers read as many ack frames.
+     */
+    final boolean sioAcks;
+
     volatile Stats stats;
 
     /**
@@ -87,6 +102,20 @@ public final class Client {
     volatile boolean closing;
 
     public Shared(Proto proto, Net net, List<URI> urls, Ledger ledger, int textBytes, Stats stats) {
+      this(proto, net, urls, ledger, textBytes, stats, AckCadence.CHAT_CLIENT_JS, true);
+    }
+
+    public Shared(
+        Proto proto,
+        Net net,
+        List<URI> urls,
+        Ledger ledger,
+        int textBytes,
+        Stats stats,
+        AckCadence acks,
+        boolean sioAcks) {
+      this.acks = acks;
+      this.sioAcks = sioAcks;
       this.proto = proto;
       this.net = net;
       this.urls = urls;
@@ -101,7 +130,14 @@ public final class Client {
     final Ledger.Member member;
     String epoch;
     long lastSeq = -1;
-    long ackedSeq = -1;
+    boolean ackDue;
+
+    /** A resume asked for because of a gap in the seqs, not yet answered. */
+    boolean resuming;
+
+    /** Socket.IO: the id of the last message received, what its ack event names. */
+    String lastId;
+
     boolean joined;
     CompletableFuture<Void> joinedFuture = new CompletableFuture<>();
 
@@ -131,7 +167,8 @@ public final class Client {
   private int urlIndex;
   private Channel channel;
   private boolean ready;
-  private boolean ackTimer;
+  private io.netty.util.concurrent.ScheduledFuture<?> ackTimer;
+  private int unackedDeliveries;
   private int counter;
   private long sioAckIds;
   private final Map<String, Room> rooms = new LinkedHashMap<>(2);
@@ -418,6 +455,8 @@ public final class Client {
   public void close() {
     loop.execute(
         () -> {
+          if (ackTimer != null) ackTimer.cancel(false);
+          ackTimer = null;
           if (channel != null) channel.close();
         });
   }
@@ -454,15 +493,26 @@ public final class Client {
       if (seq <= r.lastSeq) {
         shared.ledger.rawDuplicates.increment();
         shared.stats.rawDuplicates.increment();
+        // chat-client.js acks a redelivery or a replay overlap again
+        if (r.joined) scheduleAck(r);
+        return;
+      }
+      if (r.lastSeq > 0 && seq > r.lastSeq + 1) {
+        // chat-client.js: the service promises no gaps; one that shows anyway is neither shown nor
+        // acked but asked for again by resuming from the last seq. Counted, so it is not silent.
+        shared.ledger.gapsResumed.increment();
+        if (!r.resuming && r.joined) {
+          r.resuming = true;
+          sendJoin(r, true);
+        }
         return;
       }
       if (r.member != null) r.member.seq(seq);
       r.lastSeq = seq;
       delivered(r, b, from, to);
-      if (!ackTimer) {
-        ackTimer = true;
-        loop.schedule(this::flushAcks, 100, TimeUnit.MILLISECONDS);
-      }
+      // chat-client.js ignores a message of a room it has not been told it joined (nor acks it);
+      // it is still counted here, so that a server sending one shows in the ledger, not as a loss.
+      if (r.joined) scheduleAck(r);
     } else if (FrameScanner.stringFieldIs(b, from, to, K_TYPE, T_ACK)) {
       String id = FrameScanner.stringField(b, from, to, K_ID);
       Pending p = id == null ? null : unacked.remove(id);
@@ -480,6 +530,7 @@ public final class Client {
       if (r.epoch != null && !r.epoch.equals(epoch)) r.lastSeq = -1;
       r.epoch = epoch;
       r.joined = true;
+      r.resuming = false;
       r.joinedFuture.complete(null);
     } else if (FrameScanner.stringFieldIs(b, from, to, K_TYPE, T_WELCOME)) {
       becameReady();
@@ -514,17 +565,35 @@ public final class Client {
     else shared.stats.received.increment();
   }
 
+  /** chat-client.js's {@code #scheduleAck}: one counter and one timer per client, not per room. */
+  private void scheduleAck(Room r) {
+    r.ackDue = true;
+    if (++unackedDeliveries >= shared.acks.every()) flushAcks();
+    else if (ackTimer == null)
+      ackTimer = loop.schedule(this::flushAcks, shared.acks.delayMs(), TimeUnit.MILLISECONDS);
+  }
+
+  /** chat-client.js's {@code #flushAcks}: every room with something new to ack, one frame each. */
   private void flushAcks() {
-    ackTimer = false;
+    if (ackTimer != null) {
+      ackTimer.cancel(false);
+      ackTimer = null;
+    }
+    unackedDeliveries = 0;
     for (Room r : rooms.values()) {
-      if (r.lastSeq > r.ackedSeq && r.joined) {
+      if (!r.ackDue || !r.joined) continue;
+      if (shared.proto == Proto.OURS) {
+        if (r.lastSeq <= 0) continue;
+        r.ackDue = false;
         write("{\"type\":\"ack\",\"room\":\"" + r.name + "\",\"seq\":" + r.lastSeq + "}");
-        r.ackedSeq = r.lastSeq;
+      } else if (r.lastId != null) {
+        r.ackDue = false;
+        write("42[\"ack\",{\"room\":\"" + r.name + "\",\"id\":\"" + r.lastId + "\"}]");
       }
     }
   }
 
-  private static final byte[] E_MESSAGE = "message".getBytes();
+  private static final byte[] E_MESSAGE = "message".getBytes(StandardCharsets.US_ASCII);
 
   private void onSio(byte[] b, int len) {
     switch (FrameScanner.sioKind(b, len)) {
@@ -540,6 +609,10 @@ public final class Client {
         String room = FrameScanner.stringField(b, 0, len, K_ROOM);
         Room r = room == null ? null : rooms.get(room);
         if (r == null) return;
+        if (shared.sioAcks && r.joined) {
+          r.lastId = FrameScanner.stringField(b, 0, len, K_ID);
+          scheduleAck(r);
+        }
         if (r.member != null) {
           // Socket.IO has no seq: de-duplicate by the message's (publisher, counter), i.e. by id.
           int pub = (int) FrameScanner.longAfter(b, 0, len, M_P, -1);

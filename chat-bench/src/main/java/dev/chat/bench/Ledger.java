@@ -27,6 +27,9 @@ public final class Ledger {
   public final LongAdder retriedSends = new LongAdder();
   public final LongAdder serverDuplicateAcks = new LongAdder();
 
+  /** Frames past a gap in a room's seqs, dropped while the client resumed (ours only). */
+  public final LongAdder gapsResumed = new LongAdder();
+
   /** One member's receipts in one room; touched only on its client's event loop until the end. */
   public static final class Member {
     final String room;

@@ -4,7 +4,8 @@ import java.nio.file.Path;
 
 /**
  * {@code java -jar chat-bench.jar <scenario> [--option value]...}; scenarios smoke, idle, bigroom,
- * rooms, latency, storm, report. See chat-bench/README.md.
+ * rooms, latency, storm, steady, report; {@code floor} runs the floor server. See
+ * chat-bench/README.md.
  */
 public final class Main {
   private Main() {}
@@ -21,8 +22,12 @@ public final class Main {
     } catch (IllegalArgumentException e) {
       System.err.println(e.getMessage());
       System.err.println(
-          "usage: java -jar chat-bench.jar smoke|idle|bigroom|rooms|latency|storm|report [--option value]...");
+          "usage: java -jar chat-bench.jar smoke|idle|bigroom|rooms|latency|storm|steady|report|floor [--option value]...");
       return 2;
+    }
+    if (o.scenario.equals("floor")) {
+      return dev.chat.bench.floor.FloorServer.run(
+          o.str("host", "0.0.0.0"), o.integer("port", 8090), o.integer("threads", 1));
     }
     if (o.scenario.equals("report")) {
       Report.write(
@@ -41,6 +46,7 @@ public final class Main {
             case "rooms" -> Scenarios.rooms(b);
             case "latency" -> Scenarios.latency(b);
             case "storm" -> Scenarios.storm(b);
+            case "steady" -> Scenarios.steady(b);
             default -> {
               System.err.println("unknown scenario " + o.scenario);
               yield 2;

@@ -57,6 +57,7 @@ final class Scenarios {
     m.put("duplicatesSuppressed", b.ledger.rawDuplicates.sum());
     m.put("sendsRetried", b.ledger.retriedSends.sum());
     m.put("retriesAnsweredAsDuplicate", b.ledger.serverDuplicateAcks.sum());
+    m.put("framesPastAGap", b.proto == Proto.OURS ? b.ledger.gapsResumed.sum() : -1);
     return m;
   }
 
@@ -313,6 +314,145 @@ final class Scenarios {
     b.result.put("steps", List.of(row));
     System.err.println("[" + b.label + " storm] " + storm + " " + b.result.get("loss"));
     return 0;
+  }
+
+  /**
+   * A fixed load, as chat apps run: {@code --members} in one room spread over the urls, {@code
+   * --rate} msg/s from {@code --publishers} members, from the first message on for {@code
+   * --warmup-seconds} plus {@code --measure-seconds}. Two windows are measured: the cold first
+   * {@code --cold-seconds} (the servers' JIT still compiling: a node just rolled out or restarted)
+   * and the warm {@code --measure-seconds} after the warm-up; server CPU is counted per replica and
+   * for Redis over the same wall-clock windows.
+   */
+  static int steady(Bench b) {
+    int members = b.o.integer("members", 500);
+    double rate = b.o.dbl("rate", 40);
+    int publishers = Math.max(1, Math.min(members, b.o.integer("publishers", 1)));
+    double cold = b.o.dbl("cold-seconds", 10),
+        warmup = b.o.dbl("warmup-seconds", 40),
+        measure = b.o.dbl("measure-seconds", 60);
+    if (cold <= 0 || warmup < cold || measure <= 0) {
+      System.err.println(
+          "steady needs 0 < --cold-seconds <= --warmup-seconds and --measure-seconds > 0");
+      return 2;
+    }
+    String room = "steady-" + b.runId;
+    List<Client> cs = b.newClients(members, "sd", i -> i % b.urls.size());
+    long connected = b.connect(cs);
+    long joined = b.joinAll(cs, c -> room, true);
+    b.result.put("case", b.o.str("case", members + "x" + Math.round(rate)));
+    b.result.put("members", members);
+    b.result.put("rate", rate);
+    b.result.put("publishers", publishers);
+    b.result.put("loadDeliveriesPerSec", Math.round(rate * members));
+    b.result.put("replicas", b.urls.size());
+    b.result.put("connected", connected);
+    b.result.put("joined", joined);
+    Bench.sleep(1000);
+
+    List<Stats> all = new ArrayList<>();
+    Stats coldStats = new Stats();
+    all.add(coldStats);
+    b.shared.stats = coldStats;
+    Window w0 = Window.now(b);
+    long t0 = w0.nanos;
+    OpenLoop schedule = new OpenLoop(t0 + 5_000_000, rate, warmup + measure);
+    Thread publisher =
+        Thread.ofPlatform()
+            .name("publisher")
+            .start(
+                () ->
+                    schedule.run(
+                        (k, t) -> cs.get((int) (k % publishers)).publish(room, t), () -> false));
+    b.phase("cold");
+    parkUntil(t0 + (long) (cold * 1e9));
+    Stats settle = new Stats();
+    all.add(settle);
+    b.shared.stats = settle;
+    Window w1 = Window.now(b);
+    b.phase("warm-up");
+    parkUntil(t0 + (long) (warmup * 1e9));
+    Stats warmStats = new Stats();
+    all.add(warmStats);
+    b.shared.stats = warmStats;
+    Window w2 = Window.now(b);
+    b.phase("warm");
+    try {
+      publisher.join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    parkUntil(t0 + 5_000_000 + (long) ((warmup + measure) * 1e9));
+    Stats drain = new Stats();
+    all.add(drain);
+    b.shared.stats = drain;
+    Window w3 = Window.now(b);
+    b.phase("drain");
+    // Until every send is acknowledged (over all windows) and deliveries stopped growing.
+    long deadline = System.nanoTime() + 10_000_000_000L, lastRecv = -1;
+    while (System.nanoTime() < deadline) {
+      long sent = all.stream().mapToLong(x -> x.sent.sum()).sum();
+      long acked = all.stream().mapToLong(x -> x.acked.sum()).sum();
+      long recv = drain.received.sum();
+      if (acked >= sent && recv == lastRecv) break;
+      lastRecv = recv;
+      Bench.sleep(200);
+    }
+    b.net.quiesce();
+    Ledger.Verdict v = b.ledger.verify(b.proto == Proto.OURS);
+    Map<String, Object> coldRow = w0.row(b, "cold", coldStats, rate, w1);
+    Map<String, Object> warmRow = w2.row(b, "warm", warmStats, rate, w3);
+    b.result.put("cold", coldRow);
+    b.result.put("warm", warmRow);
+    b.result.put("steps", List.of(coldRow, warmRow));
+    b.result.put("sentTotal", all.stream().mapToLong(x -> x.sent.sum()).sum());
+    b.result.put("ackedTotal", all.stream().mapToLong(x -> x.acked.sum()).sum());
+    b.result.put("loss", verdict(b, v));
+    System.err.println("[" + b.label + " steady] " + b.result.get("loss"));
+    return 0;
+  }
+
+  private static void parkUntil(long nanos) {
+    long wait;
+    while ((wait = nanos - System.nanoTime()) > 0)
+      java.util.concurrent.locks.LockSupport.parkNanos(wait);
+  }
+
+  /** CPU readings of every replica and of Redis at one instant. */
+  @SuppressWarnings("ArrayRecordComponent") // a sample, never compared or hashed
+  private record Window(long nanos, long[] replicaCpu, long redisCpu) {
+    static Window now(Bench b) {
+      long[] cpu = new long[b.pids.size()];
+      for (int i = 0; i < cpu.length; i++) cpu[i] = ProcStats.cpuMicros(b.pids.get(i));
+      return new Window(System.nanoTime(), cpu, ProcStats.cpuMicros(b.redisPid));
+    }
+
+    /** The row of the window from this reading to {@code end}, its deliveries in {@code s}. */
+    Map<String, Object> row(Bench b, String name, Stats s, double rate, Window end) {
+      double secs = (end.nanos - nanos) / 1e9;
+      List<Long> byReplica = new ArrayList<>();
+      long server = 0;
+      for (int i = 0; i < replicaCpu.length; i++) {
+        long d =
+            replicaCpu[i] < 0 || end.replicaCpu[i] < 0 ? -1 : end.replicaCpu[i] - replicaCpu[i];
+        byReplica.add(d);
+        if (d > 0) server += d;
+      }
+      long redis =
+          b.redisPid > 0 && redisCpu >= 0 && end.redisCpu >= 0 ? end.redisCpu - redisCpu : -1;
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("window", name);
+      m.putAll(b.row(s, rate, secs, secs, server, redis));
+      m.put("seconds", Math.round(secs * 100) / 100.0);
+      m.put("serverCpuMicrosByReplica", byReplica);
+      long recv = s.received.sum();
+      m.put(
+          "serverAndRedisCpuMicrosPerDelivery",
+          b.pids.isEmpty() || recv == 0
+              ? -1
+              : Math.round((server + Math.max(0, redis)) * 1000.0 / recv) / 1000.0);
+      return m;
+    }
   }
 
   interface RateStep {

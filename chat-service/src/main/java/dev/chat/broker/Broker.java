@@ -18,9 +18,14 @@ import java.util.function.ToIntFunction;
  *       publish completes only after the message is in history and published.
  *   <li>The live stream is at-most-once and in seq order per room: a listener may see gaps (a slow
  *       or reconnected subscriber) and must repair them with {@link #read}.
- *   <li>An epoch changes only when the room's history was lost.
+ *   <li>An epoch changes only when the room's history was lost or may have been rolled back (the
+ *       store came back from an older state); it changes before anything else is stored, so no seq
+ *       is reused for a different message within one epoch.
  *   <li>Presence counts distinct users across brokers; a broker that dies without leaving has its
- *       users removed (and {@code leave} announced) once its lease runs out.
+ *       users removed (and {@code leave} announced) once its lease runs out. A leave that fails
+ *       because the store cannot be reached is not lost: the broker applies it (and announces it)
+ *       once the store answers again; a live broker whose presences the store lost registers them
+ *       again.
  *   <li>Slots ({@link #acquire}) are counted across brokers: at most {@code max} of a key are held
  *       at once, cluster-wide; a broker that closes or dies gives its slots back (a dead one once
  *       its lease runs out, with its presence).

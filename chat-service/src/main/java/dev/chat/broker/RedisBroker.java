@@ -36,6 +36,7 @@ public final class RedisBroker implements Broker {
   private final RedisSubscriber subscriber;
   private final RedisDisconnects disconnects;
   private final long probeMs;
+  private final long reconcileRetryMs;
   // This broker's presences by room: the owner's room list in Redis drops a room when the last
   // of them leaves, a decision taken here so it goes out in order with any later join's SADD.
   private final Map<String, Set<String>> present = new HashMap<>();
@@ -50,6 +51,12 @@ public final class RedisBroker implements Broker {
   private long lastProbeSeen;
   private boolean leased;
   private boolean resyncPending;
+  // Redis may hold presence of this owner that differs from `present`: a leave failed (Redis
+  // unreachable or slow), or Redis lost or dropped what we had registered. Reconciling needs no
+  // queue of what failed, so an outage costs no memory however many users leave during it.
+  private boolean presenceDirty;
+  private boolean reconciling;
+  private long reconcileTimer = -1;
   private boolean closed;
 
   /** {@code owner} names this broker's presence and lease; unique per event loop in the cluster. */
@@ -71,6 +78,7 @@ public final class RedisBroker implements Broker {
             this::onRestored);
     this.disconnects = new RedisDisconnects(vertx, commands, owner, config.brokerTimeoutMs());
     this.probeMs = Math.max(200, Math.min(1_000, config.nodeLeaseMs() / 5));
+    this.reconcileRetryMs = probeMs;
   }
 
   @Override
@@ -115,7 +123,8 @@ public final class RedisBroker implements Broker {
             RedisKeys.seq(d.room()),
             RedisKeys.history(d.room()),
             RedisKeys.epoch(d.room()),
-            RedisKeys.dedup(d.room(), d.from(), d.id()));
+            RedisKeys.dedup(d.room(), d.from(), d.id()),
+            RedisKeys.dataset(d.room()));
     List<String> args =
         List.of(
             t.head(),
@@ -125,7 +134,7 @@ public final class RedisBroker implements Broker {
             RedisKeys.channel(d.room()),
             Epochs.next());
     return commands
-        .eval(RedisScript.PUBLISH, keys, args)
+        .evalRoom(RedisScript.PUBLISH, keys, args)
         .map(
             r ->
                 new Stored(
@@ -178,7 +187,8 @@ public final class RedisBroker implements Broker {
             RedisKeys.history(room),
             RedisKeys.epoch(room),
             RedisKeys.users(room),
-            RedisKeys.presence(room, owner));
+            RedisKeys.presence(room, owner),
+            RedisKeys.dataset(room));
     List<String> args =
         List.of(
             Epochs.next(),
@@ -189,24 +199,125 @@ public final class RedisBroker implements Broker {
             RedisKeys.channel(room),
             Integer.toString(config.joinedUsersMax()),
             silent ? "1" : "0");
-    return commands.eval(RedisScript.JOIN, keys, args).map(RedisBroker::snapshot);
+    return commands.evalRoom(RedisScript.JOIN, keys, args).map(RedisBroker::snapshot);
   }
 
+  /**
+   * Removes the presence; if Redis cannot be reached, the leave is not lost: Redis is reconciled
+   * with this broker's presences once it answers again (see {@link #reconcile}).
+   */
   @Override
   public Future<Void> leave(String room, String user) {
-    Future<Void> left =
-        commands
-            .eval(
-                RedisScript.LEAVE,
-                List.of(RedisKeys.users(room), RedisKeys.presence(room, owner)),
-                List.of(RedisKeys.channel(room), user))
-            .mapEmpty();
+    Future<Void> left = leaveInRedis(room, user).onFailure(this::presenceMayDiffer);
     Set<String> users = present.get(room);
     if (users != null && users.remove(user) && users.isEmpty()) {
       present.remove(room);
-      commands.send(Request.cmd(Command.SREM).arg(RedisKeys.ownerRooms(owner)).arg(room));
+      commands
+          .send(Request.cmd(Command.SREM).arg(RedisKeys.ownerRooms(owner)).arg(room))
+          .onFailure(this::presenceMayDiffer);
     }
     return left;
+  }
+
+  private Future<Void> leaveInRedis(String room, String user) {
+    return commands
+        .eval(
+            RedisScript.LEAVE,
+            List.of(RedisKeys.users(room), RedisKeys.presence(room, owner)),
+            List.of(RedisKeys.channel(room), user))
+        .mapEmpty();
+  }
+
+  /**
+   * A presence write failed or was lost. Only an outage heals by itself; a script or argument error
+   * would fail the same way again.
+   */
+  private void presenceMayDiffer(Throwable e) {
+    if (e instanceof BrokerUnavailableException) {
+      presenceDirty = true;
+      scheduleReconcile();
+    }
+  }
+
+  private void scheduleReconcile() {
+    // Without a command connection the reconnect runs it (onCommandsConnected).
+    if (closed || reconciling || reconcileTimer != -1 || !commands.connected()) {
+      return;
+    }
+    reconcileTimer =
+        vertx.setTimer(
+            reconcileRetryMs,
+            t -> {
+              reconcileTimer = -1;
+              reconcile();
+            });
+  }
+
+  /**
+   * Makes Redis hold exactly this broker's presences: a user Redis lists for this owner who left
+   * meanwhile gets the leave (announced, as any last leave), and a user present here whom Redis
+   * lost is registered again (silently, as after a resync). Idempotent, so a run that overlaps a
+   * join or a leave of the same user, or runs twice, changes nothing more: all of them go down the
+   * one command connection in order, and the scripts only act on a change.
+   */
+  private void reconcile() {
+    if (closed || !presenceDirty || !commands.connected()) {
+      return;
+    }
+    presenceDirty = false;
+    reconciling = true;
+    commands
+        .send(Request.cmd(Command.SMEMBERS).arg(RedisKeys.ownerRooms(owner)))
+        .compose(
+            listed -> {
+              Set<String> rooms = new HashSet<>(present.keySet());
+              listed.forEach(r -> rooms.add(r.toString()));
+              Future<Void> chain = Future.succeededFuture();
+              for (String room : rooms) {
+                chain = chain.compose(v -> reconcileRoom(room));
+              }
+              return chain;
+            })
+        .onComplete(
+            ar -> {
+              reconciling = false;
+              if (ar.failed()) {
+                LOG.debug("presence reconciliation failed, retrying: {}", ar.cause().getMessage());
+                presenceDirty = true;
+              }
+              if (presenceDirty) {
+                scheduleReconcile();
+              }
+            });
+  }
+
+  private Future<Void> reconcileRoom(String room) {
+    return commands
+        .send(Request.cmd(Command.SMEMBERS).arg(RedisKeys.presence(room, owner)))
+        .compose(
+            registered -> {
+              // Read now, not before the SMEMBERS: joins and leaves since are already on the wire.
+              Set<String> here = present.getOrDefault(room, Set.of());
+              Set<String> inRedis = new HashSet<>();
+              registered.forEach(u -> inRedis.add(u.toString()));
+              List<Future<?>> fixes = new ArrayList<>();
+              for (String user : inRedis) {
+                if (!here.contains(user)) {
+                  fixes.add(leaveInRedis(room, user));
+                }
+              }
+              for (String user : Set.copyOf(here)) {
+                if (!inRedis.contains(user)) {
+                  fixes.add(join(room, user, ReadRequest.stateOnly(), true));
+                }
+              }
+              if (here.isEmpty()) {
+                fixes.add(
+                    commands.send(
+                        Request.cmd(Command.SREM).arg(RedisKeys.ownerRooms(owner)).arg(room)));
+              }
+              return Future.all(fixes).mapEmpty();
+            });
   }
 
   @Override
@@ -269,6 +380,7 @@ public final class RedisBroker implements Broker {
     slots.clear();
     vertx.cancelTimer(leaseTimer);
     vertx.cancelTimer(probeTimer);
+    vertx.cancelTimer(reconcileTimer);
     disconnects.close();
     return reap(owner)
         .otherwiseEmpty()
@@ -340,9 +452,17 @@ public final class RedisBroker implements Broker {
     if (commandsConnectedBefore) {
       metrics.commandsReconnected();
     }
+    if (commandsConnectedBefore && !closed) {
+      // At once rather than at the next period: the lease is what lets the survivors reap this
+      // owner if it dies, and finding it missing is how a Redis that lost its data is noticed.
+      renewLease();
+    }
     commandsConnectedBefore = true;
     if (resyncPending && subscriber.live()) {
       resync();
+    }
+    if (presenceDirty) {
+      reconcile();
     }
   }
 
@@ -374,10 +494,16 @@ public final class RedisBroker implements Broker {
             List.of(owner, Long.toString(config.nodeLeaseMs()), Integer.toString(REAP_BATCH)))
         .onSuccess(
             r -> {
-              if (r.get(0).toInteger() == 1 && leased && listener != null && subscriber.live()) {
+              if (r.get(0).toInteger() == 1 && leased) {
                 // The lease we had is gone: Redis lost its data or a peer reaped us after a pause.
                 // (Our very first lease is missing by nature: nothing was missed, no resync.)
-                listener.onResync();
+                // Our presence went with it; the hub's resync registers it again, and the
+                // reconciliation repairs whatever of that fails.
+                presenceDirty = true;
+                if (listener != null && subscriber.live()) {
+                  listener.onResync();
+                }
+                scheduleReconcile();
               }
               leased = true;
               r.get(1)

@@ -22,6 +22,14 @@ final class RedisKeys {
     return "chat:{" + room + "}:epoch";
   }
 
+  /**
+   * The identity of the Redis dataset ({@code run_id:master_replid}) under which the room's stream
+   * was last touched; another identity means the data may have been rolled back.
+   */
+  static String dataset(String room) {
+    return "chat:{" + room + "}:dataset";
+  }
+
   static String users(String room) {
     return "chat:{" + room + "}:users";
   }

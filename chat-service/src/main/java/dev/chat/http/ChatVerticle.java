@@ -199,7 +199,7 @@ public final class ChatVerticle extends VerticleBase {
    * batch the socket's flushes.
    */
   private void route(HttpServerRequest request) {
-    if (request.method() == HttpMethod.GET && "/ws".equals(request.path())) {
+    if (HttpMethod.GET.equals(request.method()) && "/ws".equals(request.path())) {
       upgrade(request);
     } else {
       router.handle(request);

@@ -401,6 +401,9 @@ public final class Session implements Member {
     }
   }
 
+  // Identity, not equals: the hub passes the same room String to every member, so a hit skips the
+  // map lookup; a miss only costs that lookup.
+  @SuppressWarnings("ReferenceEquality")
   @Override
   public void deliver(String room, long seq, byte[] frame) {
     Position position = room == lastRoom ? lastPosition : position(room);
@@ -411,6 +414,7 @@ public final class Session implements Member {
     write(room, seq, frame);
   }
 
+  @SuppressWarnings("ReferenceEquality") // as in deliver()
   @Override
   public void presence(String room, byte[] frame) {
     Position position = room == lastRoom ? lastPosition : position(room);

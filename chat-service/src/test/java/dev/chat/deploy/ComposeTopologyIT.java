@@ -3,6 +3,7 @@ package dev.chat.deploy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.chat.testing.ChatNode;
+import dev.chat.testing.ClientFrames;
 import dev.chat.testing.NginxServer;
 import dev.chat.testing.Ports;
 import dev.chat.testing.RedisServer;
@@ -196,16 +197,11 @@ class ComposeTopologyIT {
       }
     }
     assertThat(bob).as("a connection on a node other than %s", aliceNode).isNotNull();
-    alice.send(new JsonObject().put("type", "join").put("room", room));
+    alice.send(ClientFrames.join(room));
     alice.await("joined", WAIT);
-    bob.send(new JsonObject().put("type", "join").put("room", room));
+    bob.send(ClientFrames.join(room));
     bob.await("joined", WAIT);
-    alice.send(
-        new JsonObject()
-            .put("type", "send")
-            .put("room", room)
-            .put("id", "m1")
-            .put("text", "hi via nginx"));
+    alice.send(ClientFrames.send(room, "m1", "hi via nginx"));
     JsonObject got =
         bob.awaitMatching(
             f -> "message".equals(f.getString("type")) && room.equals(f.getString("room")), WAIT);

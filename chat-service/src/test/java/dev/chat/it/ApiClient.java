@@ -41,14 +41,15 @@ final class ApiClient {
   private final int port;
   private final String authorization;
 
-  private ApiClient(int port, String authorization, boolean raw) {
+  /** A client of the API on {@code port} that sends {@code authorization} (null: none). */
+  private ApiClient(String authorization, int port) {
     this.port = port;
     this.authorization = authorization;
   }
 
   /** A client of the API on {@code port} that sends {@code key} (null: no Authorization). */
   ApiClient(int port, String key) {
-    this(port, key == null ? null : "Bearer " + key, true);
+    this(key == null ? null : "Bearer " + key, port);
   }
 
   ApiClient(int port) {
@@ -62,7 +63,7 @@ final class ApiClient {
 
   /** The same client sending {@code header} as the whole Authorization header. */
   ApiClient withAuthorization(String header) {
-    return new ApiClient(port, header, true);
+    return new ApiClient(header, port);
   }
 
   Answer get(String path) {

@@ -2,24 +2,23 @@ package dev.chat.it;
 
 import static dev.chat.it.ApiClient.message;
 import static dev.chat.it.ApiClient.segment;
-import static dev.chat.it.MessagingCluster.id;
-import static dev.chat.it.MessagingCluster.room;
-import static dev.chat.it.MessagingCluster.user;
+import static dev.chat.testing.TestIds.id;
+import static dev.chat.testing.TestIds.room;
+import static dev.chat.testing.TestIds.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.chat.it.ApiClient.Answer;
+import dev.chat.testing.ChatCluster;
 import dev.chat.testing.ChatNode;
+import dev.chat.testing.ChatPeer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The server API on two real nodes over one real Redis, driven over HTTP as an application's
@@ -28,28 +27,16 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(90)
 class ServerApiIT {
 
-  private static MessagingCluster cluster;
-  private static ApiClient apiA;
-  private static ApiClient apiB;
+  @RegisterExtension
+  static final ChatCluster cluster =
+      ChatCluster.named("api")
+          .env(ChatCluster.QUIET_TIMERS)
+          .env("CHAT_API_KEY", ApiClient.KEY)
+          .nodes(2)
+          .build();
 
-  @BeforeAll
-  static void startCluster() {
-    cluster = MessagingCluster.start("api", Map.of("CHAT_API_KEY", ApiClient.KEY));
-    apiA = new ApiClient(cluster.a().port());
-    apiB = new ApiClient(cluster.b().port());
-  }
-
-  @AfterAll
-  static void stopCluster() {
-    if (cluster != null) {
-      cluster.close();
-    }
-  }
-
-  @AfterEach
-  void closeClients() {
-    cluster.closePeers();
-  }
+  private final ApiClient apiA = new ApiClient(cluster.a().port());
+  private final ApiClient apiB = new ApiClient(cluster.b().port());
 
   @Test
   @DisplayName(

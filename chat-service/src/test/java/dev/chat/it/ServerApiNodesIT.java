@@ -1,13 +1,14 @@
 package dev.chat.it;
 
 import static dev.chat.it.ApiClient.message;
-import static dev.chat.it.MessagingCluster.id;
-import static dev.chat.it.MessagingCluster.room;
-import static dev.chat.it.MessagingCluster.user;
+import static dev.chat.testing.TestIds.id;
+import static dev.chat.testing.TestIds.room;
+import static dev.chat.testing.TestIds.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.chat.it.ApiClient.Answer;
 import dev.chat.testing.ChatNode;
+import dev.chat.testing.ChatPeer;
 import dev.chat.testing.RedisServer;
 import dev.chat.testing.WsClient;
 import io.vertx.core.json.JsonObject;

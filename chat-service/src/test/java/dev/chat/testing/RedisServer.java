@@ -6,7 +6,9 @@ import java.lang.ProcessBuilder.Redirect;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import org.testcontainers.DockerClientFactory;
@@ -22,6 +24,10 @@ import org.testcontainers.utility.DockerImageName;
  * <p>The port is chosen once and kept across {@link #restart()}, so clients configured with {@link
  * #uri()} reconnect to the new instance. System property {@code chat.test.redis} = {@code docker}
  * or {@code process} forces a variant (default {@code auto}).
+ *
+ * <p>{@link #startWithSnapshots()} runs a {@code redis-server} process that keeps an RDB file in
+ * its own directory: {@link #save()} writes it, and {@link #restart()} after {@link #kill()} loads
+ * it, as a Redis that crashed and restarted from an older snapshot would.
  */
 public final class RedisServer implements AutoCloseable {
 
@@ -93,6 +99,32 @@ public final class RedisServer implements AutoCloseable {
     throw last;
   }
 
+  /**
+   * Starts a {@code redis-server} process that saves only on {@link #save()} (no automatic saves,
+   * no AOF) to a fresh directory, and loads that snapshot again on every {@link #restart()}.
+   */
+  public static RedisServer startWithSnapshots() {
+    Path executable =
+        ChildProcesses.onPath("redis-server")
+            .orElseThrow(() -> new IllegalStateException("need redis-server on PATH"));
+    Path dir;
+    try {
+      Files.createDirectories(Path.of("target"));
+      dir = Files.createTempDirectory(Path.of("target").toAbsolutePath(), "redis-data-");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    IllegalStateException last = null;
+    for (int attempt = 0; attempt < 3; attempt++) {
+      try {
+        return startOn(new ChildProcess(executable, dir), Ports.freePort());
+      } catch (IllegalStateException e) {
+        last = e;
+      }
+    }
+    throw last;
+  }
+
   private static RedisServer startOn(Backend backend, int port) {
     RedisServer server = new RedisServer(backend, port);
     server.launch();
@@ -148,7 +180,20 @@ public final class RedisServer implements AutoCloseable {
     backend.kill();
   }
 
-  /** Starts a fresh, empty Redis on the same port (killing the current one if it runs). */
+  /** Writes the dataset to disk now ({@code SAVE}); a later {@link #restart()} loads it. */
+  public void save() {
+    try (RespClient client = client()) {
+      Object reply = client.call("SAVE");
+      if (!"OK".equals(reply)) {
+        throw new IllegalStateException("SAVE answered " + reply);
+      }
+    }
+  }
+
+  /**
+   * Starts a new Redis on the same port (killing the current one if it runs): empty, or, if started
+   * with {@link #startWithSnapshots()}, loaded from the last {@link #save()}.
+   */
   public synchronized void restart() {
     if (closed) {
       throw new IllegalStateException("closed");
@@ -191,11 +236,18 @@ public final class RedisServer implements AutoCloseable {
    */
   private static final class ChildProcess implements Backend {
     private final Path executable;
+    private final Path dir;
     private Process process;
     private Path log;
 
     ChildProcess(Path executable) {
+      this(executable, null);
+    }
+
+    /** {@code dir}: where the RDB file lives, or null for none. */
+    ChildProcess(Path executable, Path dir) {
       this.executable = executable;
+      this.dir = dir;
     }
 
     @Override
@@ -206,8 +258,9 @@ public final class RedisServer implements AutoCloseable {
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
-      ProcessBuilder builder =
-          new ProcessBuilder(
+      List<String> command =
+          new ArrayList<>(
+              List.of(
                   executable.toString(),
                   "--save",
                   "",
@@ -218,7 +271,12 @@ public final class RedisServer implements AutoCloseable {
                   "--port",
                   Integer.toString(port),
                   "--daemonize",
-                  "no")
+                  "no"));
+      if (dir != null) {
+        command.addAll(List.of("--dir", dir.toString(), "--dbfilename", "dump.rdb"));
+      }
+      ProcessBuilder builder =
+          new ProcessBuilder(command)
               .redirectErrorStream(true)
               .redirectOutput(Redirect.appendTo(log.toFile()));
       process = ChildProcesses.start(builder);

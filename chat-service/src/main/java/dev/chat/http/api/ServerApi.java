@@ -63,6 +63,8 @@ public final class ServerApi {
     router.route("/api/*").failureHandler(ctx -> Answers.failed(ctx, bodyLimit));
   }
 
+  // reader::handle is needed: passed as itself, the BodyHandler would be put before authorize.
+  @SuppressWarnings("UnnecessaryMethodReference")
   private void endpoint(Route route, String name, boolean body, Handler<RoutingContext> handler) {
     route.setName(name).handler(ctx -> track(ctx, name)).handler(this::authorize);
     if (body) {

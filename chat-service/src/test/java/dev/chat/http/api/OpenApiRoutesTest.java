@@ -15,6 +15,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
@@ -72,7 +73,7 @@ class OpenApiRoutesTest {
       }
       for (HttpMethod method : route.methods()) {
         served.put(
-            method.name().toLowerCase()
+            method.name().toLowerCase(Locale.ROOT)
                 + " "
                 + PATH_PARAM.matcher(route.getPath()).replaceAll("{$1}"),
             route.getName());
