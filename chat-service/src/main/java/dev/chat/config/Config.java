@@ -13,6 +13,8 @@ import java.util.function.Function;
  *
  * @param port {@code CHAT_PORT} (8080): HTTP and WebSocket port
  * @param redisUrl {@code CHAT_REDIS_URL} (unset): Redis broker; null runs the embedded broker
+ * @param redis {@code CHAT_REDIS_MODE}, {@code CHAT_REDIS_SENTINEL_MASTER} and {@code
+ *     CHAT_REDIS_REPLICAS_ACK*}: the Redis mode, its seed list and acks held by replicas
  * @param nodeId {@code CHAT_NODE_ID} (host name + random suffix): the {@code node} in welcome
  * @param instances {@code CHAT_INSTANCES} (number of cores): verticle instances sharing the port
  * @param heartbeatIntervalMs {@code CHAT_HEARTBEAT_INTERVAL_MS} (25000): server ping period
@@ -69,6 +71,7 @@ import java.util.function.Function;
 public record Config(
     int port,
     String redisUrl,
+    RedisSettings redis,
     String nodeId,
     int instances,
     long heartbeatIntervalMs,
@@ -105,6 +108,7 @@ public record Config(
 
   public Config {
     require(port >= 0 && port <= 65535, "CHAT_PORT must be 0-65535");
+    require(redis != null, "redis settings are required");
     require(
         nodeId != null && !nodeId.isBlank() && nodeId.length() <= 64,
         "CHAT_NODE_ID must be 1-64 characters");
@@ -171,6 +175,7 @@ public record Config(
     return new Config(
         integer(get, "CHAT_PORT", 8080),
         redis,
+        RedisSettings.from(get, redis),
         node != null ? node : defaultNodeId(),
         integer(get, "CHAT_INSTANCES", Runtime.getRuntime().availableProcessors()),
         longValue(get, "CHAT_HEARTBEAT_INTERVAL_MS", 25_000),
@@ -224,7 +229,7 @@ public record Config(
     return base + "-" + suffix;
   }
 
-  private static int integer(Function<String, String> get, String key, int fallback) {
+  static int integer(Function<String, String> get, String key, int fallback) {
     return Math.toIntExact(longValue(get, key, fallback));
   }
 

@@ -1,12 +1,15 @@
 package dev.chat.it;
 
 import static dev.chat.it.LiveChecks.awaitTrue;
-import static dev.chat.it.MessagingCluster.room;
-import static dev.chat.it.MessagingCluster.user;
+import static dev.chat.testing.TestIds.room;
+import static dev.chat.testing.TestIds.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.chat.testing.ChatCluster;
 import dev.chat.testing.ChatNode;
+import dev.chat.testing.ChatPeer;
 import dev.chat.testing.RedisServer;
+import dev.chat.testing.TestIds;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -14,11 +17,11 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Redis restarts from an older snapshot (issue 10): five messages, {@code SAVE}, five more, all
@@ -31,40 +34,34 @@ class RollbackIT {
 
   private static final Duration READY = Duration.ofSeconds(30);
 
+  @RegisterExtension
+  final ChatCluster cluster =
+      ChatCluster.named("rollback")
+          .perTest()
+          .snapshots()
+          .env("CHAT_BROKER_TIMEOUT_MS", "1000")
+          .env("CHAT_ACK_TIMEOUT_MS", "30000")
+          .env("CHAT_RATE_LIMIT_PER_SEC", "10000")
+          .env("CHAT_RATE_LIMIT_BURST", "10000")
+          .nodes(2)
+          .build();
+
   private RedisServer redis;
   private final List<ChatNode> nodes = new ArrayList<>();
-  private final List<ChatPeer> peers = new ArrayList<>();
 
   @BeforeEach
   void start() {
-    redis = RedisServer.startWithSnapshots();
-    nodes.add(node("rollback-a"));
-    nodes.add(node("rollback-b"));
-  }
-
-  @AfterEach
-  void stop() {
-    peers.forEach(ChatPeer::close);
-    nodes.forEach(ChatNode::close);
-    redis.close();
+    redis = cluster.redis();
+    nodes.add(cluster.a());
+    nodes.add(cluster.b());
   }
 
   private ChatNode node(String name) {
-    return ChatNode.builder()
-        .name(name + "-" + UUID.randomUUID().toString().substring(0, 6))
-        .env("CHAT_REDIS_URL", redis.uri())
-        .env("CHAT_INSTANCES", "2")
-        .env("CHAT_BROKER_TIMEOUT_MS", "1000")
-        .env("CHAT_ACK_TIMEOUT_MS", "30000")
-        .env("CHAT_RATE_LIMIT_PER_SEC", "10000")
-        .env("CHAT_RATE_LIMIT_BURST", "10000")
-        .start();
+    return cluster.startNode(name + "-" + TestIds.random(), Map.of());
   }
 
   private ChatPeer connect(ChatNode node, String user) {
-    ChatPeer peer = ChatPeer.connect(node, user, true);
-    peers.add(peer);
-    return peer;
+    return cluster.connect(node, user);
   }
 
   @Test
@@ -146,8 +143,7 @@ class RollbackIT {
     sendFiveSaveFive(alice, room);
     carol.awaitSeq(room, 10);
 
-    peers.forEach(ChatPeer::close);
-    peers.clear();
+    cluster.closeClients();
     nodes.forEach(ChatNode::kill);
     nodes.clear();
     redis.kill();

@@ -9,6 +9,7 @@ import java.util.concurrent.CompletionException;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
@@ -22,8 +23,12 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * static final ChatCluster cluster =
  *     ChatCluster.named("presence").nodes(2).env("CHAT_NODE_LEASE_MS", "3000").build();
  * }</pre>
+ *
+ * <p>A cluster built {@link Builder#perTest() perTest} starts before and stops after each test
+ * instead, for tests that kill or restart what they were given.
  */
-public final class ChatCluster implements BeforeAllCallback, AfterEachCallback, AfterAllCallback {
+public final class ChatCluster
+    implements BeforeAllCallback, BeforeEachCallback, AfterEachCallback, AfterAllCallback {
 
   /**
    * Timers out of the way of a test that is not about them: acks time out after 30 s, heartbeats
@@ -41,6 +46,8 @@ public final class ChatCluster implements BeforeAllCallback, AfterEachCallback, 
   private final Map<String, String> env;
   private final List<NodeSpec> nodeSpecs;
   private final boolean namedConnections;
+  private final boolean perTest;
+  private final boolean snapshots;
   private RedisServer redis;
   private final List<ChatNode> nodes = new ArrayList<>();
   private final List<ChatNode> extraNodes = new ArrayList<>();
@@ -51,6 +58,8 @@ public final class ChatCluster implements BeforeAllCallback, AfterEachCallback, 
     this.env = Map.copyOf(builder.env);
     this.nodeSpecs = List.copyOf(builder.nodeSpecs);
     this.namedConnections = builder.namedConnections;
+    this.perTest = builder.perTest;
+    this.snapshots = builder.snapshots;
   }
 
   /** A cluster whose node names start with {@code name} (their {@code CHAT_NODE_ID}s and logs). */
@@ -67,6 +76,8 @@ public final class ChatCluster implements BeforeAllCallback, AfterEachCallback, 
     private final Map<String, String> env = new LinkedHashMap<>(Map.of("CHAT_INSTANCES", "2"));
     private final List<NodeSpec> nodeSpecs = new ArrayList<>();
     private boolean namedConnections;
+    private boolean perTest;
+    private boolean snapshots;
 
     private Builder(String name) {
       this.name = name;
@@ -117,6 +128,18 @@ public final class ChatCluster implements BeforeAllCallback, AfterEachCallback, 
       return this;
     }
 
+    /** A fresh Redis and fresh nodes for every test, stopped after it. */
+    public Builder perTest() {
+      perTest = true;
+      return this;
+    }
+
+    /** Redis keeps RDB snapshots in its own directory ({@link RedisServer#startWithSnapshots}). */
+    public Builder snapshots() {
+      snapshots = true;
+      return this;
+    }
+
     public ChatCluster build() {
       return new ChatCluster(this);
     }
@@ -124,7 +147,20 @@ public final class ChatCluster implements BeforeAllCallback, AfterEachCallback, 
 
   @Override
   public void beforeAll(ExtensionContext context) {
-    redis = RedisServer.start();
+    if (!perTest) {
+      start();
+    }
+  }
+
+  @Override
+  public void beforeEach(ExtensionContext context) {
+    if (perTest) {
+      start();
+    }
+  }
+
+  private void start() {
+    redis = snapshots ? RedisServer.startWithSnapshots() : RedisServer.start();
     List<CompletableFuture<ChatNode>> starting = new ArrayList<>();
     for (int i = 0; i < nodeSpecs.size(); i++) {
       String nodeName = name + "-" + (char) ('a' + i) + "-" + TestIds.random();
@@ -144,17 +180,29 @@ public final class ChatCluster implements BeforeAllCallback, AfterEachCallback, 
 
   @Override
   public void afterEach(ExtensionContext context) {
-    closeClients();
+    if (perTest) {
+      stop();
+    } else {
+      closeClients();
+    }
   }
 
   @Override
   public void afterAll(ExtensionContext context) {
+    if (!perTest) {
+      stop();
+    }
+  }
+
+  private void stop() {
     try {
       closeClients();
     } finally {
       synchronized (this) {
         extraNodes.forEach(ChatNode::close);
         nodes.forEach(ChatNode::close);
+        extraNodes.clear();
+        nodes.clear();
       }
       if (redis != null) {
         redis.close();

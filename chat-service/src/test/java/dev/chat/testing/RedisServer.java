@@ -91,7 +91,7 @@ public final class RedisServer implements AutoCloseable {
     IllegalStateException last = null;
     for (int attempt = 0; attempt < 3; attempt++) {
       try {
-        return startOn(new ChildProcess(executable.get()), Ports.freePort());
+        return startOn(new ChildProcess(executable.get(), null, List.of()), Ports.freePort());
       } catch (IllegalStateException e) {
         last = e;
       }
@@ -117,12 +117,29 @@ public final class RedisServer implements AutoCloseable {
     IllegalStateException last = null;
     for (int attempt = 0; attempt < 3; attempt++) {
       try {
-        return startOn(new ChildProcess(executable, dir), Ports.freePort());
+        return startOn(
+            new ChildProcess(
+                executable, null, List.of("--dir", dir.toString(), "--dbfilename", "dump.rdb")),
+            Ports.freePort());
       } catch (IllegalStateException e) {
         last = e;
       }
     }
     throw last;
+  }
+
+  /**
+   * A {@code redis-server} child process on {@code port}, always a process (cluster and sentinel
+   * fixtures need options the container variant does not take): {@code config} (or null) is the
+   * config file, which must come first ({@code --sentinel} needs one); {@code args} are further
+   * options. {@link #restart()} runs the same command, so a node keeps its {@code nodes.conf} or
+   * sentinel state in the directory its options name.
+   */
+  public static RedisServer process(int port, Path config, List<String> args) {
+    Path executable =
+        ChildProcesses.onPath("redis-server")
+            .orElseThrow(() -> new IllegalStateException("redis-server is not on PATH"));
+    return startOn(new ChildProcess(executable, config, args), port);
   }
 
   private static RedisServer startOn(Backend backend, int port) {
@@ -236,18 +253,15 @@ public final class RedisServer implements AutoCloseable {
    */
   private static final class ChildProcess implements Backend {
     private final Path executable;
-    private final Path dir;
+    private final Path config;
+    private final List<String> args;
     private Process process;
     private Path log;
 
-    ChildProcess(Path executable) {
-      this(executable, null);
-    }
-
-    /** {@code dir}: where the RDB file lives, or null for none. */
-    ChildProcess(Path executable, Path dir) {
+    ChildProcess(Path executable, Path config, List<String> args) {
       this.executable = executable;
-      this.dir = dir;
+      this.config = config;
+      this.args = List.copyOf(args);
     }
 
     @Override
@@ -258,23 +272,23 @@ public final class RedisServer implements AutoCloseable {
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
-      List<String> command =
-          new ArrayList<>(
-              List.of(
-                  executable.toString(),
-                  "--save",
-                  "",
-                  "--appendonly",
-                  "no",
-                  "--bind",
-                  "127.0.0.1",
-                  "--port",
-                  Integer.toString(port),
-                  "--daemonize",
-                  "no"));
-      if (dir != null) {
-        command.addAll(List.of("--dir", dir.toString(), "--dbfilename", "dump.rdb"));
+      List<String> command = new ArrayList<>(List.of(executable.toString()));
+      if (config != null) {
+        command.add(config.toString());
       }
+      command.addAll(
+          List.of(
+              "--save",
+              "",
+              "--appendonly",
+              "no",
+              "--bind",
+              "127.0.0.1",
+              "--port",
+              Integer.toString(port),
+              "--daemonize",
+              "no"));
+      command.addAll(args);
       ProcessBuilder builder =
           new ProcessBuilder(command)
               .redirectErrorStream(true)
