@@ -133,11 +133,11 @@ public final class ClientCodec {
     return new Parsed(frame.get());
   }
 
-  private static String room(Object value) {
+  static String room(Object value) {
     return required("room", value, Names::isRoom, ROOM_RULE);
   }
 
-  private static String id(Object value) {
+  static String id(Object value) {
     return required("id", value, ClientCodec::isId, ID_RULE);
   }
 
@@ -145,7 +145,7 @@ public final class ClientCodec {
     return id instanceof String s && isId(s) ? s : null;
   }
 
-  private static String text(Object value) {
+  static String text(Object value) {
     if (!(value instanceof String s)) {
       return required("text", value, x -> true, null); // absent or not a string
     }
@@ -157,7 +157,7 @@ public final class ClientCodec {
     return isBlank(s) ? TEXT_BLANK : null;
   }
 
-  private static String required(String field, Object value, Predicate<String> valid, String rule) {
+  static String required(String field, Object value, Predicate<String> valid, String rule) {
     if (value == null) {
       return field + " is required";
     }
