@@ -27,6 +27,7 @@ class MemoryStoreTest {
   @DisplayName("ignores a release by an owner that holds no slot of the key")
   void releaseByAnotherOwnerIsIgnored() {
     assertThat(store.acquire("user:ann", 1, a)).isTrue();
+    assertThat(store.acquire("ip:1", 5, b)).as("b holds slots, just not this key").isTrue();
     store.release("user:ann", b);
     store.release("user:nobody", b);
     assertThat(store.acquire("user:ann", 1, b)).as("a still holds the only slot").isFalse();
