@@ -223,6 +223,13 @@ class ClientCodecTest {
     assertThat(decode("{'type':'pong'}")).isEqualTo(new Invalid("unknown type: pong", null));
     assertThat(decode("{'type':'" + "x".repeat(40) + "'}"))
         .isEqualTo(new Invalid("unknown type: " + "x".repeat(32), null));
+    assertThat(decode("{'type':'" + "x".repeat(33) + "'}"))
+        .isEqualTo(new Invalid("unknown type: " + "x".repeat(32), null));
+    assertThat(decode("{'type':'" + "x".repeat(32) + "'}"))
+        .isEqualTo(new Invalid("unknown type: " + "x".repeat(32), null));
+    // 40 chars but 20 code points: short enough to echo whole
+    assertThat(decode("{'type':'" + EMOJI.repeat(20) + "'}"))
+        .isEqualTo(new Invalid("unknown type: " + EMOJI.repeat(20), null));
     assertThat(decode("{'type':'" + "x".repeat(31) + EMOJI.repeat(3) + "','id':'k'}"))
         .isEqualTo(new Invalid("unknown type: " + "x".repeat(31) + EMOJI, null));
   }
@@ -233,7 +240,12 @@ class ClientCodecTest {
     String id = EMOJI.repeat(64);
     for (String text :
         new String[] {
-          "x".repeat(4000), EMOJI.repeat(4000), " x ", "\u00a0x", "tab\tand new\nline"
+          "x".repeat(4000),
+          EMOJI.repeat(4000),
+          "x".repeat(2000) + EMOJI.repeat(2000),
+          " x ",
+          "\u00a0x",
+          "tab\tand new\nline"
         }) {
       assertThat(
               ClientCodec.decode(
