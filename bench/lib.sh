@@ -14,6 +14,9 @@ PEER_NODE_OPTS=${PEER_NODE_OPTS:---expose-gc --max-old-space-size=8192}
 GEN_JVM_OPTS=${GEN_JVM_OPTS:--Xmx6g}
 FLOOR_THREADS=${FLOOR_THREADS:-2}
 REDIS_OUTPUT_BUFFER_PUBSUB=${REDIS_OUTPUT_BUFFER_PUBSUB:-pubsub 256mb 128mb 60}
+# Redis persistence for the run, e.g. "--appendonly yes --appendfsync always" to measure what
+# durability costs (docs/reliability.md); the AOF then goes into the results dir.
+REDIS_PERSISTENCE=${REDIS_PERSISTENCE:---save '' --appendonly no}
 READY_TIMEOUT_S=${BENCH_READY_TIMEOUT_S:-90}
 STOP_TIMEOUT_S=${BENCH_STOP_TIMEOUT_S:-20}
 
@@ -125,8 +128,10 @@ wait_http() {
 # start_redis: a fresh redis-server on a free port, pinned to the servers' core. Sets REDIS_PORT, REDIS_PID.
 start_redis() {
   REDIS_PORT=$(free_port)
+  local persistence
+  eval "persistence=($REDIS_PERSISTENCE)"
   start_bg redis taskset -c "$SERVER_CORE" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
-    --save '' --appendonly no --client-output-buffer-limit "$REDIS_OUTPUT_BUFFER_PUBSUB"
+    --dir "$RESULTS" "${persistence[@]}" --client-output-buffer-limit "$REDIS_OUTPUT_BUFFER_PUBSUB"
   REDIS_PID=$BG_PID
   [ "$DRY_RUN" = 1 ] && return
   local deadline=$((SECONDS + 30))

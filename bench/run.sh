@@ -197,7 +197,7 @@ write_run_info() {
     echo "redis: $(redis-server --version | awk '{print $3}')"
     echo "peer: socket.io $(node -p "require('$PEER_DIR/package.json').dependencies['socket.io']"), @socket.io/redis-adapter $(node -p "require('$PEER_DIR/package.json').dependencies['@socket.io/redis-adapter']"), redis (node-redis) $(node -p "require('$PEER_DIR/package.json').dependencies.redis")"
     echo "pinning: servers and redis on core $SERVER_CORE, generator on core $GEN_CORE"
-    echo "redis: --save '' --appendonly no --client-output-buffer-limit '$REDIS_OUTPUT_BUFFER_PUBSUB' (both targets), FLUSHALL between targets"
+    echo "redis: $REDIS_PERSISTENCE --client-output-buffer-limit '$REDIS_OUTPUT_BUFFER_PUBSUB' (both targets), FLUSHALL between targets"
     echo "ours: java $OURS_JVM_OPTS, ${OURS_ENV[*]}"
     echo "peer: node $PEER_NODE_OPTS, transports websocket only, perMessageDeflate off, pingInterval 25000, pingTimeout 20000"
     echo "floor: java $OURS_JVM_OPTS, chat-bench floor --threads $FLOOR_THREADS (bigroom and steady; one process stands for every replica)"

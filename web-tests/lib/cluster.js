@@ -1,5 +1,6 @@
 // Real processes for the tests: redis-server, chat nodes (java -jar), nginx. Every process started
 // here is killed when the test process exits, whatever happened.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -122,18 +123,54 @@ function redisPing(port) {
   });
 }
 
-/** A redis-server child on a free port, without persistence. */
-export async function startRedis() {
+/** Sends one inline command to the Redis on `port` and resolves with its first reply line. */
+function redisCommand(port, command) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let data = '';
+    socket.setTimeout(10_000, () => { socket.destroy(); reject(new Error(`redis ${command}: timeout`)); });
+    socket.on('error', reject);
+    socket.on('connect', () => socket.write(`${command}\r\n`));
+    socket.on('data', d => {
+      data += d;
+      if (data.includes('\r\n')) {
+        socket.end();
+        resolve(data.slice(0, data.indexOf('\r\n')));
+      }
+    });
+  });
+}
+
+/**
+ * A redis-server child on a free port, without persistence; with `snapshots`, it keeps an RDB file
+ * in its own directory that only `save()` writes, and `kill()` (SIGKILL) then `restart()` (same
+ * port and directory) brings it back from that older snapshot.
+ */
+export async function startRedis({ snapshots = false } = {}) {
   const port = await freePort();
-  const child = start(`redis-${port}`, 'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
-  await waitFor(`redis-server on ${port}`, () => {
-    if (child.spawnError || child.exitCode !== null) {
-      throw new Fatal(`redis-server did not start (${child.spawnError?.message ?? child.exitCode})`);
-    }
-    return redisPing(port);
-  }, 10_000);
-  return { port, url: `redis://127.0.0.1:${port}`, stop: () => stopChild(child, 'SIGTERM') };
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  if (snapshots) {
+    args.push('--dir', fs.mkdtempSync(path.join(os.tmpdir(), 'chat-redis-')), '--dbfilename', 'dump.rdb');
+  }
+  let child;
+  const launch = async () => {
+    child = start(`redis-${port}`, 'redis-server', args);
+    await waitFor(`redis-server on ${port}`, () => {
+      if (child.spawnError || child.exitCode !== null) {
+        throw new Fatal(`redis-server did not start (${child.spawnError?.message ?? child.exitCode})`);
+      }
+      return redisPing(port);
+    }, 10_000);
+  };
+  await launch();
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    stop: () => stopChild(child, 'SIGTERM'),
+    save: async () => assert.equal(await redisCommand(port, 'SAVE'), '+OK'),
+    kill: () => stopChild(child, 'SIGKILL'),
+    restart: launch,
+  };
 }
 
 /** Short timers so reconnects and presence expiry happen within seconds. */

@@ -1,12 +1,16 @@
 -- Registers presence (optional) and reads a room in one atomic step.
--- KEYS: 1 seq, 2 history, 3 epoch, 4 users hash (user -> presences), 5 this owner's presence set
--- ARGV: 1 epoch to create if the room has none, 2 reader's epoch or '', 3 reader's since or -1,
---       4 history limit, 5 user or '' (read only), 6 channel, 7 users listed at most, 8 silent 0|1
+-- KEYS: 1 seq, 2 history, 3 epoch, 4 users hash (user -> presences), 5 this owner's presence set,
+--       6 dataset
+-- ARGV: 1 epoch to create if the room has none (fresh random), 2 reader's epoch or '',
+--       3 reader's since or -1, 4 history limit, 5 user or '' (read only), 6 channel,
+--       7 users listed at most, 8 silent 0|1, 9 identity of the dataset this call runs on
 -- Returns {epoch, seq, recovered 0|1, online, truncated 0|1, {users}, {messages}}
 local epoch = redis.call('GET', KEYS[3])
-if not epoch then
+if not epoch or redis.call('GET', KEYS[6]) ~= ARGV[9] then
+  -- Possibly rolled back (see publish.lua): a new epoch before anything is read or stored.
   epoch = ARGV[1]
   redis.call('SET', KEYS[3], epoch)
+  redis.call('SET', KEYS[6], ARGV[9])
 end
 local user = ARGV[5]
 if user ~= '' and redis.call('SADD', KEYS[5], user) == 1 then
@@ -19,6 +23,7 @@ local first = head - redis.call('LLEN', KEYS[2]) + 1
 local since = tonumber(ARGV[3])
 local recovered = 0
 local from
+-- A since beyond the head is a position this history never reached (or lost): never recovered.
 if since >= 0 and ARGV[2] == epoch and since <= head and since + 1 >= first then
   recovered = 1
   from = since + 1

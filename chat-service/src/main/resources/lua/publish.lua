@@ -1,12 +1,17 @@
 -- Stores one message atomically: dedup check, next seq, capped history, publish.
--- KEYS: 1 seq, 2 history, 3 epoch, 4 dedup key of (room, user, client id)
+-- KEYS: 1 seq, 2 history, 3 epoch, 4 dedup key of (room, user, client id), 5 dataset
 -- ARGV: 1 frame head (ends with "seq":), 2 frame middle (ends with "ts":), 3 dedup window ms,
---       4 history max, 5 channel, 6 epoch to create if the room has none
+--       4 history max, 5 channel, 6 epoch to create if the room has none (fresh random),
+--       7 identity of the dataset this call runs on (run_id:master_replid)
 -- Returns {duplicate 0|1, seq, ts, epoch}
 local epoch = redis.call('GET', KEYS[3])
-if not epoch then
+if not epoch or redis.call('GET', KEYS[5]) ~= ARGV[7] then
+  -- A room last touched by another Redis process (restarted from RDB/AOF, a promoted replica) may
+  -- have lost acknowledged messages: a new epoch, before anything is stored, tells every reader.
+  -- The seq counter and history stay: they and the surviving dedup keys come from one snapshot.
   epoch = ARGV[6]
   redis.call('SET', KEYS[3], epoch)
+  redis.call('SET', KEYS[5], ARGV[7])
 end
 local seen = redis.call('GET', KEYS[4])
 if seen then

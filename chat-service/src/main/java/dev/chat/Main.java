@@ -6,6 +6,7 @@ import dev.chat.broker.MemoryBroker;
 import dev.chat.broker.MemoryStore;
 import dev.chat.broker.RedisBroker;
 import dev.chat.config.Config;
+import dev.chat.config.RedisSettings;
 import dev.chat.http.ChatVerticle;
 import dev.chat.http.HandshakeRules;
 import dev.chat.metrics.Metrics;
@@ -46,6 +47,14 @@ public final class Main {
       config = Config.fromEnv();
       // Keys and origins are parsed here, so a jwt node without usable keys never starts.
       rules = HandshakeRules.from(config);
+      // Until the broker speaks them, these settings would silently run standalone without acks.
+      if (config.redis().mode() != RedisSettings.Mode.STANDALONE) {
+        throw new IllegalArgumentException(
+            "CHAT_REDIS_MODE=" + config.redis().mode().setting() + " is not supported yet");
+      }
+      if (config.redis().replicasAck() != 0) {
+        throw new IllegalArgumentException("CHAT_REDIS_REPLICAS_ACK is not supported yet");
+      }
     } catch (IllegalArgumentException e) {
       System.err.println("configuration error: " + e.getMessage());
       System.exit(2);

@@ -10,6 +10,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
@@ -62,7 +63,7 @@ public final class Bench implements AutoCloseable {
             o.integer("connect-attempts", 8));
     result.put("scenario", o.scenario);
     result.put("label", label);
-    result.put("proto", proto.name().toLowerCase());
+    result.put("proto", proto.name().toLowerCase(Locale.ROOT));
     result.put("urls", urls.stream().map(URI::toString).toList());
     result.put("options", o.all());
     result.put(
@@ -144,7 +145,7 @@ public final class Bench implements AutoCloseable {
     for (Client c : cs) {
       inFlight.acquireUninterruptibly();
       CompletableFuture<Void> f = c.join(roomOf.apply(c), track).orTimeout(60, TimeUnit.SECONDS);
-      f.whenComplete((v, e) -> inFlight.release());
+      var unused = f.whenComplete((v, e) -> inFlight.release());
       fs.add(f);
     }
     long ok = 0;
@@ -222,7 +223,7 @@ public final class Bench implements AutoCloseable {
         "redisCpuMicrosPerDelivery",
         redisMicros < 0 || recv == 0 ? -1 : Math.round(redisMicros * 1000.0 / recv) / 1000.0);
     System.err.printf(
-        "[%s %s] step rate=%.0f/s deliveries/s=%d p50=%sms p99=%sms p99.9=%sms max=%sms cpu/delivery=%sus%n",
+        "[%s %s] step rate=%.0f/s deliveries/s=%s p50=%sms p99=%sms p99.9=%sms max=%sms cpu/delivery=%sus%n",
         label,
         o.scenario,
         rate,

@@ -21,6 +21,7 @@ import io.netty.handler.codec.http.websocketx.WebSocketFrameAggregator;
 import io.netty.util.concurrent.FastThreadLocal;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -42,24 +43,26 @@ import java.util.concurrent.TimeUnit;
  * with {@code epoch} and {@code since} (ours; Socket.IO has no resume, so it only joins again).
  * Pings are answered by Netty (WebSocket pong) or here (Engine.IO {@code 3}).
  */
+// Netty's write futures are ignored on purpose: a failed write closes the channel, and the close
+// listener is where a client counts its end.
+@SuppressWarnings("FutureReturnValueIgnored")
 public final class Client {
   private static final byte[] K_TYPE = FrameScanner.key("type");
   private static final byte[] K_ROOM = FrameScanner.key("room");
   private static final byte[] K_SEQ = FrameScanner.key("seq");
   private static final byte[] K_ID = FrameScanner.key("id");
   private static final byte[] K_EPOCH = FrameScanner.key("epoch");
-  private static final byte[] K_TEXT = FrameScanner.key("text");
   private static final byte[] K_RETRY = FrameScanner.key("retryAfterMs");
   private static final byte[] K_CODE = FrameScanner.key("code");
-  private static final byte[] T_MESSAGE = "message".getBytes();
-  private static final byte[] T_ACK = "ack".getBytes();
-  private static final byte[] T_JOINED = "joined".getBytes();
-  private static final byte[] T_WELCOME = "welcome".getBytes();
-  private static final byte[] T_ERROR = "error".getBytes();
-  private static final byte[] C_RATE = "rate_limited".getBytes();
-  private static final byte[] M_T = "t=".getBytes();
-  private static final byte[] M_P = ";p=".getBytes();
-  private static final byte[] M_C = ";c=".getBytes();
+  private static final byte[] T_MESSAGE = "message".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] T_ACK = "ack".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] T_JOINED = "joined".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] T_WELCOME = "welcome".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] T_ERROR = "error".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] C_RATE = "rate_limited".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] M_T = "t=".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] M_P = ";p=".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] M_C = ";c=".getBytes(StandardCharsets.US_ASCII);
   private static final FastThreadLocal<byte[]> SCRATCH =
       new FastThreadLocal<>() {
         @Override
@@ -590,7 +593,7 @@ public final class Client {
     }
   }
 
-  private static final byte[] E_MESSAGE = "message".getBytes();
+  private static final byte[] E_MESSAGE = "message".getBytes(StandardCharsets.US_ASCII);
 
   private void onSio(byte[] b, int len) {
     switch (FrameScanner.sioKind(b, len)) {

@@ -11,6 +11,8 @@ import java.util.concurrent.locks.LockSupport;
  * Opens many clients at a bounded rate with a bounded number in flight, retrying a failed connect
  * with exponential backoff (100 ms doubling to 5 s, {@code maxAttempts} tries).
  */
+// The nested futures of a retry chain are completed by hand; the ignored ones are its links.
+@SuppressWarnings("FutureReturnValueIgnored")
 public final class Connector {
   private final double perSecond;
   private final Semaphore inFlight;

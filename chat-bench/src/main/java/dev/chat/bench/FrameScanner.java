@@ -99,23 +99,21 @@ public final class FrameScanner {
 
   public static SioKind sioKind(byte[] b, int len) {
     if (len == 0) return SioKind.OTHER;
-    switch (b[0]) {
-      case '0':
-        return SioKind.OPEN;
-      case '2':
-        return SioKind.PING;
-      case '4':
-        if (len < 2) return SioKind.OTHER;
-        return switch (b[1]) {
-          case '0' -> SioKind.CONNECT;
-          case '2' -> SioKind.EVENT;
-          case '3' -> SioKind.ACK;
-          case '4' -> SioKind.CONNECT_ERROR;
-          default -> SioKind.OTHER;
-        };
-      default:
-        return SioKind.OTHER;
-    }
+    return switch (b[0]) {
+      case '0' -> SioKind.OPEN;
+      case '2' -> SioKind.PING;
+      case '4' ->
+          len < 2
+              ? SioKind.OTHER
+              : switch (b[1]) {
+                case '0' -> SioKind.CONNECT;
+                case '2' -> SioKind.EVENT;
+                case '3' -> SioKind.ACK;
+                case '4' -> SioKind.CONNECT_ERROR;
+                default -> SioKind.OTHER;
+              };
+      default -> SioKind.OTHER;
+    };
   }
 
   /** The ack id of a {@code 42<id>[...]} or {@code 43<id>[...]} packet, or -1 without one. */

@@ -5,6 +5,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,7 +26,7 @@ public final class ProcStats {
     if (pid <= 0) return -1;
     try {
       String s = Files.readString(Path.of("/proc/" + pid + "/stat"));
-      String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");
+      String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ", -1);
       // After the comm: state is field 3, utime 14, stime 15 (1-based), so indexes 11 and 12.
       long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);
       return ticks * 1_000_000 / TICKS;
@@ -92,7 +93,7 @@ public final class ProcStats {
       Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
       byte[] out = p.getInputStream().readAllBytes();
       p.waitFor(60, TimeUnit.SECONDS);
-      return new String(out);
+      return new String(out, StandardCharsets.UTF_8);
     } catch (IOException e) {
       return null;
     } catch (InterruptedException e) {
@@ -117,7 +118,7 @@ public final class ProcStats {
                   HttpRequest.newBuilder(u).timeout(Duration.ofSeconds(60)).build(),
                   HttpResponse.BodyHandlers.ofString())
               .body();
-      byte[] b = body.getBytes();
+      byte[] b = body.getBytes(StandardCharsets.UTF_8);
       return new long[] {
         FrameScanner.longField(b, 0, b.length, FrameScanner.key("heapUsed"), -1),
         FrameScanner.longField(b, 0, b.length, FrameScanner.key("rss"), -1),

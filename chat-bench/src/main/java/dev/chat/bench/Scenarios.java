@@ -419,6 +419,7 @@ final class Scenarios {
   }
 
   /** CPU readings of every replica and of Redis at one instant. */
+  @SuppressWarnings("ArrayRecordComponent") // a sample, never compared or hashed
   private record Window(long nanos, long[] replicaCpu, long redisCpu) {
     static Window now(Bench b) {
       long[] cpu = new long[b.pids.size()];

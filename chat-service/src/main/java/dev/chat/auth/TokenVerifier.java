@@ -1,30 +1,47 @@
 package dev.chat.auth;
 
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JOSEObjectType;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.jwk.JWKMatcher;
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.jwk.KeyType;
+import com.nimbusds.jose.jwk.KeyUse;
+import com.nimbusds.jose.jwk.source.ImmutableJWKSet;
+import com.nimbusds.jose.jwk.source.JWKSource;
+import com.nimbusds.jose.proc.BadJOSEException;
+import com.nimbusds.jose.proc.BadJWSException;
+import com.nimbusds.jose.proc.DefaultJOSEObjectTypeVerifier;
+import com.nimbusds.jose.proc.JWSVerificationKeySelector;
+import com.nimbusds.jose.util.Base64URL;
+import com.nimbusds.jose.util.JSONObjectUtils;
+import com.nimbusds.jwt.SignedJWT;
+import com.nimbusds.jwt.proc.DefaultJWTProcessor;
+import dev.chat.auth.ClaimRules.Check;
 import dev.chat.config.AuthSettings;
 import dev.chat.protocol.Names;
-import io.vertx.core.json.DecodeException;
-import io.vertx.core.json.JsonArray;
-import io.vertx.core.json.JsonObject;
-import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
-import java.security.MessageDigest;
-import java.security.PublicKey;
-import java.security.Signature;
+import java.text.ParseException;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
-import javax.crypto.Mac;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 /**
- * Verifies a JWT (JWS compact form) and turns it into an {@link Identity}: signature by a
- * configured key, then {@code exp} (required), {@code nbf}, {@code iss} and {@code aud}, then
- * {@code sub} as the user and {@code rooms} as the rooms the user may join.
+ * Verifies a JWT (JWS compact form) and turns it into an {@link Identity}, on nimbus-jose-jwt: a
+ * {@link DefaultJWTProcessor} checks the header's {@code typ}, picks the candidate keys with a key
+ * selector that accepts exactly the algorithms of the configured keys, verifies the signature and
+ * then the claims ({@link ClaimRules}: {@code exp} required, {@code nbf}, {@code iss}, {@code
+ * aud}); then {@code sub} is the user and {@code rooms} the rooms the user may join.
  *
- * <p>Built on the JDK's own signature code rather than a JWT library, so that every rule is visible
- * here: the usual pitfalls (accepting {@code alg: none}, letting a token without {@code exp} live
- * forever, letting the token pick the algorithm) are each one explicit check. Verifying is CPU only
- * (microseconds for HS256, well under a millisecond for RS256/ES256), so it runs on the event loop.
- * Thread-safe: a {@code Mac} or {@code Signature} is made per call.
+ * <p>A few checks run before the processor, so that the 401 answer says what is wrong rather than
+ * "invalid signature": {@code alg: none} in any capitalisation, an empty signature, a {@code crit}
+ * header, an algorithm no configured key has, claims of the wrong type. The keys are all loaded at
+ * start (there is no remote key set), so verifying is CPU only (microseconds for HS256, well under
+ * a millisecond for RS256/ES256) and runs on the event loop. Thread-safe: the processor and the key
+ * set are immutable once built.
  */
 public final class TokenVerifier {
 
@@ -33,16 +50,45 @@ public final class TokenVerifier {
    */
   static final int MAX_TOKEN_CHARS = 8192;
 
-  private final List<VerificationKeys.Entry> keys;
-  private final String audience;
-  private final String issuer;
-  private final long leewayMs;
+  private static final Pattern BASE64URL = Pattern.compile("[A-Za-z0-9_-]*");
 
-  private TokenVerifier(List<VerificationKeys.Entry> keys, AuthSettings settings) {
-    this.keys = keys;
-    this.audience = settings.audience();
-    this.issuer = settings.issuer();
-    this.leewayMs = settings.leewayMs();
+  /** Algorithm names shown back in a refusal; anything else is not echoed. */
+  private static final Pattern PRINTABLE_ALG = Pattern.compile("[A-Za-z0-9+._-]{1,32}");
+
+  /**
+   * {@code JWT}, or the OAuth access-token type of RFC 9068 that identity providers issue for APIs,
+   * with or without the {@code application/} prefix (RFC 7515 §4.1.9), or none: a JWT of another
+   * declared type (a logout or security event token, say) signed by the same issuer is not a login.
+   */
+  private static final DefaultJOSEObjectTypeVerifier<Check> TYPES =
+      new DefaultJOSEObjectTypeVerifier<>(
+          JOSEObjectType.JWT,
+          new JOSEObjectType("application/jwt"),
+          new JOSEObjectType("at+jwt"),
+          new JOSEObjectType("application/at+jwt"),
+          null);
+
+  private final KeySelector keys;
+  private final ClaimRules claims;
+  private final DefaultJWTProcessor<Check> processor = new DefaultJWTProcessor<>();
+
+  private TokenVerifier(JWKSet keySet, AuthSettings settings) {
+    Set<JWSAlgorithm> algorithms =
+        keySet.getKeys().stream()
+            .map(k -> JWSAlgorithm.parse(k.getAlgorithm().getName()))
+            .collect(Collectors.toUnmodifiableSet());
+    this.keys = new KeySelector(algorithms, new ImmutableJWKSet<>(keySet));
+    this.claims = new ClaimRules(settings);
+    processor.setJWSTypeVerifier(
+        (type, check) -> {
+          try {
+            TYPES.verify(type, check);
+          } catch (BadJOSEException e) {
+            throw new Refusal("typ must be JWT or at+jwt");
+          }
+        });
+    processor.setJWSKeySelector(keys);
+    processor.setJWTClaimsSetVerifier(claims);
   }
 
   /**
@@ -53,7 +99,7 @@ public final class TokenVerifier {
     if (!settings.jwt()) {
       throw new IllegalArgumentException("CHAT_AUTH is not jwt");
     }
-    List<VerificationKeys.Entry> keys = VerificationKeys.load(settings);
+    JWKSet keys = VerificationKeys.load(settings);
     if (keys.isEmpty()) {
       throw new IllegalArgumentException("CHAT_AUTH=jwt needs at least one key");
     }
@@ -64,145 +110,118 @@ public final class TokenVerifier {
    * The identity {@code token} proves at {@code nowMs} (epoch milliseconds), or why it proves none.
    */
   public Identity verify(String token, long nowMs) throws InvalidTokenException {
+    SignedJWT jwt = parse(token);
+    Map<String, Object> payload = payload(jwt);
+    Check check = new Check(nowMs, numericDate(payload, "exp"), numericDate(payload, "nbf"));
+    parseClaims(jwt);
+    try {
+      processor.process(jwt, check);
+    } catch (Refusal e) {
+      throw new InvalidTokenException(e.getMessage());
+    } catch (BadJWSException e) {
+      throw new InvalidTokenException("bad signature");
+    } catch (BadJOSEException e) {
+      // What is left of the processor's refusals (ours are Refusals, a bad signature is a
+      // BadJWSException) is "no matching key": the algorithm was accepted in parse(), so some key
+      // has it, and the kid matched none of them.
+      throw new InvalidTokenException(
+          jwt.getHeader().getKeyID() != null ? "no key with this kid" : "no key for this token");
+    } catch (JOSEException e) {
+      throw new InvalidTokenException("the signature cannot be checked: " + e.getMessage());
+    }
+    String user = (String) payload.get("sub"); // a string: checked in payload()
+    if (!Names.isUserId(user)) {
+      throw new InvalidTokenException(ClaimRules.SUB_RULE);
+    }
+    return new Identity(user, claims.validUntil(check.expMs()), rooms(payload));
+  }
+
+  /** The token as a signed JWT whose algorithm a configured key has. */
+  private SignedJWT parse(String token) throws InvalidTokenException {
     if (token == null || token.isEmpty()) {
       throw new InvalidTokenException("missing token");
     }
     if (token.length() > MAX_TOKEN_CHARS) {
       throw new InvalidTokenException("token too long");
     }
-    int dot1 = token.indexOf('.');
-    int dot2 = dot1 < 0 ? -1 : token.indexOf('.', dot1 + 1);
-    if (dot1 < 0 || dot2 < 0 || token.indexOf('.', dot2 + 1) >= 0) {
+    // Stricter than nimbus's own split, which trims the token and skips non-base64url characters.
+    String[] parts = token.split("\\.", -1);
+    if (parts.length != 3) {
       throw new InvalidTokenException("malformed token: not three dot-separated parts");
     }
-    JsonObject header = json(token.substring(0, dot1), "header");
-    Object alg = header.getValue("alg");
-    if (!(alg instanceof String algorithm)) {
+    for (String part : parts) {
+      if (!BASE64URL.matcher(part).matches()) {
+        throw new InvalidTokenException("malformed token: not base64url");
+      }
+    }
+    Map<String, Object> header;
+    try {
+      header = JSONObjectUtils.parse(new Base64URL(parts[0]).decodeToString());
+    } catch (ParseException e) {
+      throw new InvalidTokenException("malformed token: the header is not a JSON object");
+    }
+    if (!(header.get("alg") instanceof String alg)) {
       throw new InvalidTokenException("malformed token: no alg");
     }
-    if (algorithm.equalsIgnoreCase("none")) {
+    // Nimbus reads only "none" as unsigned; "None" would be an unknown signature algorithm.
+    if (alg.equalsIgnoreCase("none") || parts[2].isEmpty()) {
       throw new InvalidTokenException("unsigned tokens are refused");
     }
+    // Nimbus's verifiers would refuse it too, but as a bad signature.
     if (header.containsKey("crit")) {
       throw new InvalidTokenException("critical header extensions are not supported");
     }
-    byte[] signature = base64(token.substring(dot2 + 1), "signature");
-    if (signature.length == 0) {
-      throw new InvalidTokenException("unsigned tokens are refused");
+    // RFC 7797's unencoded payload: nimbus would honour it even outside crit, and call the
+    // signature bad.
+    if (header.containsKey("b64") && !Boolean.TRUE.equals(header.get("b64"))) {
+      throw new InvalidTokenException("unencoded payloads (b64) are not supported");
     }
-    byte[] signed = token.substring(0, dot2).getBytes(StandardCharsets.US_ASCII);
-    checkSignature(algorithm, header.getValue("kid"), signed, signature);
-
-    JsonObject claims = json(token.substring(dot1 + 1, dot2), "payload");
-    long validUntil = checkTimes(claims, nowMs);
-    checkIssuerAndAudience(claims);
-    Object sub = claims.getValue("sub");
-    if (!(sub instanceof String user) || !Names.isUserId(user)) {
+    if (!keys.isAllowed(JWSAlgorithm.parse(alg))) {
       throw new InvalidTokenException(
-          "sub must be a user id (1-32 letters, digits, '_', '-' or '.')");
+          "algorithm "
+              + (PRINTABLE_ALG.matcher(alg).matches() ? alg + " " : "")
+              + "is not accepted here");
     }
-    return new Identity(user, validUntil, rooms(claims));
-  }
-
-  private void checkSignature(String alg, Object kid, byte[] signed, byte[] signature)
-      throws InvalidTokenException {
-    List<VerificationKeys.Entry> candidates = new ArrayList<>();
-    boolean algKnown = false;
-    for (VerificationKeys.Entry k : keys) {
-      if (!k.alg().equals(alg)) {
-        continue;
-      }
-      algKnown = true;
-      // A token naming a key is checked against that key only; one naming none, against all.
-      if (kid == null || k.kid() == null || k.kid().equals(kid)) {
-        candidates.add(k);
-      }
-    }
-    if (!algKnown) {
-      throw new InvalidTokenException("algorithm " + alg + " is not accepted here");
-    }
-    if (candidates.isEmpty()) {
-      throw new InvalidTokenException("no key with this kid");
-    }
-    for (VerificationKeys.Entry k : candidates) {
-      if (valid(k, signed, signature)) {
-        return;
-      }
-    }
-    throw new InvalidTokenException("bad signature");
-  }
-
-  private static boolean valid(VerificationKeys.Entry k, byte[] signed, byte[] signature) {
     try {
-      switch (k.alg()) {
-        case VerificationKeys.HS256 -> {
-          Mac mac = Mac.getInstance("HmacSHA256");
-          mac.init(k.key());
-          return MessageDigest.isEqual(mac.doFinal(signed), signature);
-        }
-        case VerificationKeys.RS256 -> {
-          return verify("SHA256withRSA", (PublicKey) k.key(), signed, signature);
-        }
-        case VerificationKeys.ES256 -> {
-          // JWS carries ECDSA signatures as R || S (RFC 7518 §3.4), not DER.
-          return signature.length == 64
-              && verify("SHA256withECDSAinP1363Format", (PublicKey) k.key(), signed, signature);
-        }
-        default -> {
-          return false;
-        }
-      }
-    } catch (GeneralSecurityException e) {
-      return false;
+      return new SignedJWT(
+          new Base64URL(parts[0]), new Base64URL(parts[1]), new Base64URL(parts[2]));
+    } catch (ParseException e) {
+      // Not e's message: it may quote a header value.
+      throw new InvalidTokenException("malformed token: not a valid JWS header");
     }
   }
 
-  private static boolean verify(String algorithm, PublicKey key, byte[] signed, byte[] signature)
-      throws GeneralSecurityException {
-    Signature s = Signature.getInstance(algorithm);
-    s.initVerify(key);
-    s.update(signed);
-    return s.verify(signature);
+  /**
+   * The claims as the token wrote them, with the types checked that nimbus's claims parser would
+   * refuse without naming the rule ({@code exp}, {@code nbf}) or accept too leniently (a number as
+   * {@code sub}).
+   */
+  private static Map<String, Object> payload(SignedJWT jwt) throws InvalidTokenException {
+    Map<String, Object> payload = jwt.getPayload().toJSONObject();
+    if (payload == null) {
+      throw new InvalidTokenException("malformed token: the payload is not a JSON object");
+    }
+    if (payload.get("sub") != null && !(payload.get("sub") instanceof String)) {
+      throw new InvalidTokenException(ClaimRules.SUB_RULE);
+    }
+    return payload;
   }
 
-  private long checkTimes(JsonObject claims, long nowMs) throws InvalidTokenException {
-    Long exp = numericDate(claims, "exp");
-    if (exp == null) {
-      throw new InvalidTokenException("exp is required");
-    }
-    long validUntil = saturatedAdd(exp, leewayMs);
-    if (nowMs >= validUntil) {
-      throw new InvalidTokenException("token expired");
-    }
-    Long nbf = numericDate(claims, "nbf");
-    if (nbf != null && saturatedAdd(nowMs, leewayMs) < nbf) {
-      throw new InvalidTokenException("token not valid yet (nbf)");
-    }
-    return validUntil == Long.MAX_VALUE ? Long.MAX_VALUE - 1 : validUntil;
-  }
-
-  private void checkIssuerAndAudience(JsonObject claims) throws InvalidTokenException {
-    if (issuer != null && !issuer.equals(claims.getValue("iss"))) {
-      throw new InvalidTokenException("wrong issuer");
-    }
-    if (audience == null) {
-      return;
-    }
-    Object aud = claims.getValue("aud");
-    boolean ours =
-        aud instanceof String s
-            ? s.equals(audience)
-            : aud instanceof JsonArray list && list.contains(audience);
-    if (!ours) {
-      throw new InvalidTokenException("wrong audience");
+  /** Parses the claims once, here, for the processor (the JWT keeps them). */
+  private static void parseClaims(SignedJWT jwt) throws InvalidTokenException {
+    try {
+      jwt.getJWTClaimsSet();
+    } catch (ParseException e) {
+      // Its messages name a claim, never a value.
+      throw new InvalidTokenException("malformed token: " + e.getMessage());
     }
   }
 
-  private static RoomPatterns rooms(JsonObject claims) throws InvalidTokenException {
+  private static RoomPatterns rooms(Map<String, Object> claims) throws InvalidTokenException {
     if (!claims.containsKey("rooms")) {
       return RoomPatterns.ANY;
     }
-    if (!(claims.getValue("rooms") instanceof JsonArray list)) {
+    if (!(claims.get("rooms") instanceof List<?> list)) {
       throw new InvalidTokenException("rooms must be a list of room patterns");
     }
     List<String> patterns = new ArrayList<>(list.size());
@@ -220,8 +239,9 @@ public final class TokenVerifier {
   }
 
   /** A NumericDate claim (seconds, possibly fractional) in epoch milliseconds; null when absent. */
-  private static Long numericDate(JsonObject claims, String name) throws InvalidTokenException {
-    Object v = claims.getValue(name);
+  private static Long numericDate(Map<String, Object> claims, String name)
+      throws InvalidTokenException {
+    Object v = claims.get(name);
     if (v == null) {
       return null;
     }
@@ -237,25 +257,33 @@ public final class TokenVerifier {
         : ms <= Long.MIN_VALUE ? Long.MIN_VALUE : (long) ms;
   }
 
-  private static long saturatedAdd(long a, long b) {
-    long r = a + b;
-    return ((a ^ r) & (b ^ r)) < 0 ? Long.MAX_VALUE : r;
-  }
+  /**
+   * Nimbus's selector, with one matching rule of our own: a token naming a key ({@code kid}) is
+   * checked against that key and against keys configured without one (the secret, a PEM key), as
+   * issuers put a {@code kid} in every token; a token naming none, against every key of its
+   * algorithm. Keys never come from the token ({@code jwk}, {@code jku}, {@code x5u}, {@code x5c}).
+   */
+  private static final class KeySelector extends JWSVerificationKeySelector<Check> {
 
-  private static JsonObject json(String part, String what) throws InvalidTokenException {
-    String text = new String(base64(part, what), StandardCharsets.UTF_8);
-    try {
-      return new JsonObject(text);
-    } catch (DecodeException | ClassCastException e) {
-      throw new InvalidTokenException("malformed token: the " + what + " is not a JSON object");
+    KeySelector(Set<JWSAlgorithm> algorithms, JWKSource<Check> source) {
+      super(algorithms, source);
     }
-  }
 
-  private static byte[] base64(String part, String what) throws InvalidTokenException {
-    try {
-      return Base64.getUrlDecoder().decode(part);
-    } catch (IllegalArgumentException e) {
-      throw new InvalidTokenException("malformed token: the " + what + " is not base64url");
+    @Override
+    protected JWKMatcher createJWKMatcher(JWSHeader header) {
+      JWSAlgorithm alg = header.getAlgorithm();
+      if (!isAllowed(alg)) {
+        return null;
+      }
+      JWKMatcher.Builder matcher =
+          new JWKMatcher.Builder()
+              .keyType(KeyType.forAlgorithm(alg))
+              .algorithm(alg) // every configured key carries its one algorithm
+              .keyUses(KeyUse.SIGNATURE, null);
+      if (header.getKeyID() != null) {
+        matcher.keyIDs(header.getKeyID(), null);
+      }
+      return matcher.build();
     }
   }
 }

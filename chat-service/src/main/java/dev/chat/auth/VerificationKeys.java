@@ -1,61 +1,55 @@
 package dev.chat.auth;
 
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.jwk.Curve;
+import com.nimbusds.jose.jwk.ECKey;
+import com.nimbusds.jose.jwk.JWK;
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.jwk.KeyUse;
+import com.nimbusds.jose.jwk.OctetSequenceKey;
+import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jose.util.JSONObjectUtils;
 import dev.chat.config.AuthSettings;
-import io.vertx.core.json.DecodeException;
-import io.vertx.core.json.JsonArray;
-import io.vertx.core.json.JsonObject;
 import java.io.IOException;
-import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.AlgorithmParameters;
 import java.security.GeneralSecurityException;
-import java.security.Key;
 import java.security.KeyFactory;
 import java.security.PublicKey;
 import java.security.interfaces.ECPublicKey;
 import java.security.interfaces.RSAPublicKey;
-import java.security.spec.ECGenParameterSpec;
-import java.security.spec.ECParameterSpec;
-import java.security.spec.ECPoint;
-import java.security.spec.ECPublicKeySpec;
-import java.security.spec.RSAPublicKeySpec;
 import java.security.spec.X509EncodedKeySpec;
+import java.text.ParseException;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
-import javax.crypto.spec.SecretKeySpec;
+import java.util.Map;
 
 /**
- * The keys tokens may be signed with, read from the settings at start. Each key is pinned to the
- * one algorithm its type allows (an HMAC secret to HS256, RSA to RS256, EC P-256 to ES256), so a
- * token cannot choose how its signature is checked: no "none", and no RSA public key reused as an
- * HMAC secret.
+ * The keys tokens may be signed with, read from the settings at start into one JWK Set. Every key
+ * carries the one algorithm its type allows ({@code alg}: an HMAC secret HS256, RSA RS256, EC P-256
+ * ES256), and {@link TokenVerifier}'s key selector only hands a key to a token of that algorithm,
+ * so a token cannot choose how its signature is checked: no RSA public key reused as an HMAC
+ * secret.
  */
 final class VerificationKeys {
 
-  static final String HS256 = "HS256";
-  static final String RS256 = "RS256";
-  static final String ES256 = "ES256";
   private static final int MIN_RSA_BITS = 2048;
-
-  /** A key and the algorithm it verifies; {@code kid} is null unless the JWKS named it. */
-  record Entry(String kid, String alg, Key key) {}
 
   private VerificationKeys() {}
 
   /**
    * Every configured key; throws {@link IllegalArgumentException} saying what is wrong with one.
    */
-  static List<Entry> load(AuthSettings settings) {
-    List<Entry> keys = new ArrayList<>();
+  static JWKSet load(AuthSettings settings) {
+    List<JWK> keys = new ArrayList<>();
     if (settings.secret() != null) {
       keys.add(
-          new Entry(
-              null,
-              HS256,
-              new SecretKeySpec(settings.secret().getBytes(StandardCharsets.UTF_8), "HmacSHA256")));
+          new OctetSequenceKey.Builder(settings.secret().getBytes(StandardCharsets.UTF_8))
+              .algorithm(JWSAlgorithm.HS256)
+              .build());
     }
     if (settings.publicKeyPem() != null) {
       keys.add(pem(settings.publicKeyPem()));
@@ -69,11 +63,14 @@ final class VerificationKeys {
       }
       keys.addAll(jwks(json));
     }
-    return List.copyOf(keys);
+    return new JWKSet(keys);
   }
 
-  /** A PEM "PUBLIC KEY" (SubjectPublicKeyInfo), RSA or EC P-256. */
-  static Entry pem(String pem) {
+  /**
+   * A PEM "PUBLIC KEY" (SubjectPublicKeyInfo), RSA or EC P-256. Read with the JDK: nimbus's own PEM
+   * reader needs BouncyCastle.
+   */
+  static JWK pem(String pem) {
     // Accept a PEM pasted into a one-line variable with literal "\n"s.
     String text = pem.replace("\\n", "\n").trim();
     if (!text.startsWith("-----BEGIN PUBLIC KEY-----")
@@ -100,43 +97,59 @@ final class VerificationKeys {
       } catch (GeneralSecurityException notThisType) {
         continue;
       }
-      return entry(null, key, "CHAT_JWT_PUBLIC_KEY");
+      String where = "CHAT_JWT_PUBLIC_KEY";
+      if (key instanceof RSAPublicKey rsa) {
+        return pinned(new RSAKey.Builder(rsa).build(), where);
+      }
+      ECPublicKey ec = (ECPublicKey) key;
+      Curve curve = Curve.forECParameterSpec(ec.getParams());
+      if (!Curve.P_256.equals(curve)) {
+        throw new IllegalArgumentException(
+            where + ": only the EC curve P-256 (ES256) is supported");
+      }
+      return pinned(new ECKey.Builder(curve, ec).build(), where);
     }
     throw new IllegalArgumentException(
         "CHAT_JWT_PUBLIC_KEY is neither an RSA nor an EC public key");
   }
 
   /**
-   * The signature keys of a JWK Set: RSA and EC P-256; other keys are an error, not skipped
-   * silently.
+   * The signature keys of a JWK Set: RSA and EC P-256; keys for another use are skipped, any other
+   * key is an error rather than skipped silently (as {@code JWKSet.parse} would skip an unknown
+   * {@code kty}), so a typo in the file stops the node instead of locking every user out.
    */
-  static List<Entry> jwks(String json) {
-    JsonArray keys;
+  static List<JWK> jwks(String json) {
+    List<Object> keys;
     try {
-      keys = new JsonObject(json).getJsonArray("keys");
-    } catch (DecodeException | ClassCastException e) {
+      keys = JSONObjectUtils.getJSONArray(JSONObjectUtils.parse(json), "keys");
+    } catch (ParseException e) {
       throw new IllegalArgumentException("CHAT_JWT_JWKS_FILE is not a JWK Set: " + e.getMessage());
     }
     if (keys == null || keys.isEmpty()) {
       throw new IllegalArgumentException("CHAT_JWT_JWKS_FILE has no keys");
     }
-    List<Entry> out = new ArrayList<>();
+    List<JWK> out = new ArrayList<>();
     for (int i = 0; i < keys.size(); i++) {
       String where = "CHAT_JWT_JWKS_FILE key " + i;
+      if (!(keys.get(i) instanceof Map<?, ?> member)) {
+        throw new IllegalArgumentException(where + ": not a JSON object");
+      }
+      @SuppressWarnings("unchecked") // JSONObjectUtils parses objects into Map<String, Object>
+      Map<String, Object> jwk = (Map<String, Object>) member;
       try {
-        JsonObject jwk = keys.getJsonObject(i);
-        if (jwk.getString("use") != null && !"sig".equals(jwk.getString("use"))) {
+        String use = JSONObjectUtils.getString(jwk, "use");
+        if (use != null && !use.equals(KeyUse.SIGNATURE.identifier())) {
           continue; // an encryption key published alongside: not ours to use
         }
-        Entry e = entry(jwk.getString("kid"), jwkKey(jwk, where), where);
-        if (jwk.getString("alg") != null && !jwk.getString("alg").equals(e.alg())) {
+        JWK key = pinned(parse(jwk, where).toPublicJWK(), where);
+        String alg = JSONObjectUtils.getString(jwk, "alg");
+        if (alg != null && !alg.equals(key.getAlgorithm().getName())) {
           throw new IllegalArgumentException(
-              where + " says alg " + jwk.getString("alg") + " but is a " + e.alg() + " key");
+              where + " says alg " + alg + " but is a " + key.getAlgorithm() + " key");
         }
-        out.add(e);
-      } catch (ClassCastException | IllegalArgumentException | GeneralSecurityException e) {
-        throw new IllegalArgumentException(
-            e.getMessage().startsWith(where) ? e.getMessage() : where + ": " + e.getMessage());
+        out.add(key);
+      } catch (ParseException e) {
+        throw new IllegalArgumentException(where + ": " + e.getMessage());
       }
     }
     if (out.isEmpty()) {
@@ -145,60 +158,40 @@ final class VerificationKeys {
     return out;
   }
 
-  private static PublicKey jwkKey(JsonObject jwk, String where) throws GeneralSecurityException {
-    String kty = jwk.getString("kty");
+  private static JWK parse(Map<String, Object> jwk, String where) throws ParseException {
+    String kty = JSONObjectUtils.getString(jwk, "kty");
     if ("RSA".equals(kty)) {
-      return KeyFactory.getInstance("RSA")
-          .generatePublic(
-              new RSAPublicKeySpec(unsigned(jwk, "n", where), unsigned(jwk, "e", where)));
+      return RSAKey.parse(jwk);
     }
     if ("EC".equals(kty)) {
-      if (!"P-256".equals(jwk.getString("crv"))) {
+      if (!Curve.P_256.getName().equals(JSONObjectUtils.getString(jwk, "crv"))) {
         throw new IllegalArgumentException(
             where + ": only the EC curve P-256 (ES256) is supported");
       }
-      ECPoint point = new ECPoint(unsigned(jwk, "x", where), unsigned(jwk, "y", where));
-      return KeyFactory.getInstance("EC").generatePublic(new ECPublicKeySpec(point, p256()));
+      return ECKey.parse(jwk);
     }
     throw new IllegalArgumentException(
         where + ": key type " + kty + " is not supported (RSA or EC)");
   }
 
-  private static Entry entry(String kid, PublicKey key, String where) {
-    if (key instanceof RSAPublicKey rsa) {
-      if (rsa.getModulus().bitLength() < MIN_RSA_BITS) {
+  /** The key with the one algorithm it may verify; RSA keys must be long enough. */
+  private static JWK pinned(JWK key, String where) {
+    if (key instanceof RSAKey rsa) {
+      int bits;
+      try {
+        bits = rsa.toRSAPublicKey().getModulus().bitLength();
+      } catch (JOSEException e) {
+        throw new IllegalArgumentException(where + ": " + e.getMessage());
+      }
+      if (bits < MIN_RSA_BITS) {
         throw new IllegalArgumentException(
             where + ": an RSA key must have at least " + MIN_RSA_BITS + " bits");
       }
-      return new Entry(kid, RS256, key);
+      return new RSAKey.Builder(rsa).algorithm(JWSAlgorithm.RS256).build();
     }
-    if (key instanceof ECPublicKey ec) {
-      ECParameterSpec p256 = p256();
-      if (!ec.getParams().getOrder().equals(p256.getOrder())
-          || !ec.getParams().getCurve().equals(p256.getCurve())) {
-        throw new IllegalArgumentException(
-            where + ": only the EC curve P-256 (ES256) is supported");
-      }
-      return new Entry(kid, ES256, key);
+    if (key instanceof ECKey ec && Curve.P_256.equals(ec.getCurve())) {
+      return new ECKey.Builder(ec).algorithm(JWSAlgorithm.ES256).build();
     }
-    throw new IllegalArgumentException(where + ": unsupported key type " + key.getAlgorithm());
-  }
-
-  private static BigInteger unsigned(JsonObject jwk, String field, String where) {
-    String v = jwk.getString(field);
-    if (v == null) {
-      throw new IllegalArgumentException(where + ": missing " + field);
-    }
-    return new BigInteger(1, Base64.getUrlDecoder().decode(v));
-  }
-
-  static ECParameterSpec p256() {
-    try {
-      AlgorithmParameters params = AlgorithmParameters.getInstance("EC");
-      params.init(new ECGenParameterSpec("secp256r1"));
-      return params.getParameterSpec(ECParameterSpec.class);
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("this JDK has no P-256", e);
-    }
+    throw new IllegalArgumentException(where + ": unsupported key type " + key.getKeyType());
   }
 }

@@ -16,6 +16,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.ToIntFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,6 +34,7 @@ public final class RedisBroker implements Broker {
   private final String owner;
   private final RedisCommands commands;
   private final RedisSubscriber subscriber;
+  private final RedisDisconnects disconnects;
   private final long probeMs;
   private final long reconcileRetryMs;
   // This broker's presences by room: the owner's room list in Redis drops a room when the last
@@ -74,6 +76,7 @@ public final class RedisBroker implements Broker {
             config.brokerTimeoutMs(),
             this::onPush,
             this::onRestored);
+    this.disconnects = new RedisDisconnects(vertx, commands, owner, config.brokerTimeoutMs());
     this.probeMs = Math.max(200, Math.min(1_000, config.nodeLeaseMs() / 5));
     this.reconcileRetryMs = probeMs;
   }
@@ -86,6 +89,7 @@ public final class RedisBroker implements Broker {
   @Override
   public Future<Void> start() {
     subscriber.subscribe(RedisKeys.probe(owner));
+    disconnects.channels().forEach(subscriber::subscribe);
     leaseTimer = vertx.setPeriodic(config.nodeLeaseMs() / 3, t -> renewLease());
     probeTimer = vertx.setPeriodic(probeMs, t -> probe());
     lastProbeSeen = System.currentTimeMillis();
@@ -119,7 +123,8 @@ public final class RedisBroker implements Broker {
             RedisKeys.seq(d.room()),
             RedisKeys.history(d.room()),
             RedisKeys.epoch(d.room()),
-            RedisKeys.dedup(d.room(), d.from(), d.id()));
+            RedisKeys.dedup(d.room(), d.from(), d.id()),
+            RedisKeys.dataset(d.room()));
     List<String> args =
         List.of(
             t.head(),
@@ -129,11 +134,43 @@ public final class RedisBroker implements Broker {
             RedisKeys.channel(d.room()),
             Epochs.next());
     return commands
-        .eval(RedisScript.PUBLISH, keys, args)
+        .evalRoom(RedisScript.PUBLISH, keys, args)
         .map(
             r ->
                 new Stored(
                     d.room(), r.get(1).toLong(), r.get(2).toLong(), r.get(0).toInteger() == 1));
+  }
+
+  @Override
+  public Future<Page> history(String room, Long before, int limit) {
+    return commands
+        .eval(
+            RedisScript.HISTORY,
+            List.of(RedisKeys.seq(room), RedisKeys.history(room), RedisKeys.epoch(room)),
+            List.of(
+                Epochs.next(),
+                Long.toString(before == null ? -1 : before),
+                Integer.toString(limit)))
+        .map(
+            r -> {
+              List<byte[]> messages = new ArrayList<>(r.get(2).size());
+              r.get(2).forEach(m -> messages.add(m.toBytes()));
+              return new Page(r.get(0).toString(), messages, r.get(1).toInteger() == 1);
+            });
+  }
+
+  @Override
+  public void disconnects(ToIntFunction<String> closer) {
+    disconnects.closer(closer);
+  }
+
+  @Override
+  public Future<Disconnected> disconnect(String user) {
+    if (!ready()) {
+      // Without a live subscriber this broker would hear neither its own request nor the answers.
+      return Future.failedFuture(new BrokerUnavailableException("Redis is not connected"));
+    }
+    return disconnects.request(user);
   }
 
   @Override
@@ -150,7 +187,8 @@ public final class RedisBroker implements Broker {
             RedisKeys.history(room),
             RedisKeys.epoch(room),
             RedisKeys.users(room),
-            RedisKeys.presence(room, owner));
+            RedisKeys.presence(room, owner),
+            RedisKeys.dataset(room));
     List<String> args =
         List.of(
             Epochs.next(),
@@ -161,7 +199,7 @@ public final class RedisBroker implements Broker {
             RedisKeys.channel(room),
             Integer.toString(config.joinedUsersMax()),
             silent ? "1" : "0");
-    return commands.eval(RedisScript.JOIN, keys, args).map(RedisBroker::snapshot);
+    return commands.evalRoom(RedisScript.JOIN, keys, args).map(RedisBroker::snapshot);
   }
 
   /**
@@ -343,6 +381,7 @@ public final class RedisBroker implements Broker {
     vertx.cancelTimer(leaseTimer);
     vertx.cancelTimer(probeTimer);
     vertx.cancelTimer(reconcileTimer);
+    disconnects.close();
     return reap(owner)
         .otherwiseEmpty()
         .compose(v -> Future.all(subscriber.close(), commands.close()).otherwiseEmpty())
@@ -368,6 +407,9 @@ public final class RedisBroker implements Broker {
     // Any push proves the subscriber alive, not only our probe: in a burst the probe waits behind
     // the traffic, and resetting the subscriber then would drop live messages for nothing.
     lastProbeSeen = System.currentTimeMillis();
+    if (disconnects.onPush(channel, payload)) {
+      return;
+    }
     String room = RedisKeys.roomOfChannel(channel);
     if (room == null) {
       return;

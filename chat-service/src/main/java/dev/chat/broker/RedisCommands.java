@@ -8,6 +8,7 @@ import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.RedisOptions;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
+import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -16,6 +17,11 @@ import org.slf4j.LoggerFactory;
  * One dedicated, pipelined Redis connection for commands and scripts, re-established after any
  * loss. A pooled client failed 4,976 of 5,000 concurrent PUBLISHes ("max wait queue size of 24"),
  * so every command of an event loop goes down this one connection instead.
+ *
+ * <p>Each connection carries the identity of the dataset it talks to ({@code run_id} and {@code
+ * master_replid}, read with {@code INFO} before the connection is used). A Redis restart or a
+ * failover severs the connection, so a connection's identity never goes stale; {@link #evalRoom}
+ * hands a room script the identity of the very connection that runs it.
  */
 final class RedisCommands {
 
@@ -26,7 +32,7 @@ final class RedisCommands {
   private final Redis client;
   private final long timeoutMs;
   private final Runnable onConnected;
-  private volatile RedisConnection connection;
+  private volatile Link connection;
   private boolean connecting;
   private boolean closed;
 
@@ -46,13 +52,24 @@ final class RedisCommands {
     return connection != null;
   }
 
+  /** A live connection and the identity of the dataset behind it. */
+  private record Link(RedisConnection connection, String dataset) {}
+
   Future<Response> send(Request request) {
-    RedisConnection c = connection;
+    Link c = connection;
     if (c == null) {
-      return Future.failedFuture(new BrokerUnavailableException("Redis is not connected"));
+      return notConnected();
     }
+    return send(c.connection(), request);
+  }
+
+  private Future<Response> send(RedisConnection c, Request request) {
     return Deadline.within(vertx, c.send(request), timeoutMs, "Redis " + request.command())
         .recover(e -> Future.failedFuture(unavailable(e)));
+  }
+
+  private static Future<Response> notConnected() {
+    return Future.failedFuture(new BrokerUnavailableException("Redis is not connected"));
   }
 
   /**
@@ -60,20 +77,42 @@ final class RedisCommands {
    * more).
    */
   Future<Response> eval(RedisScript script, List<String> keys, List<String> args) {
-    return send(scriptRequest(Command.EVALSHA, script.sha1(), keys, args))
+    Link c = connection;
+    return c == null ? notConnected() : eval(c.connection(), script, keys, args);
+  }
+
+  /**
+   * Runs a script that reads or writes a room's stream, with the dataset identity of the connection
+   * it runs on appended as its last ARGV: a room last touched under another identity may have been
+   * rolled back, and the script starts a new epoch for it.
+   */
+  Future<Response> evalRoom(RedisScript script, List<String> keys, List<String> args) {
+    Link c = connection;
+    if (c == null) {
+      return notConnected();
+    }
+    List<String> withDataset = new ArrayList<>(args.size() + 1);
+    withDataset.addAll(args);
+    withDataset.add(c.dataset());
+    return eval(c.connection(), script, keys, withDataset);
+  }
+
+  private Future<Response> eval(
+      RedisConnection c, RedisScript script, List<String> keys, List<String> args) {
+    return send(c, scriptRequest(Command.EVALSHA, script.sha1(), keys, args))
         .recover(
             e ->
                 e.getMessage() != null && e.getMessage().contains("NOSCRIPT")
-                    ? send(scriptRequest(Command.EVAL, script.source(), keys, args))
+                    ? send(c, scriptRequest(Command.EVAL, script.source(), keys, args))
                     : Future.failedFuture(e));
   }
 
   Future<Void> close() {
     closed = true;
     backoff.cancel();
-    RedisConnection c = connection;
+    Link c = connection;
     connection = null;
-    Future<Void> done = c == null ? Future.succeededFuture() : c.close();
+    Future<Void> done = c == null ? Future.succeededFuture() : c.connection().close();
     // The client's own close completes on the acceptor thread: not chained, so close() stays on our
     // loop.
     done.onComplete(ar -> client.close());
@@ -95,18 +134,20 @@ final class RedisCommands {
     connecting = true;
     return client
         .connect()
+        .compose(this::identify)
         .onSuccess(
-            c -> {
+            link -> {
               connecting = false;
+              RedisConnection c = link.connection();
               if (closed) {
                 c.close();
                 return;
               }
-              connection = c;
+              connection = link;
               backoff.reset();
               c.exceptionHandler(e -> lost(c, e));
               c.endHandler(v -> lost(c, null));
-              LOG.info("redis command connection established");
+              LOG.info("redis command connection established, dataset {}", link.dataset());
               onConnected.run();
             })
         .onFailure(
@@ -117,8 +158,39 @@ final class RedisCommands {
         .mapEmpty();
   }
 
+  /**
+   * Reads the dataset's identity before the connection serves anything. {@code run_id} changes with
+   * every Redis process (a restart from RDB or AOF); {@code master_replid} with every promotion,
+   * also of a process that was demoted and promoted again without restarting.
+   */
+  private Future<Link> identify(RedisConnection c) {
+    return send(c, Request.cmd(Command.INFO).arg("server").arg("replication"))
+        .map(info -> new Link(c, dataset(info.toString())))
+        .onFailure(e -> c.close());
+  }
+
+  /** {@code <run_id>:<master_replid>} from an INFO answer. */
+  static String dataset(String info) {
+    String runId = infoField(info, "run_id");
+    String replId = infoField(info, "master_replid");
+    if (runId == null) {
+      throw new IllegalStateException("INFO server has no run_id");
+    }
+    return replId == null ? runId : runId + ":" + replId;
+  }
+
+  private static String infoField(String info, String name) {
+    for (String line : info.split("\r?\n", -1)) {
+      if (line.startsWith(name + ":")) {
+        return line.substring(name.length() + 1).trim();
+      }
+    }
+    return null;
+  }
+
   private void lost(RedisConnection c, Throwable e) {
-    if (connection != c) {
+    Link link = connection;
+    if (link == null || link.connection() != c) {
       return;
     }
     connection = null;

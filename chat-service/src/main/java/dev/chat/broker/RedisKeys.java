@@ -22,6 +22,14 @@ final class RedisKeys {
     return "chat:{" + room + "}:epoch";
   }
 
+  /**
+   * The identity of the Redis dataset ({@code run_id:master_replid}) under which the room's stream
+   * was last touched; another identity means the data may have been rolled back.
+   */
+  static String dataset(String room) {
+    return "chat:{" + room + "}:dataset";
+  }
+
   static String users(String room) {
     return "chat:{" + room + "}:users";
   }
@@ -58,6 +66,14 @@ final class RedisKeys {
   /** The slot keys an owner holds slots of, for reaping them with its presence. */
   static String ownerSlots(String owner) {
     return "chat:owner:{" + owner + "}:slots";
+  }
+
+  /** Every broker listens here for requests to close a user's connections. */
+  static final String DISCONNECT = "chat:disconnect";
+
+  /** Where a broker hears the answers to its own disconnect requests. */
+  static String replies(String owner) {
+    return "chat:replies:" + owner;
   }
 
   static String probe(String owner) {

@@ -172,7 +172,8 @@ final class RedisSubscriber {
   }
 
   private void handle(Response push) {
-    if (push.type() != ResponseType.PUSH && push.type() != ResponseType.MULTI || push.size() < 3) {
+    if ((push.type() != ResponseType.PUSH && push.type() != ResponseType.MULTI)
+        || push.size() < 3) {
       return;
     }
     String kind = push.get(0).toString();

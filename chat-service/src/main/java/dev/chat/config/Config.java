@@ -13,6 +13,8 @@ import java.util.function.Function;
  *
  * @param port {@code CHAT_PORT} (8080): HTTP and WebSocket port
  * @param redisUrl {@code CHAT_REDIS_URL} (unset): Redis broker; null runs the embedded broker
+ * @param redis {@code CHAT_REDIS_MODE}, {@code CHAT_REDIS_SENTINEL_MASTER} and {@code
+ *     CHAT_REDIS_REPLICAS_ACK*}: the Redis mode, its seed list and acks held by replicas
  * @param nodeId {@code CHAT_NODE_ID} (host name + random suffix): the {@code node} in welcome
  * @param instances {@code CHAT_INSTANCES} (number of cores): verticle instances sharing the port
  * @param heartbeatIntervalMs {@code CHAT_HEARTBEAT_INTERVAL_MS} (25000): server ping period
@@ -63,10 +65,13 @@ import java.util.function.Function;
  * @param presenceMaxOnline {@code CHAT_PRESENCE_MAX_ONLINE} (0 = no limit): rooms with more users
  *     online than this send no join/leave presence frames (every join would otherwise cost one
  *     frame per member: a 10,000-member room filling up sends 50 million)
+ * @param api {@code CHAT_API_KEY} and {@code CHAT_API_PORT}: the server API (off unless a key is
+ *     set)
  */
 public record Config(
     int port,
     String redisUrl,
+    RedisSettings redis,
     String nodeId,
     int instances,
     long heartbeatIntervalMs,
@@ -98,10 +103,12 @@ public record Config(
     String logFormat,
     long eventLoopWarnMs,
     boolean echoEndpoint,
-    int presenceMaxOnline) {
+    int presenceMaxOnline,
+    ApiSettings api) {
 
   public Config {
     require(port >= 0 && port <= 65535, "CHAT_PORT must be 0-65535");
+    require(redis != null, "redis settings are required");
     require(
         nodeId != null && !nodeId.isBlank() && nodeId.length() <= 64,
         "CHAT_NODE_ID must be 1-64 characters");
@@ -146,6 +153,8 @@ public record Config(
         "CHAT_LOG_FORMAT must be text or json");
     require(eventLoopWarnMs >= 10, "CHAT_EVENT_LOOP_WARN_MS must be at least 10");
     require(presenceMaxOnline >= 0, "CHAT_PRESENCE_MAX_ONLINE must not be negative");
+    require(api != null, "API settings are required");
+    require(api.port() == 0 || api.port() != port, "CHAT_API_PORT must differ from CHAT_PORT");
   }
 
   /** Reads the process environment. */
@@ -166,6 +175,7 @@ public record Config(
     return new Config(
         integer(get, "CHAT_PORT", 8080),
         redis,
+        RedisSettings.from(get, redis),
         node != null ? node : defaultNodeId(),
         integer(get, "CHAT_INSTANCES", Runtime.getRuntime().availableProcessors()),
         longValue(get, "CHAT_HEARTBEAT_INTERVAL_MS", 25_000),
@@ -198,7 +208,8 @@ public record Config(
         logFormat != null ? logFormat : "text",
         longValue(get, "CHAT_EVENT_LOOP_WARN_MS", 2_000),
         bool(get, "CHAT_ECHO_ENDPOINT", false),
-        integer(get, "CHAT_PRESENCE_MAX_ONLINE", 0));
+        integer(get, "CHAT_PRESENCE_MAX_ONLINE", 0),
+        ApiSettings.from(get));
   }
 
   /** True when no Redis URL is configured and the embedded single-node broker is used. */
@@ -218,7 +229,7 @@ public record Config(
     return base + "-" + suffix;
   }
 
-  private static int integer(Function<String, String> get, String key, int fallback) {
+  static int integer(Function<String, String> get, String key, int fallback) {
     return Math.toIntExact(longValue(get, key, fallback));
   }
 

@@ -7,6 +7,8 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
+import java.util.EnumMap;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntSupplier;
@@ -39,7 +41,7 @@ public final class Metrics {
   private final Counter gapsRepaired;
   private final Counter commandReconnects;
   private final Counter subscriberReconnects;
-  private final Counter[] closes = new Counter[CloseCode.values().length];
+  private final Map<CloseCode, Counter> closes = new EnumMap<>(CloseCode.class);
   private final Timer publish;
 
   public Metrics(PrometheusMeterRegistry registry) {
@@ -68,11 +70,12 @@ public final class Metrics {
             .description("Redis connections re-established after a loss")
             .register(registry);
     for (CloseCode code : CloseCode.values()) {
-      closes[code.ordinal()] =
+      closes.put(
+          code,
           Counter.builder("chat.closes")
               .tag("code", Integer.toString(code.code()))
               .description("sockets the service closed, by close code")
-              .register(registry);
+              .register(registry));
     }
     publish =
         Timer.builder("chat.broker.publish")
@@ -138,7 +141,7 @@ public final class Metrics {
   }
 
   public void closed(CloseCode code) {
-    closes[code.ordinal()].increment();
+    closes.get(code).increment();
   }
 
   public void commandsReconnected() {

@@ -92,7 +92,13 @@ public final class RoomHub implements BrokerListener {
    */
   public void leave(Member member, String name) {
     Room room = rooms.get(name);
-    if (room == null || !(room.members.remove(member) | room.joining.remove(member))) {
+    if (room == null) {
+      return;
+    }
+    // Both sets are cleared: a member may still be joining when it leaves.
+    boolean wasMember = room.members.remove(member);
+    boolean wasJoining = room.joining.remove(member);
+    if (!wasMember && !wasJoining) {
       return;
     }
     if (room.removeUser(member.user()) && !Names.isInbox(name)) {

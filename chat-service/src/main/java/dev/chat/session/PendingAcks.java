@@ -96,6 +96,9 @@ final class PendingAcks {
     return size;
   }
 
+  // Identity, not equals: the hub passes the same room String to every member, so a hit skips the
+  // map lookup; a miss only costs that lookup.
+  @SuppressWarnings("ReferenceEquality")
   void add(String room, long seq, byte[] frame, long now) {
     Ring ring = room == lastRoom ? lastRing : ring(room);
     ring.add(seq, frame, now + ackTimeoutMs);

@@ -83,18 +83,6 @@ public final class Session implements Member {
       RoomHub hub,
       Broker broker,
       Outbound out,
-      String user,
-      String connId,
-      Metrics metrics) {
-    this(vertx, config, hub, broker, out, Identity.unverified(user), connId, metrics);
-  }
-
-  public Session(
-      Vertx vertx,
-      Config config,
-      RoomHub hub,
-      Broker broker,
-      Outbound out,
       Identity identity,
       String connId,
       Metrics metrics) {
@@ -314,14 +302,7 @@ public final class Session implements Member {
       return;
     }
     long start = System.nanoTime();
-    String mine = Names.inboxOf(user);
-    Future<Stored> stored =
-        d.to().equals(user)
-            ? broker.publish(new Draft(mine, user, d.id(), d.text(), d.to()))
-            : broker
-                .publish(new Draft(Names.inboxOf(d.to()), user, d.id(), d.text(), d.to()))
-                .compose(theirs -> broker.publish(new Draft(mine, user, d.id(), d.text(), d.to())));
-    acknowledge(stored, d.id(), start);
+    acknowledge(broker.publishDirect(user, d.to(), d.id(), d.text()), d.id(), start);
   }
 
   /**
@@ -408,6 +389,9 @@ public final class Session implements Member {
     }
   }
 
+  // Identity, not equals: the hub passes the same room String to every member, so a hit skips the
+  // map lookup; a miss only costs that lookup.
+  @SuppressWarnings("ReferenceEquality")
   @Override
   public void deliver(String room, long seq, byte[] frame) {
     Position position = room == lastRoom ? lastPosition : position(room);
@@ -418,6 +402,7 @@ public final class Session implements Member {
     write(room, seq, frame);
   }
 
+  @SuppressWarnings("ReferenceEquality") // as in deliver()
   @Override
   public void presence(String room, byte[] frame) {
     Position position = room == lastRoom ? lastPosition : position(room);

@@ -41,8 +41,12 @@ class TokenVerifierTest {
   }
 
   private static String refusal(TokenVerifier verifier, String token) {
+    return refusal(verifier, token, now());
+  }
+
+  private static String refusal(TokenVerifier verifier, String token, long nowMs) {
     try {
-      Identity id = verifier.verify(token, now());
+      Identity id = verifier.verify(token, nowMs);
       throw new AssertionError("expected a refusal, got " + id);
     } catch (InvalidTokenException e) {
       return e.getMessage();
@@ -58,7 +62,7 @@ class TokenVerifierTest {
     assertThat(id.user()).isEqualTo("Zoë_1");
     assertThat(id.validUntilMs()).isEqualTo(exp * 1000);
     assertThat(id.expires()).isTrue();
-    assertThat(id.rooms().restricted()).isFalse();
+    assertThat(id.rooms()).isSameAs(RoomPatterns.ANY);
     assertThat(id.rooms().allows("general")).isTrue();
   }
 
@@ -266,6 +270,17 @@ class TokenVerifierTest {
   }
 
   @Test
+  @DisplayName("refuses a token with an unencoded payload (RFC 7797 b64: false), in crit or not")
+  void unencodedPayload() {
+    JsonObject claims = Jwts.claims("alice", Duration.ofMinutes(5));
+    JsonObject header = new JsonObject().put("alg", "HS256").put("b64", false);
+    assertThat(refusal(hs256(), Jwts.hs256(SECRET, header, claims)))
+        .isEqualTo("unencoded payloads (b64) are not supported");
+    header.put("crit", new JsonArray().add("b64"));
+    assertThat(refusal(hs256(), Jwts.hs256(SECRET, header, claims))).startsWith("critical header");
+  }
+
+  @Test
   @DisplayName(
       "accepts an RS256 token signed by the key pair whose public half is configured as PEM")
   void rs256Pem() throws Exception {
@@ -419,6 +434,181 @@ class TokenVerifierTest {
     assertThatThrownBy(
             () -> TokenVerifier.from(settings(null, null, lying.toString(), null, null, 0)))
         .hasMessageContaining("says alg ES256 but is a RS256 key");
+  }
+
+  @ParameterizedTest(name = "typ {0}")
+  @ValueSource(strings = {"JWT", "jwt", "application/jwt", "at+jwt", "application/at+jwt"})
+  @DisplayName("accepts a token whose typ is JWT or at+jwt (RFC 9068), in any spelling, or none")
+  void typAccepted(String typ) throws Exception {
+    JsonObject claims = Jwts.claims("alice", Duration.ofMinutes(5));
+    JsonObject header = new JsonObject().put("alg", "HS256").put("typ", typ);
+    assertThat(hs256().verify(Jwts.hs256(SECRET, header, claims), now()).user()).isEqualTo("alice");
+    JsonObject untyped = new JsonObject().put("alg", "HS256");
+    assertThat(hs256().verify(Jwts.hs256(SECRET, untyped, claims), now()).user())
+        .isEqualTo("alice");
+  }
+
+  @ParameterizedTest(name = "typ {0}")
+  @ValueSource(strings = {"secevent+jwt", "logout+jwt", "JWE", ""})
+  @DisplayName("refuses a correctly signed token of another declared type")
+  void typRefused(String typ) {
+    JsonObject header = new JsonObject().put("alg", "HS256").put("typ", typ);
+    String token = Jwts.hs256(SECRET, header, Jwts.claims("alice", Duration.ofMinutes(5)));
+    assertThat(refusal(hs256(), token)).isEqualTo("typ must be JWT or at+jwt");
+  }
+
+  @Test
+  @DisplayName(
+      "with a secret and an RSA public key both configured: accepts each one's tokens, and an HS256 token made with the public key as its secret is a bad signature")
+  void secretAndPublicKey() throws Exception {
+    String pem = Jwts.pem(RSA.getPublic());
+    TokenVerifier v = TokenVerifier.from(settings(SECRET, pem, null, null, null, 0));
+    JsonObject claims = Jwts.claims("erin", Duration.ofMinutes(5));
+    assertThat(v.verify(Jwts.hs256(SECRET, claims), now()).user()).isEqualTo("erin");
+    assertThat(v.verify(Jwts.rs256(RSA.getPrivate(), claims), now()).user()).isEqualTo("erin");
+    assertThat(refusal(v, Jwts.hs256(pem, claims))).isEqualTo("bad signature");
+    assertThat(
+            refusal(v, Jwts.es256(EC.getPrivate(), new JsonObject().put("alg", "ES256"), claims)))
+        .isEqualTo("algorithm ES256 is not accepted here");
+  }
+
+  @Test
+  @DisplayName(
+      "checks a token with a kid against a secret or PEM key, which are configured without one")
+  void kidAgainstKeysWithoutKid() throws Exception {
+    JsonObject claims = Jwts.claims("frank", Duration.ofMinutes(5));
+    assertThat(
+            hs256()
+                .verify(
+                    Jwts.hs256(
+                        SECRET, new JsonObject().put("alg", "HS256").put("kid", "2024-1"), claims),
+                    now())
+                .user())
+        .isEqualTo("frank");
+    TokenVerifier v =
+        TokenVerifier.from(settings(null, Jwts.pem(RSA.getPublic()), null, null, null, 0));
+    JsonObject header = new JsonObject().put("alg", "RS256").put("kid", "any");
+    assertThat(v.verify(Jwts.rs256(RSA.getPrivate(), header, claims), now()).user())
+        .isEqualTo("frank");
+  }
+
+  @Test
+  @DisplayName(
+      "with a JWKS file: a kid selects only keys of the token's algorithm, and an algorithm no key has is refused")
+  void jwksKidAndAlgorithm(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("jwks.json");
+    Files.writeString(
+        file,
+        Jwts.jwks(Jwts.jwk(RSA.getPublic(), "rsa-1"), Jwts.jwk(EC.getPublic(), "ec-1")).encode());
+    TokenVerifier v = TokenVerifier.from(settings(null, null, file.toString(), null, null, 0));
+    JsonObject claims = Jwts.claims("grace", Duration.ofMinutes(5));
+    // an RS256 token naming the EC key: no RSA key has that kid
+    JsonObject ecKid = new JsonObject().put("alg", "RS256").put("kid", "ec-1");
+    assertThat(refusal(v, Jwts.rs256(RSA.getPrivate(), ecKid, claims)))
+        .isEqualTo("no key with this kid");
+    assertThat(refusal(v, Jwts.hs256(SECRET, claims)))
+        .isEqualTo("algorithm HS256 is not accepted here");
+
+    Path ecOnly =
+        Files.writeString(
+            dir.resolve("ec.json"), Jwts.jwks(Jwts.jwk(EC.getPublic(), "e")).encode());
+    TokenVerifier es = TokenVerifier.from(settings(null, null, ecOnly.toString(), null, null, 0));
+    assertThat(refusal(es, Jwts.rs256(RSA.getPrivate(), claims)))
+        .isEqualTo("algorithm RS256 is not accepted here");
+  }
+
+  @Test
+  @DisplayName(
+      "never takes the key from the token: a header jwk with the signer's own key is a bad signature")
+  void embeddedJwkIgnored() {
+    TokenVerifier v =
+        TokenVerifier.from(settings(null, Jwts.pem(RSA.getPublic()), null, null, null, 0));
+    KeyPair mallory = Jwts.rsaKeyPair();
+    JsonObject header =
+        new JsonObject()
+            .put("alg", "RS256")
+            .put("kid", "m")
+            .put("jwk", Jwts.jwk(mallory.getPublic(), "m"));
+    String token =
+        Jwts.rs256(mallory.getPrivate(), header, Jwts.claims("mallory", Duration.ofMinutes(5)));
+    assertThat(refusal(v, token)).isEqualTo("bad signature");
+  }
+
+  @Test
+  @DisplayName("skips JWKS keys for another use, and refuses a JWKS with no signature key")
+  void jwksEncryptionKeys(@TempDir Path dir) throws Exception {
+    KeyPair enc = Jwts.rsaKeyPair();
+    Path mixed =
+        Files.writeString(
+            dir.resolve("mixed.json"),
+            Jwts.jwks(
+                    Jwts.jwk(enc.getPublic(), "enc").put("use", "enc").put("alg", "RSA-OAEP-256"),
+                    Jwts.jwk(RSA.getPublic(), "sig"))
+                .encode());
+    TokenVerifier v = TokenVerifier.from(settings(null, null, mixed.toString(), null, null, 0));
+    JsonObject claims = Jwts.claims("heidi", Duration.ofMinutes(5));
+    assertThat(v.verify(Jwts.rs256(RSA.getPrivate(), claims), now()).user()).isEqualTo("heidi");
+    JsonObject encKid = new JsonObject().put("alg", "RS256").put("kid", "enc");
+    assertThat(refusal(v, Jwts.rs256(enc.getPrivate(), encKid, claims)))
+        .isEqualTo("no key with this kid");
+    Path encOnly =
+        Files.writeString(
+            dir.resolve("enc.json"),
+            Jwts.jwks(Jwts.jwk(enc.getPublic(), "enc").put("use", "enc")).encode());
+    assertThatThrownBy(
+            () -> TokenVerifier.from(settings(null, null, encOnly.toString(), null, null, 0)))
+        .hasMessageContaining("has no signature keys");
+  }
+
+  @Test
+  @DisplayName(
+      "refuses exp: null as a missing exp, sub: null as a missing sub, and an iat that is not a number as malformed")
+  void nullClaimsAndBadIat() {
+    assertThat(
+            refusal(
+                hs256(), Jwts.hs256(SECRET, new JsonObject().put("sub", "alice").putNull("exp"))))
+        .isEqualTo("exp is required");
+    assertThat(
+            refusal(
+                hs256(),
+                Jwts.hs256(SECRET, Jwts.claims("alice", Duration.ofMinutes(5)).putNull("sub"))))
+        .startsWith("sub must be");
+    JsonObject claims = Jwts.claims("alice", Duration.ofMinutes(5)).put("iat", "today");
+    assertThat(refusal(hs256(), Jwts.hs256(SECRET, claims)))
+        .startsWith("malformed")
+        .contains("iat");
+  }
+
+  @Test
+  @DisplayName("keeps a fractional exp and a leeway to the millisecond, on exp and on nbf")
+  void millisecondTimes() throws Exception {
+    long nowMs = now();
+    double exp = (nowMs + 600_250) / 1000.0;
+    String token = Jwts.hs256(SECRET, new JsonObject().put("sub", "alice").put("exp", exp));
+    assertThat(hs256().verify(token, nowMs).validUntilMs()).isEqualTo((long) (exp * 1000));
+
+    TokenVerifier lenient = TokenVerifier.from(settings(SECRET, null, null, null, null, 1_500));
+    long second = nowMs / 1000;
+    JsonObject claims = new JsonObject().put("sub", "alice").put("exp", second - 1);
+    // expired 1 s ago (at most 2 s ago): within 1.5 s only while now is under exp + 1.5 s
+    assertThat(lenient.verify(Jwts.hs256(SECRET, claims), (second - 1) * 1000 + 1_499).user())
+        .isEqualTo("alice");
+    assertThat(refusal(lenient, Jwts.hs256(SECRET, claims), (second - 1) * 1000 + 1_500))
+        .isEqualTo("token expired");
+    JsonObject early = Jwts.claims("alice", Duration.ofMinutes(5)).put("nbf", second + 1);
+    assertThat(lenient.verify(Jwts.hs256(SECRET, early), (second + 1) * 1000 - 1_500).user())
+        .isEqualTo("alice");
+    assertThat(refusal(lenient, Jwts.hs256(SECRET, early), (second + 1) * 1000 - 1_501))
+        .isEqualTo("token not valid yet (nbf)");
+  }
+
+  @Test
+  @DisplayName("refuses a token in the five-part JWE form, and padding or spaces in a part")
+  void notCompactJws() {
+    String token = Jwts.hs256(SECRET, Jwts.claims("alice", Duration.ofMinutes(5)));
+    assertThat(refusal(hs256(), token + ".e30.e30")).startsWith("malformed");
+    assertThat(refusal(hs256(), " " + token)).startsWith("malformed");
+    assertThat(refusal(hs256(), token + "=")).startsWith("malformed");
   }
 
   private static String b64(String text) {

@@ -12,6 +12,7 @@ import dev.chat.testing.RedisServer;
 import dev.chat.testing.RespClient;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
+import java.net.URI;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -47,6 +48,7 @@ class RedisBrokerContractIT extends BrokerContractTest {
 
   private RedisServer redis;
   private final Map<Context, String> owners = new ConcurrentHashMap<>();
+  private final Map<Context, URI> redisOf = new ConcurrentHashMap<>();
 
   @BeforeAll
   void startRedis() {
@@ -68,6 +70,7 @@ class RedisBrokerContractIT extends BrokerContractTest {
     return context -> {
       String owner = "test-" + UUID.randomUUID().toString().substring(0, 8);
       owners.put(context, owner);
+      redisOf.put(context, URI.create(config.redisUrl()));
       return new RedisBroker(context.owner(), config, owner, Metrics.create(owner));
     };
   }
@@ -76,7 +79,8 @@ class RedisBrokerContractIT extends BrokerContractTest {
   @Override
   protected void settled(BrokerNode node) {
     String owner = owners.get(node.context());
-    try (RespClient client = redis.client()) {
+    URI uri = redisOf.get(node.context());
+    try (RespClient client = RespClient.connect(uri.getHost(), uri.getPort())) {
       waitUntil(
           "the lease of " + owner,
           Duration.ofSeconds(5),
@@ -229,5 +233,69 @@ class RedisBrokerContractIT extends BrokerContractTest {
     }
     waitUntil("ready again", RECONNECTED_WITHIN, a::ready);
     assertThat(a.publish(draft(r, u, "m3")).seq()).isEqualTo(1);
+  }
+
+  @Test
+  @DisplayName(
+      "when Redis restarts from an older snapshot, the room gets a new epoch before anything is"
+          + " stored, a resume from past the snapshot is not recovered, and no seq of the old epoch"
+          + " is reused in it")
+  void restartFromOlderSnapshotStartsANewEpoch() {
+    try (RedisServer snapshots = RedisServer.startWithSnapshots()) {
+      BrokerNode a = cluster(Map.of("CHAT_REDIS_URL", snapshots.uri())).node();
+      String r = room();
+      String u = user();
+      a.subscribe(r);
+      for (int i = 1; i <= 10; i++) {
+        assertThat(a.publish(draft(r, u, "m" + i)).seq()).isEqualTo(i);
+        if (i == 5) {
+          snapshots.save();
+        }
+      }
+      String before = a.read(r, ReadRequest.stateOnly()).epoch();
+      a.awaitSeq(r, 10);
+
+      snapshots.kill();
+      try {
+        waitUntil("not ready", RECONNECTED_WITHIN, () -> !a.ready());
+      } finally {
+        snapshots.restart();
+      }
+      waitUntil("ready again", RECONNECTED_WITHIN, a::ready);
+
+      // A message acknowledged as seq 7 of the old epoch is gone; the position of its reader
+      // must not be honoured, in the old epoch or against the new head.
+      Snapshot resumed = a.read(r, new ReadRequest(before, 7L, 10));
+      assertThat(resumed.recovered()).isFalse();
+      assertThat(resumed.epoch()).isNotEqualTo(before);
+      assertThat(resumed.seq()).as("the snapshot's head").isEqualTo(5);
+
+      Stored after = a.publish(draft(r, u, "after"));
+      assertThat(after.seq()).isEqualTo(6);
+      Message live =
+          BrokerNode.waitFor(
+                  "the message after the rollback",
+                  () -> a.messages(r),
+                  l -> l.size() == 11 && l.get(10).seq() == 6)
+              .get(10);
+      assertThat(live.epoch()).isEqualTo(resumed.epoch()).isNotEqualTo(before);
+      // A since past the new epoch's head is not recovered either.
+      assertThat(a.read(r, new ReadRequest(resumed.epoch(), 9L, 10)).recovered()).isFalse();
+      assertThat(a.read(r, new ReadRequest(resumed.epoch(), 6L, 10)).recovered()).isTrue();
+    }
+  }
+
+  @Test
+  @DisplayName(
+      "a room that Redis kept across no restart keeps its epoch: only a new dataset resets")
+  void sameDatasetKeepsTheEpoch() {
+    BrokerNode a = cluster().node();
+    BrokerNode b = cluster().node();
+    String r = room();
+    a.publish(draft(r, user(), "one"));
+    String epoch = a.read(r, latest(1)).epoch();
+    b.publish(draft(r, user(), "two"));
+    assertThat(b.read(r, new ReadRequest(epoch, 1L, 10)).recovered()).isTrue();
+    assertThat(a.read(r, latest(1)).epoch()).isEqualTo(epoch);
   }
 }

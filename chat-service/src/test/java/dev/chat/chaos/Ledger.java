@@ -21,6 +21,19 @@ final class Ledger {
     }
   }
 
+  /**
+   * A fault that let Redis lose acknowledged writes: acks the clients received from {@code fromMs}
+   * (inclusive) to {@code toMs} (exclusive) may be missing from the final history. Outside every
+   * such window an ack is a promise that must hold. {@code fromMs} is when the last state Redis
+   * came back with was taken (the snapshot's {@code SAVE}), or 0 for none (it came back empty): an
+   * ack received before it was for a message stored before it.
+   */
+  record Loss(String fault, long fromMs, long toMs) {
+    boolean covers(long atMs) {
+      return atMs >= fromMs && atMs < toMs;
+    }
+  }
+
   /** A room as Redis holds it at the end: its epoch and its history, seq → "from/id". */
   record RoomHistory(String room, String epoch, long head, TreeMap<Long, String> messages) {}
 
@@ -65,6 +78,7 @@ final class Ledger {
       long duplicates,
       long lost,
       long lostWithEpoch,
+      Map<String, Long> lostByFault,
       long storedAgainAfterDataLoss,
       long resets,
       long resends,
@@ -84,8 +98,10 @@ final class Ledger {
           + duplicates
           + " lost="
           + lost
-          + " lost-with-redis-data(expected)="
+          + " lost-with-redis-data(expected, announced by a new epoch)="
           + lostWithEpoch
+          + " "
+          + lostByFault
           + " stored-again-after-data-loss="
           + storedAgainAfterDataLoss
           + " resets(recovered:false)="
@@ -106,17 +122,21 @@ final class Ledger {
    *
    * <ul>
    *   <li>History: no (from, id) is stored twice in the current epoch.
-   *   <li>Every ack: the current epoch's history holds (from, id) at the acked seq; an ack may only
-   *       be missing if it was given before {@code dataLossAtMs} (Redis lost that epoch's data).
+   *   <li>Every ack: the final history holds (from, id) at the acked seq; an ack may only be
+   *       missing if it was received inside one of {@code losses} (Redis lost or rolled back that
+   *       write). That the clients were told of such a loss is checked where the fault happens:
+   *       every client must move to a new epoch through a {@code joined} with {@code
+   *       recovered:false}, and a reset within one epoch counts in {@link #sameEpochResets}.
    *   <li>Every client: it ends in the room's current epoch, caught up to its head, and what it
    *       accepted from its run's start to the head is exactly the history there (so no acked
    *       message is missing, duplicated or out of order for it).
    *   <li>All clients agree on which message each seq of each epoch carried, old epochs included.
    * </ul>
    */
-  Report verify(Map<String, RoomHistory> rooms, List<ChaosClient> clients, long dataLossAtMs) {
+  Report verify(Map<String, RoomHistory> rooms, List<ChaosClient> clients, List<Loss> losses) {
     long lost = 0;
     long lostWithEpoch = 0;
+    Map<String, Long> lostByFault = new TreeMap<>();
     long storedAgain = 0;
     for (RoomHistory room : rooms.values()) {
       Map<String, Long> where = new HashMap<>();
@@ -147,8 +167,10 @@ final class Ledger {
         ackedAt.computeIfAbsent(ack.room(), r -> new HashMap<>()).put(ack.seq(), ack.key());
         continue;
       }
-      if (ack.atMs() < dataLossAtMs) {
+      Loss loss = losses.stream().filter(l -> l.covers(ack.atMs())).findFirst().orElse(null);
+      if (loss != null) {
         lostWithEpoch++;
+        lostByFault.merge(loss.fault(), 1L, Long::sum);
         if (room.messages().containsValue(ack.key())) {
           storedAgain++; // a second copy, sent before the first was acked, landed in the new epoch
         }
@@ -156,7 +178,11 @@ final class Ledger {
       }
       lost++;
       violation(
-          "LOST: " + ack + " acked after the data loss; history has " + stored + " at that seq");
+          "LOST: "
+              + ack
+              + " acked outside every data loss; history has "
+              + stored
+              + " at that seq");
     }
     Map<String, Map<Long, String>> agreed = new HashMap<>();
     for (ChaosClient c : clients) {
@@ -224,6 +250,7 @@ final class Ledger {
         duplicates,
         lost,
         lostWithEpoch,
+        Map.copyOf(lostByFault),
         storedAgain,
         resets,
         resends,

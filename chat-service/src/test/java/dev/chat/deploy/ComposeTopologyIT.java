@@ -3,6 +3,7 @@ package dev.chat.deploy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.chat.testing.ChatNode;
+import dev.chat.testing.ClientFrames;
 import dev.chat.testing.NginxServer;
 import dev.chat.testing.Ports;
 import dev.chat.testing.RedisServer;
@@ -43,6 +44,7 @@ class ComposeTopologyIT {
 
   private static final Duration WAIT = Duration.ofSeconds(10);
   private static final HttpClient HTTP = HttpClient.newHttpClient();
+  private static final String API_KEY = "compose-api-key-" + UUID.randomUUID();
 
   private RedisServer redis;
   private final Map<String, ChatNode> nodes = new LinkedHashMap<>();
@@ -70,6 +72,8 @@ class ComposeTopologyIT {
               builder.env("CHAT_REDIS_URL", redis.uri());
               // Two event loops per node keep three nodes light on a small machine.
               builder.env("CHAT_INSTANCES", "2");
+              // The API on, so that refusing it is nginx's doing, not the nodes'.
+              builder.env("CHAT_API_KEY", API_KEY);
               ChatNode node = builder.start();
               nodes.put(name, node);
               ports.put(name, node.port());
@@ -140,6 +144,29 @@ class ComposeTopologyIT {
   }
 
   @Test
+  @Order(1)
+  @DisplayName("nginx does not forward the server API, which every node serves directly")
+  void serverApiIsNotPublic() throws Exception {
+    for (String path : List.of("/api", "/api/openapi.json", "/api/rooms/general/presence")) {
+      HttpResponse<String> through =
+          HTTP.send(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + nginx.port() + path))
+                  .header("Authorization", "Bearer " + API_KEY)
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(through.statusCode()).as("GET %s through nginx", path).isEqualTo(404);
+    }
+    ChatNode node = nodes.values().iterator().next();
+    HttpResponse<String> direct =
+        HTTP.send(
+            HttpRequest.newBuilder(node.httpUri("/api/openapi.json"))
+                .header("Authorization", "Bearer " + API_KEY)
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(direct.statusCode()).as("the node itself serves it").isEqualTo(200);
+  }
+
+  @Test
   @Order(2)
   @DisplayName(
       "one user's connections through nginx are spread over all three nodes (no stickiness)")
@@ -170,16 +197,11 @@ class ComposeTopologyIT {
       }
     }
     assertThat(bob).as("a connection on a node other than %s", aliceNode).isNotNull();
-    alice.send(new JsonObject().put("type", "join").put("room", room));
+    alice.send(ClientFrames.join(room));
     alice.await("joined", WAIT);
-    bob.send(new JsonObject().put("type", "join").put("room", room));
+    bob.send(ClientFrames.join(room));
     bob.await("joined", WAIT);
-    alice.send(
-        new JsonObject()
-            .put("type", "send")
-            .put("room", room)
-            .put("id", "m1")
-            .put("text", "hi via nginx"));
+    alice.send(ClientFrames.send(room, "m1", "hi via nginx"));
     JsonObject got =
         bob.awaitMatching(
             f -> "message".equals(f.getString("type")) && room.equals(f.getString("room")), WAIT);

@@ -1,11 +1,14 @@
 package dev.chat.it;
 
-import static dev.chat.it.MessagingCluster.id;
-import static dev.chat.it.MessagingCluster.room;
-import static dev.chat.it.MessagingCluster.user;
+import static dev.chat.testing.TestIds.id;
+import static dev.chat.testing.TestIds.room;
+import static dev.chat.testing.TestIds.user;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
 
+import dev.chat.testing.ChatCluster;
+import dev.chat.testing.ChatPeer;
+import dev.chat.testing.ClientFrames;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -14,35 +17,18 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.LongStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Rooms across two nodes on one Redis: welcome, fan-out, acks, de-duplication, errors, leave. */
 @Timeout(60)
 class ClusterMessagingIT {
 
-  private static MessagingCluster cluster;
-
-  @BeforeAll
-  static void startCluster() {
-    cluster = MessagingCluster.start("msg", Map.of());
-  }
-
-  @AfterAll
-  static void stopCluster() {
-    if (cluster != null) {
-      cluster.close();
-    }
-  }
-
-  @AfterEach
-  void closeClients() {
-    cluster.closePeers();
-  }
+  @RegisterExtension
+  static final ChatCluster cluster =
+      ChatCluster.named("msg").env(ChatCluster.QUIET_TIMERS).nodes(2).build();
 
   @Test
   @DisplayName("the welcome names the user, a fresh connection id, the node and its timers")
@@ -224,9 +210,9 @@ class ClusterMessagingIT {
     assertBadRequest(peer, null);
     peer.send(new JsonObject().put("room", room));
     assertBadRequest(peer, null);
-    peer.send(new JsonObject().put("type", "join").put("room", "no spaces allowed"));
+    peer.send(ClientFrames.join("no spaces allowed"));
     assertBadRequest(peer, null);
-    peer.send(new JsonObject().put("type", "ack").put("room", room).put("seq", -1));
+    peer.send(ClientFrames.ack(room, -1));
     assertBadRequest(peer, null);
 
     String blank = id();
@@ -272,7 +258,7 @@ class ClusterMessagingIT {
     long before = sender.say(room, id(), "before").getLong("seq");
     leaver.awaitSeq(room, before);
 
-    leaver.send(new JsonObject().put("type", "leave").put("room", room));
+    leaver.send(ClientFrames.leave(room));
     JsonObject left = leaver.claim(f -> "left".equals(f.getString("type")), "left");
     assertThat(left).isEqualTo(new JsonObject().put("type", "left").put("room", room));
 

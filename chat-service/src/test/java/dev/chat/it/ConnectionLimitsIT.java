@@ -5,9 +5,9 @@ import static dev.chat.it.LiveChecks.awaitTrue;
 import static dev.chat.it.LiveChecks.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.chat.testing.ChatCluster;
 import dev.chat.testing.ChatNode;
 import dev.chat.testing.RawWebSocket;
-import dev.chat.testing.RedisServer;
 import dev.chat.testing.RespClient;
 import dev.chat.testing.WsClient;
 import java.time.Duration;
@@ -15,13 +15,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Connections per user and per client address, counted across the cluster in Redis. The nodes trust
@@ -36,46 +35,23 @@ class ConnectionLimitsIT {
   private static final int PER_IP = 3;
   private static final long LEASE_MS = 2_000;
 
-  private RedisServer redis;
+  @RegisterExtension
+  static final ChatCluster cluster =
+      ChatCluster.named("limits")
+          .env("CHAT_MAX_CONNECTIONS_PER_USER", Integer.toString(PER_USER))
+          .env("CHAT_MAX_CONNECTIONS_PER_IP", Integer.toString(PER_IP))
+          .env("CHAT_TRUST_PROXY", "true")
+          .env("CHAT_NODE_LEASE_MS", Long.toString(LEASE_MS))
+          .nodes(2)
+          .build();
+
   private ChatNode a;
   private ChatNode b;
-  private final List<WsClient> clients = new ArrayList<>();
 
   @BeforeAll
   void start() {
-    redis = RedisServer.start();
-    a = limited("limits-a").start();
-    b = limited("limits-b").start();
-  }
-
-  private ChatNode.Builder limited(String name) {
-    return ChatNode.builder()
-        .name(name)
-        .env("CHAT_REDIS_URL", redis.uri())
-        .env("CHAT_INSTANCES", "2")
-        .env("CHAT_MAX_CONNECTIONS_PER_USER", Integer.toString(PER_USER))
-        .env("CHAT_MAX_CONNECTIONS_PER_IP", Integer.toString(PER_IP))
-        .env("CHAT_TRUST_PROXY", "true")
-        .env("CHAT_NODE_LEASE_MS", Long.toString(LEASE_MS));
-  }
-
-  @AfterEach
-  void closeClients() {
-    clients.forEach(WsClient::close);
-    clients.clear();
-  }
-
-  @AfterAll
-  void stop() {
-    for (AutoCloseable c : new AutoCloseable[] {a, b, redis}) {
-      try {
-        if (c != null) {
-          c.close();
-        }
-      } catch (Exception ignored) {
-        // the next one still gets closed
-      }
-    }
+    a = cluster.a();
+    b = cluster.b();
   }
 
   private static String randomIp() {
@@ -85,7 +61,7 @@ class ConnectionLimitsIT {
 
   private WsClient connect(ChatNode node, String user, String forwardedFor) {
     WsClient c = WsClient.connect(node.wsUri(user), Map.of("X-Forwarded-For", forwardedFor));
-    clients.add(c);
+    cluster.track(c);
     return c;
   }
 
@@ -160,7 +136,7 @@ class ConnectionLimitsIT {
   void framesBeforeTheWelcomeAreKept() {
     String room = LiveChecks.room();
     // Holds the slot scripts (writes) for a while, so the join surely arrives before they answer.
-    try (RespClient client = redis.client()) {
+    try (RespClient client = cluster.redis().client()) {
       client.call("CLIENT", "PAUSE", "700", "WRITE");
     }
     try (RawWebSocket ws =
@@ -195,7 +171,7 @@ class ConnectionLimitsIT {
   @DisplayName("the connections of a node that died stop counting once its lease runs out")
   void deadNodesConnectionsExpire() {
     String carol = user("carol");
-    try (ChatNode doomed = limited("limits-doomed").start()) {
+    try (ChatNode doomed = cluster.builder("limits-doomed", Map.of()).start()) {
       assertAdmitted(connect(doomed, carol, randomIp()));
       assertAdmitted(connect(doomed, carol, randomIp()));
       assertRefused(connect(a, carol, randomIp()));

@@ -12,9 +12,9 @@ import static dev.chat.it.LiveChecks.user;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.chat.testing.ChatCluster;
 import dev.chat.testing.ChatNode;
 import dev.chat.testing.RawWebSocket;
-import dev.chat.testing.RedisServer;
 import dev.chat.testing.WsClient;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;
@@ -22,13 +22,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -41,7 +42,16 @@ class ConnectionRulesIT {
   private static final int RATE_PER_SEC = 5;
   private static final int BURST = 5;
 
-  private RedisServer redis;
+  @RegisterExtension
+  static final ChatCluster cluster =
+      ChatCluster.named("rules")
+          .node(
+              Map.of(
+                  "CHAT_MAX_FRAME_BYTES", Integer.toString(MAX_FRAME_BYTES),
+                  "CHAT_RATE_LIMIT_PER_SEC", Integer.toString(RATE_PER_SEC),
+                  "CHAT_RATE_LIMIT_BURST", Integer.toString(BURST)))
+          .node(Map.of("CHAT_MAX_CONNECTIONS", "2"))
+          .build();
 
   /** Small frames, a low rate limit. */
   private ChatNode node;
@@ -51,36 +61,8 @@ class ConnectionRulesIT {
 
   @BeforeAll
   void start() {
-    redis = RedisServer.start();
-    node =
-        ChatNode.builder()
-            .name("rules")
-            .env("CHAT_REDIS_URL", redis.uri())
-            .env("CHAT_INSTANCES", "2")
-            .env("CHAT_MAX_FRAME_BYTES", Integer.toString(MAX_FRAME_BYTES))
-            .env("CHAT_RATE_LIMIT_PER_SEC", Integer.toString(RATE_PER_SEC))
-            .env("CHAT_RATE_LIMIT_BURST", Integer.toString(BURST))
-            .start();
-    small =
-        ChatNode.builder()
-            .name("small")
-            .env("CHAT_REDIS_URL", redis.uri())
-            .env("CHAT_INSTANCES", "2")
-            .env("CHAT_MAX_CONNECTIONS", "2")
-            .start();
-  }
-
-  @AfterAll
-  void stop() {
-    for (AutoCloseable c : new AutoCloseable[] {small, node, redis}) {
-      try {
-        if (c != null) {
-          c.close();
-        }
-      } catch (Exception ignored) {
-        // the next one still gets closed
-      }
-    }
+    node = cluster.a();
+    small = cluster.b();
   }
 
   @Test

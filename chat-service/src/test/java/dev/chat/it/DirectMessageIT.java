@@ -1,42 +1,27 @@
 package dev.chat.it;
 
-import static dev.chat.it.MessagingCluster.id;
-import static dev.chat.it.MessagingCluster.user;
+import static dev.chat.testing.TestIds.id;
+import static dev.chat.testing.TestIds.user;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
 
+import dev.chat.testing.ChatCluster;
+import dev.chat.testing.ChatPeer;
+import dev.chat.testing.ClientFrames;
 import io.vertx.core.json.JsonObject;
 import java.util.List;
-import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Direct messages across two nodes: both inboxes, the ack, offline delivery, privacy, dedup. */
 @Timeout(60)
 class DirectMessageIT {
 
-  private static MessagingCluster cluster;
-
-  @BeforeAll
-  static void startCluster() {
-    cluster = MessagingCluster.start("dm", Map.of());
-  }
-
-  @AfterAll
-  static void stopCluster() {
-    if (cluster != null) {
-      cluster.close();
-    }
-  }
-
-  @AfterEach
-  void closeClients() {
-    cluster.closePeers();
-  }
+  @RegisterExtension
+  static final ChatCluster cluster =
+      ChatCluster.named("dm").env(ChatCluster.QUIET_TIMERS).nodes(2).build();
 
   private static String inbox(String user) {
     return "@" + user;
@@ -118,7 +103,7 @@ class DirectMessageIT {
         .isEqualTo("ack");
 
     ChatPeer snoop = cluster.connect(cluster.a(), user("mallory"));
-    snoop.send(new JsonObject().put("type", "join").put("room", inbox(bob)));
+    snoop.send(ClientFrames.join(inbox(bob)));
 
     JsonObject error = snoop.claim(f -> "error".equals(f.getString("type")), "error");
     assertThat(error.getString("code")).isEqualTo("forbidden");

@@ -7,8 +7,8 @@ import static dev.chat.it.LiveChecks.room;
 import static dev.chat.it.LiveChecks.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.chat.testing.ChatCluster;
 import dev.chat.testing.ChatNode;
-import dev.chat.testing.RedisServer;
 import dev.chat.testing.RespClient;
 import dev.chat.testing.WsClient;
 import io.vertx.core.json.JsonObject;
@@ -18,6 +18,7 @@ import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A node loses Redis for a moment while Redis keeps its data, and a user of that node leaves during
@@ -30,17 +31,17 @@ class FailedLeaveRetryIT {
   private static final long LEASE_MS = 30_000;
   private static final Duration NOTICED = Duration.ofSeconds(10);
 
-  private static ChatNode node(RedisServer redis, String name) {
-    return ChatNode.builder()
-        .name(name)
-        // the connection name lets the test cut this node alone off Redis
-        .env("CHAT_REDIS_URL", redis.uri() + "?client=" + name)
-        .env("CHAT_INSTANCES", "1")
-        .env("CHAT_NODE_LEASE_MS", Long.toString(LEASE_MS))
-        .env("CHAT_BROKER_TIMEOUT_MS", "1000")
-        .env("CHAT_ACK_TIMEOUT_MS", "60000")
-        .start();
-  }
+  @RegisterExtension
+  static final ChatCluster cluster =
+      ChatCluster.named("retry")
+          // the connection names let the test cut one node alone off Redis
+          .namedConnections()
+          .env("CHAT_INSTANCES", "1")
+          .env("CHAT_NODE_LEASE_MS", Long.toString(LEASE_MS))
+          .env("CHAT_BROKER_TIMEOUT_MS", "1000")
+          .env("CHAT_ACK_TIMEOUT_MS", "60000")
+          .nodes(2)
+          .build();
 
   @Test
   @DisplayName(
@@ -49,11 +50,9 @@ class FailedLeaveRetryIT {
     String room = room();
     String alice = user("alice");
     String bob = user("bob");
-    String suffix = room.substring(2);
-    try (RedisServer redis = RedisServer.start();
-        RespClient admin = redis.client();
-        ChatNode a = node(redis, "retry-a-" + suffix);
-        ChatNode b = node(redis, "retry-b-" + suffix);
+    ChatNode a = cluster.a();
+    ChatNode b = cluster.b();
+    try (RespClient admin = cluster.redis().client();
         WsClient aliceClient = WsClient.connect(a.wsUri(alice))) {
       WsClient bobClient = WsClient.connect(b.wsUri(bob));
       joinRoom(aliceClient, room);

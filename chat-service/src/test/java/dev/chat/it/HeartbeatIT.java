@@ -7,20 +7,20 @@ import static dev.chat.it.LiveChecks.raw;
 import static dev.chat.it.LiveChecks.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.chat.testing.ChatCluster;
 import dev.chat.testing.ChatNode;
 import dev.chat.testing.RawWebSocket;
-import dev.chat.testing.RedisServer;
 import dev.chat.testing.WsClient;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The server's heartbeat: pings every interval, closes a silent connection with 4000. */
 @Timeout(60)
@@ -35,30 +35,19 @@ class HeartbeatIT {
    */
   private static final Duration SEVERAL_TIMEOUTS = Duration.ofMillis(4 * TIMEOUT_MS);
 
-  private RedisServer redis;
+  @RegisterExtension
+  static final ChatCluster cluster =
+      ChatCluster.named("heartbeat")
+          .env("CHAT_HEARTBEAT_INTERVAL_MS", Long.toString(INTERVAL_MS))
+          .env("CHAT_HEARTBEAT_TIMEOUT_MS", Long.toString(TIMEOUT_MS))
+          .nodes(1)
+          .build();
+
   private ChatNode node;
 
   @BeforeAll
   void start() {
-    redis = RedisServer.start();
-    node =
-        ChatNode.builder()
-            .name("heartbeat")
-            .env("CHAT_REDIS_URL", redis.uri())
-            .env("CHAT_INSTANCES", "2")
-            .env("CHAT_HEARTBEAT_INTERVAL_MS", Long.toString(INTERVAL_MS))
-            .env("CHAT_HEARTBEAT_TIMEOUT_MS", Long.toString(TIMEOUT_MS))
-            .start();
-  }
-
-  @AfterAll
-  void stop() {
-    if (node != null) {
-      node.close();
-    }
-    if (redis != null) {
-      redis.close();
-    }
+    node = cluster.a();
   }
 
   @Test

@@ -17,6 +17,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.KeyPair;
 import java.time.Duration;
 import java.time.Instant;
@@ -37,7 +38,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Auth mode jwt on real nodes: one checking HS256 with an audience and an issuer (logging at DEBUG,
- * to show that no token reaches the log), one checking RS256 against a PEM public key.
+ * to show that no token reaches the log), one checking RS256 against a PEM public key, one checking
+ * RS256 and ES256 against a JWKS file.
  */
 @Timeout(60)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -49,6 +51,8 @@ class JwtAuthIT {
 
   private final String secret = "s-" + UUID.randomUUID() + "-" + UUID.randomUUID();
   private final KeyPair rsa = Jwts.rsaKeyPair();
+  private final KeyPair jwksRsa = Jwts.rsaKeyPair();
+  private final KeyPair jwksEc = Jwts.ecKeyPair();
 
   /** HS256, with audience and issuer, DEBUG logs. */
   private ChatNode hs;
@@ -56,8 +60,13 @@ class JwtAuthIT {
   /** RS256 with a PEM public key. */
   private ChatNode rs;
 
+  /** RS256 and ES256 from a JWKS file of two keys. */
+  private ChatNode jwks;
+
+  private Path jwksFile;
+
   @BeforeAll
-  void start() {
+  void start() throws IOException {
     hs =
         ChatNode.builder()
             .name("jwt-hs")
@@ -75,14 +84,29 @@ class JwtAuthIT {
             .env("CHAT_JWT_PUBLIC_KEY", Jwts.pem(rsa.getPublic()))
             .env("CHAT_INSTANCES", "1")
             .start();
+    jwksFile = Files.createTempFile("jwt-jwks", ".json");
+    Files.writeString(
+        jwksFile,
+        Jwts.jwks(Jwts.jwk(jwksRsa.getPublic(), "rsa-1"), Jwts.jwk(jwksEc.getPublic(), "ec-1"))
+            .encode());
+    jwks =
+        ChatNode.builder()
+            .name("jwt-jwks")
+            .env("CHAT_AUTH", "jwt")
+            .env("CHAT_JWT_JWKS_FILE", jwksFile.toString())
+            .env("CHAT_INSTANCES", "1")
+            .start();
   }
 
   @AfterAll
-  void stop() {
-    for (ChatNode n : new ChatNode[] {hs, rs}) {
+  void stop() throws IOException {
+    for (ChatNode n : new ChatNode[] {hs, rs, jwks}) {
       if (n != null) {
         n.close();
       }
+    }
+    if (jwksFile != null) {
+      Files.deleteIfExists(jwksFile);
     }
   }
 
@@ -156,6 +180,12 @@ class JwtAuthIT {
             "whose sub is not a user id", sign.apply(good("a b")), "sub must be a user id"));
     cases.add(
         Arguments.of(
+            "of another declared type",
+            Jwts.hs256(
+                secret, new JsonObject().put("alg", "HS256").put("typ", "logout+jwt"), good(u)),
+            "typ must be JWT or at+jwt"));
+    cases.add(
+        Arguments.of(
             "RS256 on an HS256 node",
             Jwts.rs256(rsa.getPrivate(), good(u)),
             "RS256 is not accepted"));
@@ -223,6 +253,37 @@ class JwtAuthIT {
         .contains("bad signature");
     // HS256 "signed" with the public key, which an attacker knows: must not verify against it
     assertThat(refusal(rs, "?token=" + Jwts.hs256(Jwts.pem(rsa.getPublic()), claims)))
+        .startsWith("401 ")
+        .contains("HS256 is not accepted");
+  }
+
+  @Test
+  @DisplayName(
+      "with a JWKS file: accepts RS256 and ES256 tokens by kid, and refuses an unknown kid and another key's signature")
+  void jwksFile() {
+    String ivan = user("ivan");
+    JsonObject claims = Jwts.claims(ivan, Duration.ofMinutes(5));
+    String rsToken =
+        Jwts.rs256(
+            jwksRsa.getPrivate(), new JsonObject().put("alg", "RS256").put("kid", "rsa-1"), claims);
+    try (WsClient client = WsClient.connect(tokenUri(jwks, rsToken))) {
+      assertThat(client.welcome().getString("user")).isEqualTo(ivan);
+    }
+    String esToken =
+        Jwts.es256(
+            jwksEc.getPrivate(), new JsonObject().put("alg", "ES256").put("kid", "ec-1"), claims);
+    try (WsClient client = WsClient.connect(tokenUri(jwks, esToken))) {
+      assertThat(client.welcome().getString("user")).isEqualTo(ivan);
+    }
+    JsonObject unknownKid = new JsonObject().put("alg", "RS256").put("kid", "rsa-2");
+    assertThat(refusal(jwks, "?token=" + Jwts.rs256(jwksRsa.getPrivate(), unknownKid, claims)))
+        .startsWith("401 ")
+        .contains("no key with this kid");
+    JsonObject rsaKid = new JsonObject().put("alg", "RS256").put("kid", "rsa-1");
+    assertThat(refusal(jwks, "?token=" + Jwts.rs256(rsa.getPrivate(), rsaKid, claims)))
+        .startsWith("401 ")
+        .contains("bad signature");
+    assertThat(refusal(jwks, "?token=" + Jwts.hs256(secret, claims)))
         .startsWith("401 ")
         .contains("HS256 is not accepted");
   }

@@ -1,5 +1,6 @@
 package dev.chat.it;
 
+import dev.chat.testing.ClientFrames;
 import dev.chat.testing.RawWebSocket;
 import dev.chat.testing.WsClient;
 import io.vertx.core.json.DecodeException;
@@ -38,15 +39,15 @@ final class LiveChecks {
   }
 
   static JsonObject join(String room) {
-    return new JsonObject().put("type", "join").put("room", room);
+    return ClientFrames.join(room);
   }
 
   static JsonObject leave(String room) {
-    return new JsonObject().put("type", "leave").put("room", room);
+    return ClientFrames.leave(room);
   }
 
   static JsonObject send(String room, String id, String text) {
-    return new JsonObject().put("type", "send").put("room", room).put("id", id).put("text", text);
+    return ClientFrames.send(room, id, text);
   }
 
   /** Joins {@code room} and returns the {@code joined} frame. */

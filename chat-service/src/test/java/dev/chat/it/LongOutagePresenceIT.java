@@ -10,6 +10,7 @@ import static dev.chat.it.LiveChecks.send;
 import static dev.chat.it.LiveChecks.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.chat.testing.ChatCluster;
 import dev.chat.testing.ChatNode;
 import dev.chat.testing.RedisServer;
 import dev.chat.testing.RespClient;
@@ -22,6 +23,7 @@ import java.util.Set;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Issue 10, part 2: Redis is down long enough for the reconnect backoff to reach its ceiling and
@@ -45,16 +47,14 @@ class LongOutagePresenceIT {
 
   private static final Duration RECOVERED = Duration.ofSeconds(20);
 
-  private static ChatNode node(RedisServer redis, String name) {
-    return ChatNode.builder()
-        .name(name)
-        .env("CHAT_REDIS_URL", redis.uri())
-        .env("CHAT_INSTANCES", "2")
-        .env("CHAT_NODE_LEASE_MS", Long.toString(LEASE_MS))
-        .env("CHAT_BROKER_TIMEOUT_MS", "1000")
-        .env("CHAT_ACK_TIMEOUT_MS", "60000")
-        .start();
-  }
+  @RegisterExtension
+  static final ChatCluster cluster =
+      ChatCluster.named("long")
+          .env("CHAT_NODE_LEASE_MS", Long.toString(LEASE_MS))
+          .env("CHAT_BROKER_TIMEOUT_MS", "1000")
+          .env("CHAT_ACK_TIMEOUT_MS", "60000")
+          .nodes(2)
+          .build();
 
   @Test
   @DisplayName(
@@ -63,11 +63,10 @@ class LongOutagePresenceIT {
     String room = room();
     String alice = user("alice");
     String bob = user("bob");
-    String suffix = room.substring(2);
-    try (RedisServer redis = RedisServer.start();
-        ChatNode a = node(redis, "long-a-" + suffix);
-        ChatNode b = node(redis, "long-b-" + suffix);
-        WsClient aliceClient = WsClient.connect(a.wsUri(alice));
+    RedisServer redis = cluster.redis();
+    ChatNode a = cluster.a();
+    ChatNode b = cluster.b();
+    try (WsClient aliceClient = WsClient.connect(a.wsUri(alice));
         WsClient bobClient = WsClient.connect(b.wsUri(bob))) {
       String oldEpoch = joinRoom(aliceClient, room).getString("epoch");
       joinRoom(bobClient, room);

@@ -13,9 +13,9 @@ import static dev.chat.it.LiveChecks.room;
 import static dev.chat.it.LiveChecks.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.chat.testing.ChatCluster;
 import dev.chat.testing.ChatNode;
 import dev.chat.testing.RawWebSocket;
-import dev.chat.testing.RedisServer;
 import dev.chat.testing.RespClient;
 import dev.chat.testing.WsClient;
 import io.vertx.core.json.JsonObject;
@@ -25,12 +25,12 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Presence across two nodes sharing one Redis: who is announced to whom, how {@code online} counts,
@@ -42,40 +42,28 @@ class PresenceIT {
 
   private static final Duration NODE_DEATH_NOTICED = Duration.ofSeconds(15);
 
-  private RedisServer redis;
+  @RegisterExtension
+  static final ChatCluster cluster =
+      ChatCluster.named("presence")
+          .env("CHAT_NODE_LEASE_MS", "3000")
+          .env("CHAT_HEARTBEAT_INTERVAL_MS", "200")
+          .env("CHAT_HEARTBEAT_TIMEOUT_MS", "1000")
+          // no redelivery during a test: the frames a test reads are exactly the ones sent once
+          .env("CHAT_ACK_TIMEOUT_MS", "60000")
+          .nodes(2)
+          .build();
+
   private ChatNode a;
   private ChatNode b;
 
   @BeforeAll
   void start() {
-    redis = RedisServer.start();
-    a = node("presence-a").start();
-    b = node("presence-b").start();
+    a = cluster.a();
+    b = cluster.b();
   }
 
   private ChatNode.Builder node(String name) {
-    return ChatNode.builder()
-        .name(name)
-        .env("CHAT_REDIS_URL", redis.uri())
-        .env("CHAT_INSTANCES", "2")
-        .env("CHAT_NODE_LEASE_MS", "3000")
-        .env("CHAT_HEARTBEAT_INTERVAL_MS", "200")
-        .env("CHAT_HEARTBEAT_TIMEOUT_MS", "1000")
-        // no redelivery during a test: the frames a test reads are exactly the ones sent once
-        .env("CHAT_ACK_TIMEOUT_MS", "60000");
-  }
-
-  @AfterAll
-  void stop() {
-    for (AutoCloseable c : new AutoCloseable[] {a, b, redis}) {
-      try {
-        if (c != null) {
-          c.close();
-        }
-      } catch (Exception ignored) {
-        // the next one still gets closed
-      }
-    }
+    return cluster.builder(name, Map.of());
   }
 
   @Test
@@ -196,7 +184,7 @@ class PresenceIT {
     String u2 = user("doomed");
     String both = user("both");
     try (ChatNode c = node("presence-c").start();
-        RespClient resp = redis.client();
+        RespClient resp = cluster.redis().client();
         WsClient w = WsClient.connect(a.wsUri(user("watcher")));
         WsClient bothOnA = WsClient.connect(a.wsUri(both))) {
       joinRoom(w, room);

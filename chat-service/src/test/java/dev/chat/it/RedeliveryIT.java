@@ -1,22 +1,22 @@
 package dev.chat.it;
 
-import static dev.chat.it.MessagingCluster.id;
-import static dev.chat.it.MessagingCluster.room;
-import static dev.chat.it.MessagingCluster.user;
+import static dev.chat.testing.TestIds.id;
+import static dev.chat.testing.TestIds.room;
+import static dev.chat.testing.TestIds.user;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
 
+import dev.chat.testing.ChatCluster;
+import dev.chat.testing.ChatPeer;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Delivery acks across two nodes with fast timers: a first redelivery after 200 ms, then 400 ms,
@@ -29,29 +29,16 @@ class RedeliveryIT {
   private static final int MAX_REDELIVERIES = 2;
   private static final Duration CLOSE_WAIT = Duration.ofSeconds(10);
 
-  private static MessagingCluster cluster;
-
-  @BeforeAll
-  static void startCluster() {
-    cluster =
-        MessagingCluster.start(
-            "redeliver",
-            Map.of(
-                "CHAT_ACK_TIMEOUT_MS", Long.toString(ACK_TIMEOUT_MS),
-                "CHAT_MAX_REDELIVERIES", Integer.toString(MAX_REDELIVERIES)));
-  }
-
-  @AfterAll
-  static void stopCluster() {
-    if (cluster != null) {
-      cluster.close();
-    }
-  }
-
-  @AfterEach
-  void closeClients() {
-    cluster.closePeers();
-  }
+  @RegisterExtension
+  static final ChatCluster cluster =
+      ChatCluster.named("redeliver")
+          .env(ChatCluster.QUIET_TIMERS)
+          .env(
+              Map.of(
+                  "CHAT_ACK_TIMEOUT_MS", Long.toString(ACK_TIMEOUT_MS),
+                  "CHAT_MAX_REDELIVERIES", Integer.toString(MAX_REDELIVERIES)))
+          .nodes(2)
+          .build();
 
   @Test
   @DisplayName(

@@ -8,20 +8,20 @@ import static dev.chat.it.LiveChecks.send;
 import static dev.chat.it.LiveChecks.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.chat.testing.ChatCluster;
 import dev.chat.testing.ChatNode;
-import dev.chat.testing.RedisServer;
 import dev.chat.testing.WsClient;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Predicate;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Redis dies under two nodes with connected clients, and comes back empty: the nodes report it,
@@ -34,39 +34,22 @@ class RedisOutageIT {
   private static final Duration OUTAGE_NOTICED = Duration.ofSeconds(10);
   private static final Duration RECOVERED = Duration.ofSeconds(20);
 
-  private RedisServer redis;
+  @RegisterExtension
+  static final ChatCluster cluster =
+      ChatCluster.named("outage")
+          .env("CHAT_NODE_LEASE_MS", "3000")
+          .env("CHAT_BROKER_TIMEOUT_MS", "1000")
+          .env("CHAT_ACK_TIMEOUT_MS", "60000")
+          .nodes(2)
+          .build();
+
   private ChatNode a;
   private ChatNode b;
 
   @BeforeAll
   void start() {
-    redis = RedisServer.start();
-    a = node("outage-a");
-    b = node("outage-b");
-  }
-
-  private ChatNode node(String name) {
-    return ChatNode.builder()
-        .name(name)
-        .env("CHAT_REDIS_URL", redis.uri())
-        .env("CHAT_INSTANCES", "2")
-        .env("CHAT_NODE_LEASE_MS", "3000")
-        .env("CHAT_BROKER_TIMEOUT_MS", "1000")
-        .env("CHAT_ACK_TIMEOUT_MS", "60000")
-        .start();
-  }
-
-  @AfterAll
-  void stop() {
-    for (AutoCloseable c : new AutoCloseable[] {a, b, redis}) {
-      try {
-        if (c != null) {
-          c.close();
-        }
-      } catch (Exception ignored) {
-        // the next one still gets closed
-      }
-    }
+    a = cluster.a();
+    b = cluster.b();
   }
 
   @Test
@@ -82,7 +65,7 @@ class RedisOutageIT {
       assertThat(ack(alice, "before").getLong("seq")).isEqualTo(1);
       assertThat(message(bob, "before").getLong("seq")).isEqualTo(1);
 
-      redis.kill();
+      cluster.redis().kill();
       awaitTrue("node a not ready", OUTAGE_NOTICED, () -> a.httpStatus("/health/ready") == 503);
       awaitTrue("node b not ready", OUTAGE_NOTICED, () -> b.httpStatus("/health/ready") == 503);
       assertThat(a.httpStatus("/health/live")).isEqualTo(200);
@@ -94,7 +77,7 @@ class RedisOutageIT {
       assertThat(alice.isClosed()).isFalse();
       assertThat(bob.isClosed()).isFalse();
 
-      redis.restart();
+      cluster.redis().restart();
       awaitTrue("node a ready again", RECOVERED, () -> a.httpStatus("/health/ready") == 200);
       awaitTrue("node b ready again", RECOVERED, () -> b.httpStatus("/health/ready") == 200);
 

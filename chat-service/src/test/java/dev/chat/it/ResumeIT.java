@@ -1,11 +1,13 @@
 package dev.chat.it;
 
-import static dev.chat.it.MessagingCluster.id;
-import static dev.chat.it.MessagingCluster.room;
-import static dev.chat.it.MessagingCluster.user;
+import static dev.chat.testing.TestIds.id;
+import static dev.chat.testing.TestIds.room;
+import static dev.chat.testing.TestIds.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.chat.testing.ChatCluster;
 import dev.chat.testing.ChatNode;
+import dev.chat.testing.ChatPeer;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,12 +23,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.stream.LongStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * History on join and recovery with {@code since}, across two nodes: exact replays, the latest
@@ -38,29 +38,16 @@ class ResumeIT {
   private static final int HISTORY_ON_JOIN = 10;
   private static final int HISTORY_MAX = 100;
 
-  private static MessagingCluster cluster;
-
-  @BeforeAll
-  static void startCluster() {
-    cluster =
-        MessagingCluster.start(
-            "resume",
-            Map.of(
-                "CHAT_HISTORY_ON_JOIN", Integer.toString(HISTORY_ON_JOIN),
-                "CHAT_HISTORY_MAX", Integer.toString(HISTORY_MAX)));
-  }
-
-  @AfterAll
-  static void stopCluster() {
-    if (cluster != null) {
-      cluster.close();
-    }
-  }
-
-  @AfterEach
-  void closeClients() {
-    cluster.closePeers();
-  }
+  @RegisterExtension
+  static final ChatCluster cluster =
+      ChatCluster.named("resume")
+          .env(ChatCluster.QUIET_TIMERS)
+          .env(
+              Map.of(
+                  "CHAT_HISTORY_ON_JOIN", Integer.toString(HISTORY_ON_JOIN),
+                  "CHAT_HISTORY_MAX", Integer.toString(HISTORY_MAX)))
+          .nodes(2)
+          .build();
 
   @Test
   @DisplayName(

@@ -7,8 +7,8 @@ import static dev.chat.it.LiveChecks.room;
 import static dev.chat.it.LiveChecks.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.chat.testing.ChatCluster;
 import dev.chat.testing.ChatNode;
-import dev.chat.testing.RedisServer;
 import dev.chat.testing.WsClient;
 import java.time.Duration;
 import java.util.HashMap;
@@ -27,6 +27,7 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * SIGTERM: a node stops being ready, closes every socket with 1012, announces its leaves, exits.
@@ -39,35 +40,25 @@ class ShutdownIT {
   private static final Duration EXIT_MARGIN = Duration.ofSeconds(7);
 
   private final ExecutorService pollerThread = Executors.newSingleThreadExecutor();
-  private RedisServer redis;
+
+  @RegisterExtension
+  static final ChatCluster cluster =
+      ChatCluster.named("shutdown").env("CHAT_DRAIN_MS", Long.toString(DRAIN_MS)).nodes(1).build();
+
   private ChatNode survivor;
 
   @BeforeAll
   void start() {
-    redis = RedisServer.start();
-    survivor = node("survivor").start();
+    survivor = cluster.a();
   }
 
   private ChatNode.Builder node(String name) {
-    return ChatNode.builder()
-        .name(name)
-        .env("CHAT_REDIS_URL", redis.uri())
-        .env("CHAT_INSTANCES", "2")
-        .env("CHAT_DRAIN_MS", Long.toString(DRAIN_MS));
+    return cluster.builder(name, Map.of());
   }
 
   @AfterAll
   void stop() {
     pollerThread.shutdownNow();
-    for (AutoCloseable c : new AutoCloseable[] {survivor, redis}) {
-      try {
-        if (c != null) {
-          c.close();
-        }
-      } catch (Exception ignored) {
-        // the next one still gets closed
-      }
-    }
   }
 
   @Test

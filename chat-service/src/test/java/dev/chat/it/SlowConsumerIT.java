@@ -10,21 +10,21 @@ import static dev.chat.it.LiveChecks.send;
 import static dev.chat.it.LiveChecks.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.chat.testing.ChatCluster;
 import dev.chat.testing.ChatNode;
 import dev.chat.testing.RawWebSocket;
-import dev.chat.testing.RedisServer;
 import dev.chat.testing.WsClient;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Slow consumers on a real node: a client that stops reading is closed with 4001 once its write
@@ -38,46 +38,29 @@ class SlowConsumerIT {
 
   private static final String TEXT = "s".repeat(3_900);
 
-  private RedisServer redis;
-  private ChatNode node;
+  @RegisterExtension
+  static final ChatCluster cluster =
+      ChatCluster.named("slow")
+          .node(
+              Map.of(
+                  "CHAT_MAX_PENDING_ACKS", "1000000",
+                  "CHAT_ACK_TIMEOUT_MS", "600000",
+                  "CHAT_RATE_LIMIT_PER_SEC", "100000",
+                  "CHAT_RATE_LIMIT_BURST", "100000",
+                  "CHAT_FRAME_RATE_PER_SEC", "100000",
+                  "CHAT_FRAME_BURST", "100000"))
+          // The embedded broker answers a join in the turn that read it, before anything is
+          // flushed.
+          .embeddedNode(Map.of("CHAT_INSTANCES", "1", "CHAT_RATE_LIMIT_BURST", "100"))
+          .build();
 
-  /** The embedded broker answers a join in the turn that read it, before anything is flushed. */
+  private ChatNode node;
   private ChatNode embedded;
 
   @BeforeAll
   void start() {
-    redis = RedisServer.start();
-    node =
-        ChatNode.builder()
-            .name("slow")
-            .env("CHAT_REDIS_URL", redis.uri())
-            .env("CHAT_INSTANCES", "2")
-            .env("CHAT_MAX_PENDING_ACKS", "1000000")
-            .env("CHAT_ACK_TIMEOUT_MS", "600000")
-            .env("CHAT_RATE_LIMIT_PER_SEC", "100000")
-            .env("CHAT_RATE_LIMIT_BURST", "100000")
-            .env("CHAT_FRAME_RATE_PER_SEC", "100000")
-            .env("CHAT_FRAME_BURST", "100000")
-            .start();
-    embedded =
-        ChatNode.builder()
-            .name("slow-embedded")
-            .env("CHAT_INSTANCES", "1")
-            .env("CHAT_RATE_LIMIT_BURST", "100")
-            .start();
-  }
-
-  @AfterAll
-  void stop() {
-    for (AutoCloseable c : new AutoCloseable[] {embedded, node, redis}) {
-      try {
-        if (c != null) {
-          c.close();
-        }
-      } catch (Exception ignored) {
-        // the next one still gets closed
-      }
-    }
+    node = cluster.a();
+    embedded = cluster.b();
   }
 
   @Test

@@ -8,8 +8,7 @@ import static dev.chat.it.LiveChecks.send;
 import static dev.chat.it.LiveChecks.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.chat.testing.ChatNode;
-import dev.chat.testing.RedisServer;
+import dev.chat.testing.ChatCluster;
 import dev.chat.testing.RespClient;
 import dev.chat.testing.WsClient;
 import io.vertx.core.json.JsonObject;
@@ -19,12 +18,11 @@ import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Redis drops the nodes' subscriber connections ({@code CLIENT KILL TYPE pubsub}) while messages
@@ -37,51 +35,26 @@ class SubscriberLossIT {
   private static final int MESSAGES = 300;
   private static final int INSTANCES = 2;
 
-  private RedisServer redis;
-  private ChatNode a;
-  private ChatNode b;
-
-  @BeforeAll
-  void start() {
-    redis = RedisServer.start();
-    a = node("sub-a");
-    b = node("sub-b");
-  }
-
-  private ChatNode node(String name) {
-    return ChatNode.builder()
-        .name(name)
-        .env("CHAT_REDIS_URL", redis.uri())
-        .env("CHAT_INSTANCES", Integer.toString(INSTANCES))
-        .env("CHAT_RATE_LIMIT_PER_SEC", "100000")
-        .env("CHAT_RATE_LIMIT_BURST", "100000")
-        // no redelivery: every copy a client gets is one the live stream or a repair delivered
-        .env("CHAT_ACK_TIMEOUT_MS", "60000")
-        .start();
-  }
-
-  @AfterAll
-  void stop() {
-    for (AutoCloseable c : new AutoCloseable[] {a, b, redis}) {
-      try {
-        if (c != null) {
-          c.close();
-        }
-      } catch (Exception ignored) {
-        // the next one still gets closed
-      }
-    }
-  }
+  @RegisterExtension
+  static final ChatCluster cluster =
+      ChatCluster.named("sub")
+          .env("CHAT_INSTANCES", Integer.toString(INSTANCES))
+          .env("CHAT_RATE_LIMIT_PER_SEC", "100000")
+          .env("CHAT_RATE_LIMIT_BURST", "100000")
+          // no redelivery: every copy a client gets is one the live stream or a repair delivered
+          .env("CHAT_ACK_TIMEOUT_MS", "60000")
+          .nodes(2)
+          .build();
 
   @Test
   @DisplayName(
       "messages sent while the subscriber connections are killed reach the other node exactly once each, in order")
   void subscriberKilledMidStream() throws Exception {
     String room = room();
-    try (WsClient sender = WsClient.connect(a.wsUri(user("sender")));
-        WsClient remote = WsClient.connect(b.wsUri(user("remote")));
-        WsClient local = WsClient.connect(a.wsUri(user("local")));
-        RespClient resp = redis.client()) {
+    try (WsClient sender = WsClient.connect(cluster.a().wsUri(user("sender")));
+        WsClient remote = WsClient.connect(cluster.b().wsUri(user("remote")));
+        WsClient local = WsClient.connect(cluster.a().wsUri(user("local")));
+        RespClient resp = cluster.redis().client()) {
       joinRoom(sender, room);
       joinRoom(remote, room);
       joinRoom(local, room);
@@ -107,7 +80,9 @@ class SubscriberLossIT {
         awaitTrue(
             "both nodes ready",
             WAIT,
-            () -> a.httpStatus("/health/ready") == 200 && b.httpStatus("/health/ready") == 200);
+            () ->
+                cluster.a().httpStatus("/health/ready") == 200
+                    && cluster.b().httpStatus("/health/ready") == 200);
         Object killed = resp.call("CLIENT", "KILL", "TYPE", "pubsub");
         assertThat(killed).as("subscriber connections killed").isEqualTo((long) 2 * INSTANCES);
       }

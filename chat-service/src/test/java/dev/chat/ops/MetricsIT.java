@@ -2,9 +2,11 @@ package dev.chat.ops;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.chat.protocol.CloseCode;
+import dev.chat.testing.ChatCluster;
 import dev.chat.testing.ChatNode;
+import dev.chat.testing.ClientFrames;
 import dev.chat.testing.RawWebSocket;
-import dev.chat.testing.RedisServer;
 import dev.chat.testing.RespClient;
 import dev.chat.testing.WsClient;
 import io.vertx.core.json.JsonArray;
@@ -12,17 +14,15 @@ import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.function.DoublePredicate;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * {@code GET /metrics} of a real node on a real Redis: every series is there, and each counter
@@ -34,43 +34,24 @@ class MetricsIT {
 
   private static final Duration WAIT = Duration.ofSeconds(10);
 
-  private RedisServer redis;
+  @RegisterExtension
+  static final ChatCluster cluster =
+      ChatCluster.named("metrics")
+          .env("CHAT_INSTANCES", "1")
+          .env("CHAT_ACK_TIMEOUT_MS", "300")
+          .env("CHAT_MAX_REDELIVERIES", "1")
+          .env("CHAT_HEARTBEAT_INTERVAL_MS", "300")
+          .env("CHAT_HEARTBEAT_TIMEOUT_MS", "1000")
+          .env("CHAT_LOG_FORMAT", "json")
+          .env("CHAT_LOG_LEVEL", "DEBUG")
+          .nodes(1)
+          .build();
+
   private ChatNode node;
-  private final List<AutoCloseable> clients = new ArrayList<>();
 
   @BeforeAll
   void start() {
-    redis = RedisServer.start();
-    node =
-        ChatNode.builder()
-            .name("metrics-" + UUID.randomUUID().toString().substring(0, 4))
-            .env("CHAT_REDIS_URL", redis.uri())
-            .env("CHAT_INSTANCES", "1")
-            .env("CHAT_ACK_TIMEOUT_MS", "300")
-            .env("CHAT_MAX_REDELIVERIES", "1")
-            .env("CHAT_HEARTBEAT_INTERVAL_MS", "300")
-            .env("CHAT_HEARTBEAT_TIMEOUT_MS", "1000")
-            .env("CHAT_LOG_FORMAT", "json")
-            .env("CHAT_LOG_LEVEL", "DEBUG")
-            .start();
-  }
-
-  @AfterAll
-  void stop() {
-    if (node != null) {
-      node.close();
-    }
-    if (redis != null) {
-      redis.close();
-    }
-  }
-
-  @AfterEach
-  void closeClients() throws Exception {
-    for (AutoCloseable c : clients) {
-      c.close();
-    }
-    clients.clear();
+    node = cluster.a();
   }
 
   @Test
@@ -98,10 +79,9 @@ class MetricsIT {
             "chat_drain_remaining_sockets",
             "chat_draining",
             "jvm_memory_used_bytes");
-    for (String code :
-        List.of("1000", "1003", "1007", "1008", "1009", "1011", "1012", "1013", "4000", "4001")) {
-      assertThat(s.has("chat_closes_total", "code", code))
-          .as("chat_closes_total{code=%s}", code)
+    for (CloseCode code : CloseCode.values()) {
+      assertThat(s.has("chat_closes_total", "code", Integer.toString(code.code())))
+          .as("chat_closes_total{code=%s}", code.code())
           .isTrue();
     }
     assertThat(s.has("chat_redis_reconnects_total", "connection", "commands")).isTrue();
@@ -130,7 +110,7 @@ class MetricsIT {
             .getLong("seq");
     alice.awaitMatching(
         f -> "message".equals(f.getString("type")) && f.getLong("seq") == seq, WAIT);
-    alice.send(new JsonObject().put("type", "ack").put("room", room).put("seq", seq));
+    alice.send(ClientFrames.ack(room, seq));
 
     double acks = awaitValue("chat_acks_total", v -> v >= before.value("chat_acks_total") + 1);
     Scrape after = Scrape.of(node);
@@ -160,7 +140,7 @@ class MetricsIT {
     join(bob, room);
     bob.send(send(room, "same-id", "once"));
     long first = awaitAck(bob, "same-id");
-    bob.send(new JsonObject().put("type", "ack").put("room", room).put("seq", first));
+    bob.send(ClientFrames.ack(room, first));
     double before = Scrape.of(node).value("chat_dedup_hits_total");
 
     bob.send(send(room, "same-id", "once"));
@@ -220,7 +200,7 @@ class MetricsIT {
             .put("text", "lost publish")
             .put("ts", 1L)
             .encode();
-    try (RespClient resp = redis.client()) {
+    try (RespClient resp = cluster.redis().client()) {
       assertThat(resp.call("INCR", "chat:{" + room + "}:seq")).isEqualTo(1L);
       resp.call("RPUSH", "chat:{" + room + "}:hist", ghost);
     }
@@ -233,7 +213,7 @@ class MetricsIT {
         .isEqualTo("ghost-1");
     assertThat(carol.awaitMatching(f -> "message".equals(f.getString("type")), WAIT).getLong("seq"))
         .isEqualTo(2L);
-    carol.send(new JsonObject().put("type", "ack").put("room", room).put("seq", 2));
+    carol.send(ClientFrames.ack(room, 2));
     assertThat(awaitValue("chat_seq_gaps_repaired_total", v -> v >= before + 1) - before)
         .isEqualTo(1.0);
   }
@@ -242,7 +222,7 @@ class MetricsIT {
   @DisplayName("killed Redis connections come back, and each reconnect is counted by connection")
   void redisReconnectsAreCounted() {
     Scrape before = Scrape.of(node);
-    try (RespClient resp = redis.client()) {
+    try (RespClient resp = cluster.redis().client()) {
       resp.call("CLIENT", "KILL", "TYPE", "pubsub");
       resp.call("CLIENT", "KILL", "TYPE", "normal");
     }
@@ -339,12 +319,11 @@ class MetricsIT {
   }
 
   private <T extends AutoCloseable> T keep(T c) {
-    clients.add(c);
-    return c;
+    return cluster.track(c);
   }
 
   private static JsonObject join(WsClient c, String room) {
-    c.send(new JsonObject().put("type", "join").put("room", room));
+    c.send(ClientFrames.join(room));
     return c.awaitMatching(
         f -> "joined".equals(f.getString("type")) && room.equals(f.getString("room")), WAIT);
   }
@@ -356,7 +335,7 @@ class MetricsIT {
   }
 
   private static JsonObject send(String room, String id, String text) {
-    return new JsonObject().put("type", "send").put("room", room).put("id", id).put("text", text);
+    return ClientFrames.send(room, id, text);
   }
 
   private static String room() {

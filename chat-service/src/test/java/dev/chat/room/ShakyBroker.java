@@ -2,9 +2,11 @@ package dev.chat.room;
 
 import dev.chat.broker.Broker;
 import dev.chat.broker.BrokerListener;
+import dev.chat.broker.Disconnected;
 import dev.chat.broker.Draft;
 import dev.chat.broker.MemoryBroker;
 import dev.chat.broker.MemoryStore;
+import dev.chat.broker.Page;
 import dev.chat.broker.ReadRequest;
 import dev.chat.broker.Snapshot;
 import dev.chat.broker.Stored;
@@ -15,6 +17,7 @@ import io.vertx.core.Vertx;
 import java.util.LinkedHashSet;
 import java.util.Set;
 import java.util.function.BiPredicate;
+import java.util.function.ToIntFunction;
 
 /**
  * The real embedded broker seen through the weaknesses the {@link Broker} contract allows and the
@@ -144,6 +147,21 @@ final class ShakyBroker implements Broker {
               });
         });
     return answer.future();
+  }
+
+  @Override
+  public Future<Page> history(String room, Long before, int limit) {
+    return delegate.history(room, before, limit);
+  }
+
+  @Override
+  public void disconnects(ToIntFunction<String> closer) {
+    delegate.disconnects(closer);
+  }
+
+  @Override
+  public Future<Disconnected> disconnect(String user) {
+    return delegate.disconnect(user);
   }
 
   @Override

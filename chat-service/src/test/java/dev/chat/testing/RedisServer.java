@@ -6,7 +6,9 @@ import java.lang.ProcessBuilder.Redirect;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import org.testcontainers.DockerClientFactory;
@@ -22,6 +24,10 @@ import org.testcontainers.utility.DockerImageName;
  * <p>The port is chosen once and kept across {@link #restart()}, so clients configured with {@link
  * #uri()} reconnect to the new instance. System property {@code chat.test.redis} = {@code docker}
  * or {@code process} forces a variant (default {@code auto}).
+ *
+ * <p>{@link #startWithSnapshots()} runs a {@code redis-server} process that keeps an RDB file in
+ * its own directory: {@link #save()} writes it, and {@link #restart()} after {@link #kill()} loads
+ * it, as a Redis that crashed and restarted from an older snapshot would.
  */
 public final class RedisServer implements AutoCloseable {
 
@@ -85,12 +91,55 @@ public final class RedisServer implements AutoCloseable {
     IllegalStateException last = null;
     for (int attempt = 0; attempt < 3; attempt++) {
       try {
-        return startOn(new ChildProcess(executable.get()), Ports.freePort());
+        return startOn(new ChildProcess(executable.get(), null, List.of()), Ports.freePort());
       } catch (IllegalStateException e) {
         last = e;
       }
     }
     throw last;
+  }
+
+  /**
+   * Starts a {@code redis-server} process that saves only on {@link #save()} (no automatic saves,
+   * no AOF) to a fresh directory, and loads that snapshot again on every {@link #restart()}.
+   */
+  public static RedisServer startWithSnapshots() {
+    Path executable =
+        ChildProcesses.onPath("redis-server")
+            .orElseThrow(() -> new IllegalStateException("need redis-server on PATH"));
+    Path dir;
+    try {
+      Files.createDirectories(Path.of("target"));
+      dir = Files.createTempDirectory(Path.of("target").toAbsolutePath(), "redis-data-");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    IllegalStateException last = null;
+    for (int attempt = 0; attempt < 3; attempt++) {
+      try {
+        return startOn(
+            new ChildProcess(
+                executable, null, List.of("--dir", dir.toString(), "--dbfilename", "dump.rdb")),
+            Ports.freePort());
+      } catch (IllegalStateException e) {
+        last = e;
+      }
+    }
+    throw last;
+  }
+
+  /**
+   * A {@code redis-server} child process on {@code port}, always a process (cluster and sentinel
+   * fixtures need options the container variant does not take): {@code config} (or null) is the
+   * config file, which must come first ({@code --sentinel} needs one); {@code args} are further
+   * options. {@link #restart()} runs the same command, so a node keeps its {@code nodes.conf} or
+   * sentinel state in the directory its options name.
+   */
+  public static RedisServer process(int port, Path config, List<String> args) {
+    Path executable =
+        ChildProcesses.onPath("redis-server")
+            .orElseThrow(() -> new IllegalStateException("redis-server is not on PATH"));
+    return startOn(new ChildProcess(executable, config, args), port);
   }
 
   private static RedisServer startOn(Backend backend, int port) {
@@ -148,7 +197,20 @@ public final class RedisServer implements AutoCloseable {
     backend.kill();
   }
 
-  /** Starts a fresh, empty Redis on the same port (killing the current one if it runs). */
+  /** Writes the dataset to disk now ({@code SAVE}); a later {@link #restart()} loads it. */
+  public void save() {
+    try (RespClient client = client()) {
+      Object reply = client.call("SAVE");
+      if (!"OK".equals(reply)) {
+        throw new IllegalStateException("SAVE answered " + reply);
+      }
+    }
+  }
+
+  /**
+   * Starts a new Redis on the same port (killing the current one if it runs): empty, or, if started
+   * with {@link #startWithSnapshots()}, loaded from the last {@link #save()}.
+   */
   public synchronized void restart() {
     if (closed) {
       throw new IllegalStateException("closed");
@@ -191,11 +253,15 @@ public final class RedisServer implements AutoCloseable {
    */
   private static final class ChildProcess implements Backend {
     private final Path executable;
+    private final Path config;
+    private final List<String> args;
     private Process process;
     private Path log;
 
-    ChildProcess(Path executable) {
+    ChildProcess(Path executable, Path config, List<String> args) {
       this.executable = executable;
+      this.config = config;
+      this.args = List.copyOf(args);
     }
 
     @Override
@@ -206,19 +272,25 @@ public final class RedisServer implements AutoCloseable {
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
+      List<String> command = new ArrayList<>(List.of(executable.toString()));
+      if (config != null) {
+        command.add(config.toString());
+      }
+      command.addAll(
+          List.of(
+              "--save",
+              "",
+              "--appendonly",
+              "no",
+              "--bind",
+              "127.0.0.1",
+              "--port",
+              Integer.toString(port),
+              "--daemonize",
+              "no"));
+      command.addAll(args);
       ProcessBuilder builder =
-          new ProcessBuilder(
-                  executable.toString(),
-                  "--save",
-                  "",
-                  "--appendonly",
-                  "no",
-                  "--bind",
-                  "127.0.0.1",
-                  "--port",
-                  Integer.toString(port),
-                  "--daemonize",
-                  "no")
+          new ProcessBuilder(command)
               .redirectErrorStream(true)
               .redirectOutput(Redirect.appendTo(log.toFile()));
       process = ChildProcesses.start(builder);

@@ -61,6 +61,8 @@ import java.util.concurrent.TimeUnit;
  * <p>{@code java -jar chat-bench.jar floor --port P [--host 0.0.0.0] [--threads 1]}; {@code GET
  * /health/ready} answers 200 once it listens. SIGTERM closes it.
  */
+// Netty's write futures are ignored on purpose: a failed write closes the channel.
+@SuppressWarnings("FutureReturnValueIgnored")
 public final class FloorServer implements AutoCloseable {
   private static final byte[] K_TYPE = FrameScanner.key("type");
   private static final byte[] K_ROOM = FrameScanner.key("room");

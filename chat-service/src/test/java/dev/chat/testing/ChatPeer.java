@@ -1,7 +1,5 @@
-package dev.chat.it;
+package dev.chat.testing;
 
-import dev.chat.testing.ChatNode;
-import dev.chat.testing.WsClient;
 import io.vertx.core.json.JsonObject;
 import java.io.UncheckedIOException;
 import java.time.Duration;
@@ -21,9 +19,9 @@ import java.util.function.Predicate;
  * <p>With auto-ack on it acknowledges each message as a real client does ({@code ack} with the
  * message's seq, cumulative per room). One thread drives a peer at a time.
  */
-final class ChatPeer implements AutoCloseable {
+public final class ChatPeer implements AutoCloseable {
 
-  static final Duration WAIT = Duration.ofSeconds(10);
+  public static final Duration WAIT = Duration.ofSeconds(10);
 
   private final WsClient ws;
   private final ChatNode node;
@@ -40,7 +38,7 @@ final class ChatPeer implements AutoCloseable {
     this.welcome = ws.welcome();
   }
 
-  static ChatPeer connect(ChatNode node, String user, boolean autoAck) {
+  public static ChatPeer connect(ChatNode node, String user, boolean autoAck) {
     WsClient ws = WsClient.connect(node.wsUri(user));
     try {
       return new ChatPeer(ws, node, autoAck);
@@ -50,68 +48,63 @@ final class ChatPeer implements AutoCloseable {
     }
   }
 
-  JsonObject welcome() {
+  public JsonObject welcome() {
     return welcome;
   }
 
-  String user() {
+  public String user() {
     return welcome.getString("user");
   }
 
-  ChatNode node() {
+  public ChatNode node() {
     return node;
   }
 
-  void send(JsonObject frame) {
+  public void send(JsonObject frame) {
     ws.send(frame);
   }
 
-  void sendText(String text) {
+  public void sendText(String text) {
     ws.sendText(text);
   }
 
   /** Joins {@code room} and returns its {@code joined} frame. */
-  JsonObject join(String room) {
-    send(new JsonObject().put("type", "join").put("room", room));
+  public JsonObject join(String room) {
+    send(ClientFrames.join(room));
     return awaitJoined(room);
   }
 
   /** Joins {@code room} resuming from {@code since} in {@code epoch}. */
-  JsonObject resume(String room, String epoch, long since) {
-    send(
-        new JsonObject()
-            .put("type", "join")
-            .put("room", room)
-            .put("epoch", epoch)
-            .put("since", since));
+  public JsonObject resume(String room, String epoch, long since) {
+    send(ClientFrames.resume(room, epoch, since));
     return awaitJoined(room);
   }
 
-  JsonObject awaitJoined(String room) {
+  public JsonObject awaitJoined(String room) {
     return claim(
         f -> "joined".equals(f.getString("type")) && room.equals(f.getString("room")),
         "joined " + room);
   }
 
   /** Sends a {@code send} frame without waiting for its answer. */
-  void post(String room, String id, String text) {
-    send(new JsonObject().put("type", "send").put("room", room).put("id", id).put("text", text));
+  public void post(String room, String id, String text) {
+    send(ClientFrames.send(room, id, text));
   }
 
   /** Sends a message and returns the answer with its id: the {@code ack} or an {@code error}. */
-  JsonObject say(String room, String id, String text) {
+  public JsonObject say(String room, String id, String text) {
     post(room, id, text);
     return answer(id);
   }
 
   /** Sends a direct message and returns the answer with its id. */
-  JsonObject dm(String to, String id, String text) {
-    send(new JsonObject().put("type", "dm").put("to", to).put("id", id).put("text", text));
+  public JsonObject dm(String to, String id, String text) {
+    send(ClientFrames.dm(to, id, text));
     return answer(id);
   }
 
   /** The {@code ack} or {@code error} answering the send or dm with {@code id}. */
-  JsonObject answer(String id) {
+  public JsonObject answer(String id) {
     return claim(
         f ->
             ("ack".equals(f.getString("type")) || "error".equals(f.getString("type")))
@@ -120,12 +113,12 @@ final class ChatPeer implements AutoCloseable {
   }
 
   /** Acknowledges every message of {@code room} up to {@code seq}. */
-  void ack(String room, long seq) {
-    send(new JsonObject().put("type", "ack").put("room", room).put("seq", seq));
+  public void ack(String room, long seq) {
+    send(ClientFrames.ack(room, seq));
   }
 
   /** Proves the connection open and answering: a {@code ping} gets its {@code pong}. */
-  void pingPong() {
+  public void pingPong() {
     send(new JsonObject().put("type", "ping"));
     claim(f -> "pong".equals(f.getString("type")), "pong");
   }
@@ -134,7 +127,7 @@ final class ChatPeer implements AutoCloseable {
    * The first frame matching {@code predicate} that no earlier wait took, waiting up to {@link
    * #WAIT} for it; every frame stays in {@link #received}.
    */
-  JsonObject claim(Predicate<JsonObject> predicate, String what) {
+  public JsonObject claim(Predicate<JsonObject> predicate, String what) {
     long deadline = System.nanoTime() + WAIT.toNanos();
     int checked = 0;
     while (true) {
@@ -153,18 +146,18 @@ final class ChatPeer implements AutoCloseable {
   }
 
   /** Every {@code message} frame of {@code room} received so far, redelivered ones included. */
-  List<JsonObject> messages(String room) {
+  public List<JsonObject> messages(String room) {
     return received.stream()
         .filter(f -> "message".equals(f.getString("type")) && room.equals(f.getString("room")))
         .toList();
   }
 
   /** Waits until {@code count} message frames of {@code room} have arrived; returns them all. */
-  List<JsonObject> awaitMessages(String room, int count) {
+  public List<JsonObject> awaitMessages(String room, int count) {
     return awaitMessages(room, count, WAIT);
   }
 
-  List<JsonObject> awaitMessages(String room, int count, Duration timeout) {
+  public List<JsonObject> awaitMessages(String room, int count, Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (messages(room).size() < count) {
       if (!pump(deadline)) {
@@ -186,7 +179,7 @@ final class ChatPeer implements AutoCloseable {
   }
 
   /** Waits until a message of {@code room} with {@code seq} or later has arrived. */
-  void awaitSeq(String room, long seq) {
+  public void awaitSeq(String room, long seq) {
     long deadline = System.nanoTime() + WAIT.toNanos();
     while (messages(room).stream().noneMatch(m -> m.getLong("seq") >= seq)) {
       if (!pump(deadline)) {
@@ -205,7 +198,7 @@ final class ChatPeer implements AutoCloseable {
   }
 
   /** Takes in whatever arrives until nothing has for {@code quiet}; returns the new frames. */
-  List<JsonObject> settle(Duration quiet) {
+  public List<JsonObject> settle(Duration quiet) {
     int before = received.size();
     while (pump(System.nanoTime() + quiet.toNanos())) {
       // keep reading
@@ -214,12 +207,12 @@ final class ChatPeer implements AutoCloseable {
   }
 
   /** Every frame received so far, in order (the welcome excluded). */
-  List<JsonObject> received() {
+  public List<JsonObject> received() {
     return List.copyOf(received);
   }
 
   /** When {@code frame} arrived, in {@link System#nanoTime()} units. */
-  long arrivedAt(JsonObject frame) {
+  public long arrivedAt(JsonObject frame) {
     Long at = arrivals.get(frame);
     if (at == null) {
       throw new IllegalArgumentException("not a frame of this peer: " + frame);
@@ -227,16 +220,16 @@ final class ChatPeer implements AutoCloseable {
     return at;
   }
 
-  int awaitClose(Duration timeout) {
+  public int awaitClose(Duration timeout) {
     return ws.awaitClose(timeout);
   }
 
-  boolean isClosed() {
+  public boolean isClosed() {
     return ws.isClosed();
   }
 
   /** Drops the TCP connection without a close frame, like a client losing its network. */
-  void abort() {
+  public void abort() {
     ws.abort();
   }
 
