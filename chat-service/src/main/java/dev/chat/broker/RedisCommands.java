@@ -132,9 +132,11 @@ final class RedisCommands {
       return Future.succeededFuture();
     }
     connecting = true;
-    return client
-        .connect()
-        .compose(this::identify)
+    // Bounded: a server that accepts TCP but never answers the handshake (a paused or partitioned
+    // Redis) would otherwise leave this attempt, and with it every later reconnect, pending for
+    // good.
+    Future<Link> attempt = client.connect().compose(this::identify);
+    return Deadline.within(vertx, attempt, timeoutMs, "Redis connect")
         .onSuccess(
             link -> {
               connecting = false;
@@ -153,6 +155,8 @@ final class RedisCommands {
         .onFailure(
             e -> {
               connecting = false;
+              // An attempt given up on may still succeed: its connection is not used.
+              attempt.onSuccess(late -> late.connection().close());
               retryLater(e);
             })
         .mapEmpty();

@@ -121,8 +121,9 @@ final class RedisSubscriber {
       return Future.succeededFuture();
     }
     connecting = true;
-    return client
-        .connect()
+    // Bounded for the same reason as the command connection's (RedisCommands#connect).
+    Future<RedisConnection> attempt = client.connect();
+    return Deadline.within(vertx, attempt, timeoutMs, "Redis subscriber connect")
         .compose(
             c -> {
               connecting = false;
@@ -148,6 +149,12 @@ final class RedisSubscriber {
         .onFailure(
             e -> {
               connecting = false;
+              attempt.onSuccess(
+                  late -> {
+                    if (late != connection) {
+                      late.close();
+                    }
+                  });
               retryLater(e);
             });
   }

@@ -40,6 +40,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
@@ -621,7 +622,7 @@ class KubernetesManifestsIT {
       PodSecurityContext podContext = pod.getSecurityContext();
       assertThat(podContext).isNotNull();
       assertThat(podContext.getSeccompProfile().getType()).isEqualTo("RuntimeDefault");
-      assertThat(pod.getHostNetwork()).isNotEqualTo(Boolean.TRUE);
+      assertThat(pod.getHostNetwork()).isNotEqualTo(true);
       assertThat(pod.getAutomountServiceAccountToken())
           .as("no API token in pods that never call the API")
           .isFalse();
@@ -641,7 +642,7 @@ class KubernetesManifestsIT {
                 assertThat(sc.getAllowPrivilegeEscalation())
                     .as("allowPrivilegeEscalation of %s", c.getName())
                     .isFalse();
-                assertThat(sc.getPrivileged()).isNotEqualTo(Boolean.TRUE);
+                assertThat(sc.getPrivileged()).isNotEqualTo(true);
                 assertThat(sc.getCapabilities().getDrop())
                     .as("dropped capabilities of %s", c.getName())
                     .contains("ALL");
@@ -663,7 +664,7 @@ class KubernetesManifestsIT {
             .findFirst()
             .orElseThrow();
     assertThat(volume.getEmptyDir()).isNotNull();
-    assertThat(tmp.getReadOnly()).isNotEqualTo(Boolean.TRUE);
+    assertThat(tmp.getReadOnly()).isNotEqualTo(true);
   }
 
   @Test
@@ -781,7 +782,11 @@ class KubernetesManifestsIT {
       Secret secret = one(Secret.class, source.getSecretRef().getName());
       Map<String, String> data = new LinkedHashMap<>();
       if (secret.getData() != null) {
-        secret.getData().forEach((k, v) -> data.put(k, new String(Base64.getDecoder().decode(v))));
+        secret
+            .getData()
+            .forEach(
+                (k, v) ->
+                    data.put(k, new String(Base64.getDecoder().decode(v), StandardCharsets.UTF_8)));
       }
       if (secret.getStringData() != null) {
         data.putAll(secret.getStringData());
