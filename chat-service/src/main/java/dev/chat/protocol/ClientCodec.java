@@ -51,6 +51,12 @@ public final class ClientCodec {
     if (json == null) {
       return MALFORMED;
     }
+    Ack ack = AckScanner.scan(json);
+    return ack != null ? new Parsed(ack) : parseWithJackson(json);
+  }
+
+  /** {@link #decode(String)} without the ack fast path, which must agree with it. */
+  static Decoded parseWithJackson(String json) {
     try (JsonParser parser = JSON.createParser(json)) {
       return decode(parser);
     } catch (Exception e) {
