@@ -5,7 +5,7 @@ import io.vertx.core.Future;
 
 /**
  * The embedded single-node broker for one event loop: a view of the node's {@link MemoryStore} that
- * hands live traffic to this loop.
+ * hands live traffic (messages and the presence events of {@link MemoryPresence}) to this loop.
  */
 public final class MemoryBroker implements Broker {
 
@@ -26,11 +26,6 @@ public final class MemoryBroker implements Broker {
   }
 
   @Override
-  public Future<Void> start() {
-    return Future.succeededFuture();
-  }
-
-  @Override
   public Future<Void> subscribe(String room) {
     store.subscribe(room, this);
     return Future.succeededFuture();
@@ -48,36 +43,8 @@ public final class MemoryBroker implements Broker {
   }
 
   @Override
-  public Future<Snapshot> join(String room, String user, ReadRequest read, boolean silent) {
-    return Future.succeededFuture(store.join(room, user, this, read, silent, joinedUsersMax));
-  }
-
-  @Override
-  public Future<Void> leave(String room, String user) {
-    store.leave(room, user, this);
-    return Future.succeededFuture();
-  }
-
-  @Override
-  public Future<Boolean> acquire(String key, int max) {
-    return Future.succeededFuture(store.acquire(key, max, this));
-  }
-
-  @Override
-  public Future<Void> release(String key) {
-    store.release(key, this);
-    return Future.succeededFuture();
-  }
-
-  @Override
-  public boolean ready() {
-    return true;
-  }
-
-  @Override
-  public Future<Void> close() {
-    store.leaveAll(this);
-    return Future.succeededFuture();
+  public Future<Snapshot> read(String room, ReadRequest read) {
+    return Future.succeededFuture(store.join(room, null, this, read, true, joinedUsersMax));
   }
 
   // Called by the store under its lock: enqueueing keeps each loop's stream in seq order.
