@@ -1,6 +1,7 @@
 // The client library (chat-client.js) against real service nodes on one real Redis.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { WebSocketServer } from 'ws';
 import { startNode, startRedis, unique, waitFor } from '../lib/cluster.js';
 import { copyStorage, MemoryStorage, testClient } from '../lib/clients.js';
 import { backoffDelay, closePolicy, isUserId, textProblem } from '../../chat-service/src/main/resources/webroot/chat-client.js';
@@ -10,6 +11,7 @@ describe('chat-client.js decisions', () => {
     assert.equal(closePolicy(1012), 'now');
     assert.equal(closePolicy(1013), 'overloaded');
     assert.equal(closePolicy(4002), 'token');
+    assert.equal(closePolicy(4003), 'disconnected');
     for (const code of [1002, 1003, 1007, 1008, 1009]) {
       assert.equal(closePolicy(code), 'stop', `close ${code}`);
     }
@@ -38,6 +40,51 @@ describe('chat-client.js decisions', () => {
     assert.match(textProblem('   '), /empty/);
     assert.match(textProblem('😀'.repeat(4001)), /4000/);
     assert.equal(textProblem('😀'.repeat(4000)), null);
+  });
+});
+
+describe('chat-client.js when the app\'s backend disconnects the user (4003)', () => {
+  // The service sends 4003 from its server API (POST /api/users/{user}/disconnect); this peer
+  // speaks just enough of the protocol (a welcome, then that close) to drive the client over a
+  // real socket whether or not the node under test has the server API.
+  let server;
+  let connections = 0;
+
+  before(async () => {
+    server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    server.on('connection', ws => {
+      connections++;
+      ws.send(JSON.stringify({
+        type: 'welcome', user: 'dave', connId: `c-${connections}`, node: 'peer',
+        heartbeat: { intervalMs: 25_000, timeoutMs: 60_000 }, ackTimeoutMs: 5_000,
+      }));
+      ws.once('message', () => ws.close(4003, 'disconnected by the application'));
+    });
+    await new Promise(resolve => server.once('listening', resolve));
+  });
+
+  after(() => new Promise(resolve => server.close(resolve)));
+
+  test('goes offline, emits disconnected, does not reconnect, and connect() connects again', async () => {
+    const url = `ws://127.0.0.1:${server.address().port}/ws`;
+    const dave = testClient({ url, user: 'dave' });
+    const disconnected = [];
+    dave.client.on('disconnected', d => disconnected.push({ ...d, status: dave.client.status }));
+    dave.client.connect();
+    await waitFor('the disconnected event', () => disconnected.length === 1);
+    assert.deepEqual(disconnected[0], { closeCode: 4003, reason: 'disconnected by the application', status: 'offline' });
+    const offline = dave.of('status').at(-1);
+    assert.equal(offline.status, 'offline');
+    assert.equal(offline.policy, 'disconnected');
+    // A reconnect would have been announced as `reconnecting` when the close was handled.
+    assert.equal(dave.of('status').filter(s => s.status === 'reconnecting').length, 0);
+    assert.equal(dave.of('error').length, 0, 'a disconnect is not an error');
+    assert.equal(connections, 1);
+
+    dave.client.connect();
+    await waitFor('the second disconnected event', () => disconnected.length === 2);
+    assert.equal(connections, 2);
+    dave.client.close();
   });
 });
 

@@ -54,22 +54,33 @@ export function textProblem(text) {
 }
 
 /**
- * What to do after the socket closed with `code` (RFC 6455 close code; 1006 when it just broke).
- * - `stop`: the service rejected what this client sends (1002, 1003, 1007, 1008, 1009); retrying
- *   would loop, so the client goes offline and leaves it to the app.
- * - `now`: the node is shutting down (1012); reconnect at once (another node will answer).
- * - `overloaded`: the node is full (1013); back off longer.
- * - `token`: the token expired (4002); get a new one, then reconnect.
- * - `backoff`: anything else; reconnect with exponential backoff and full jitter.
+ * What to do after the socket closed with a code, one entry per code; the close-code table of
+ * docs/protocol.md is the source (a unit test of the service checks this table against it).
+ * - `stop`: the service rejected what this client sends; retrying would loop, so the client goes
+ *   offline and leaves it to the app.
+ * - `now`: the node is shutting down; reconnect at once (another node will answer).
+ * - `overloaded`: the node is full; back off longer.
+ * - `token`: the token expired; get a new one, then reconnect.
+ * - `disconnected`: the app's backend disconnected the user; go offline and tell the app.
+ * - `backoff` (every code not listed, 1006 when the socket just broke): reconnect with
+ *   exponential backoff and full jitter.
  */
+const CLOSE_POLICIES = Object.freeze({
+  1002: 'stop',
+  1003: 'stop',
+  1007: 'stop',
+  1008: 'stop',
+  1009: 'stop',
+  1012: 'now',
+  1013: 'overloaded',
+  4002: 'token',
+  4003: 'disconnected',
+});
+const DEFAULT_CLOSE_POLICY = 'backoff';
+
+/** What to do after the socket closed with `code` (RFC 6455 close code; 1006 when it just broke). */
 export function closePolicy(code) {
-  switch (code) {
-    case 1002: case 1003: case 1007: case 1008: case 1009: return 'stop';
-    case 1012: return 'now';
-    case 1013: return 'overloaded';
-    case 4002: return 'token';
-    default: return 'backoff';
-  }
+  return Object.hasOwn(CLOSE_POLICIES, code) ? CLOSE_POLICIES[code] : DEFAULT_CLOSE_POLICY;
 }
 
 /** "Full jitter" backoff: a uniformly random delay in [0, min(maxMs, baseMs * 2^attempt)). */
@@ -92,7 +103,7 @@ export class MemoryStorage {
  * One user's connection to the chat service: reconnects by itself, resumes rooms where it left
  * off, acknowledges what it received, and keeps every message the user sends in a persisted outbox
  * until the service acknowledged it. Events: `status`, `welcome`, `joined`, `reset`, `message`,
- * `presence`, `ack`, `outbox`, `error` (see docs/client.md).
+ * `presence`, `ack`, `outbox`, `error`, `disconnected` (see docs/client.md).
  */
 export class ChatClient {
   #opts;
@@ -374,6 +385,12 @@ export class ChatClient {
       this.#wanted = false;
       this.#setStatus(STATUS.OFFLINE, detail);
       this.#emit('error', { code: 'closed', closeCode: code, message: `the service closed the connection (${code} ${reason}); not reconnecting` });
+      return;
+    }
+    if (policy === 'disconnected') {
+      this.#wanted = false;
+      this.#setStatus(STATUS.OFFLINE, detail);
+      this.#emit('disconnected', { closeCode: code, reason });
       return;
     }
     if (policy === 'token') {

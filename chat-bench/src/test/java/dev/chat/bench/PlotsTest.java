@@ -33,7 +33,7 @@ class PlotsTest {
       // A LogAxis labels its ticks with attributed strings; minor ticks have none.
       return ticks.stream()
           .map(t -> (LogTick) t)
-          .filter(t -> t.getTickType() == TickType.MAJOR && t.getAttributedLabel() != null)
+          .filter(t -> TickType.MAJOR.equals(t.getTickType()) && t.getAttributedLabel() != null)
           .map(t -> text(t.getAttributedLabel()))
           .toList();
     } finally {

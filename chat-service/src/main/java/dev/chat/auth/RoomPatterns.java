@@ -48,10 +48,6 @@ public final class RoomPatterns {
     return false;
   }
 
-  public boolean restricted() {
-    return patterns != null;
-  }
-
   /**
    * Iterative wildcard matching: on a mismatch after a {@code *}, the star absorbs one more
    * character and matching resumes. O(pattern × name) at worst, with no regex to backtrack.

@@ -1,6 +1,8 @@
 package dev.chat.broker;
 
+import dev.chat.protocol.Names;
 import io.vertx.core.Future;
+import java.util.function.ToIntFunction;
 
 /**
  * Stores room messages and fans them out to every subscribed broker of the cluster: the pub/sub and
@@ -21,6 +23,11 @@ import io.vertx.core.Future;
  *   <li>An epoch changes only when the room's history was lost or may have been rolled back (the
  *       store came back from an older state); it changes before anything else is stored, so no seq
  *       is reused for a different message within one epoch.
+ *   <li>{@link #history} pages back through what {@link #read} would return: contiguous stored
+ *       messages, oldest first, each page ending just below the seq it was asked for.
+ *   <li>{@link #disconnect} reaches every started broker of the cluster, this one included, that
+ *       can hear the broker at that moment; each closes its loop's connections of the user and
+ *       reports how many.
  * </ul>
  */
 public interface Broker {
@@ -36,6 +43,38 @@ public interface Broker {
 
   /** Stores and publishes a message, or returns the earlier result for a repeated client id. */
   Future<Stored> publish(Draft draft);
+
+  /**
+   * A direct message from {@code from} to {@code to}: stored in the recipient's inbox, then in the
+   * sender's (one copy when they are the same user); completes with the sender's copy. The one way
+   * a direct message is published, for the socket's {@code dm} and the server API alike.
+   */
+  default Future<Stored> publishDirect(String from, String to, String id, String text) {
+    String mine = Names.inboxOf(from);
+    if (to.equals(from)) {
+      return publish(new Draft(mine, from, id, text, to));
+    }
+    return publish(new Draft(Names.inboxOf(to), from, id, text, to))
+        .compose(theirs -> publish(new Draft(mine, from, id, text, to)));
+  }
+
+  /**
+   * Up to {@code limit} stored messages of a room with a seq below {@code before} (null: the
+   * newest), oldest first, and whether older ones are still stored.
+   */
+  Future<Page> history(String room, Long before, int limit);
+
+  /**
+   * Sets what closes this loop's connections of a user when any broker of the cluster asks for it
+   * ({@link #disconnect}); it returns how many it closed and runs on this broker's loop.
+   */
+  void disconnects(ToIntFunction<String> closer);
+
+  /**
+   * Asks every broker of the cluster, this one included, to close its connections of {@code user};
+   * completes with the connections they report closed within the broker timeout.
+   */
+  Future<Disconnected> disconnect(String user);
 
   /** Reads a room's state and history without touching presence. */
   Future<Snapshot> read(String room, ReadRequest read);

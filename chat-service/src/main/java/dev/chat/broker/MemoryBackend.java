@@ -39,6 +39,7 @@ public final class MemoryBackend implements Backend {
 
   @Override
   public Future<Void> start() {
+    store.started(broker);
     return Future.succeededFuture();
   }
 
@@ -49,6 +50,7 @@ public final class MemoryBackend implements Backend {
 
   @Override
   public Future<Void> close() {
+    store.closed(broker);
     store.leaveAll(broker);
     return Future.succeededFuture();
   }

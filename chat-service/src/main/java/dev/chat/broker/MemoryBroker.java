@@ -2,6 +2,10 @@ package dev.chat.broker;
 
 import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.ToIntFunction;
 
 /**
  * The embedded single-node broker for one event loop: a view of the node's {@link MemoryStore} that
@@ -13,6 +17,7 @@ public final class MemoryBroker implements Broker {
   private final Context context;
   private final int joinedUsersMax;
   private BrokerListener listener;
+  private ToIntFunction<String> closer = user -> 0;
 
   public MemoryBroker(MemoryStore store, Context context, int joinedUsersMax) {
     this.store = store;
@@ -45,6 +50,40 @@ public final class MemoryBroker implements Broker {
   @Override
   public Future<Snapshot> read(String room, ReadRequest read) {
     return Future.succeededFuture(store.join(room, null, this, read, true, joinedUsersMax));
+  }
+
+  @Override
+  public Future<Page> history(String room, Long before, int limit) {
+    return Future.succeededFuture(store.history(room, before, limit));
+  }
+
+  @Override
+  public void disconnects(ToIntFunction<String> closer) {
+    this.closer = closer;
+  }
+
+  /** Every broker of the node closes its connections on its own loop; the answers meet here. */
+  @Override
+  public Future<Disconnected> disconnect(String user) {
+    List<Future<Integer>> closed = new ArrayList<>();
+    for (MemoryBroker b : store.started()) {
+      Promise<Integer> done = Promise.promise();
+      b.context.runOnContext(
+          v -> {
+            int n = b.closer.applyAsInt(user);
+            context.runOnContext(back -> done.complete(n));
+          });
+      closed.add(done.future());
+    }
+    return Future.all(closed)
+        .map(
+            all -> {
+              int sum = 0;
+              for (int i = 0; i < all.size(); i++) {
+                sum += all.<Integer>resultAt(i);
+              }
+              return new Disconnected(sum, true);
+            });
   }
 
   // Called by the store under its lock: enqueueing keeps each loop's stream in seq order.

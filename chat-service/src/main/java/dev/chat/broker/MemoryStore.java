@@ -28,6 +28,8 @@ public final class MemoryStore {
   // Insertion order is expiry order (one fixed window), so expired ids are swept from the head.
   private final LinkedHashMap<String, DedupEntry> dedup = new LinkedHashMap<>();
   private final Map<String, List<MemoryBroker>> subscribers = new HashMap<>();
+  // Started and not closed: the brokers a disconnect reaches.
+  private final List<MemoryBroker> started = new ArrayList<>();
   // Slots held, by key in total and by owner, so that a closing broker gives back its own.
   private final Map<String, Integer> slots = new HashMap<>();
   private final Map<Object, Map<String, Integer>> slotsByOwner = new HashMap<>();
@@ -97,6 +99,40 @@ public final class MemoryStore {
         room.online.size(),
         users,
         users.size() < room.online.size());
+  }
+
+  synchronized Page history(String roomName, Long before, int limit) {
+    RoomData room = room(roomName);
+    long first = room.seq - room.history.size() + 1;
+    long top = before == null ? room.seq : Math.min(room.seq, before - 1);
+    long bottom = Math.max(first, top - limit + 1);
+    List<byte[]> messages = new ArrayList<>();
+    long s = first;
+    for (byte[] frame : room.history) {
+      if (s > top) {
+        break;
+      }
+      if (s >= bottom) {
+        messages.add(frame);
+      }
+      s++;
+    }
+    return new Page(epoch, messages, !messages.isEmpty() && bottom > first);
+  }
+
+  synchronized void started(MemoryBroker broker) {
+    if (!started.contains(broker)) {
+      started.add(broker);
+    }
+  }
+
+  synchronized void closed(MemoryBroker broker) {
+    started.remove(broker);
+  }
+
+  /** The brokers a disconnect reaches now. */
+  synchronized List<MemoryBroker> started() {
+    return List.copyOf(started);
   }
 
   synchronized void leave(String roomName, String user, Object owner) {

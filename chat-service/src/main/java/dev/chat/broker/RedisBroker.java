@@ -12,6 +12,7 @@ import io.vertx.redis.client.Response;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.ToIntFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,6 +30,7 @@ final class RedisBroker implements Broker {
   private final String owner;
   private final RedisCommands commands;
   private final RedisSubscriber subscriber;
+  private final RedisDisconnects disconnects;
   private final long probeMs;
   private final Metrics metrics;
   private BrokerListener listener;
@@ -52,6 +54,7 @@ final class RedisBroker implements Broker {
     this.subscriber =
         new RedisSubscriber(
             vertx, options, config.brokerTimeoutMs(), this::onPush, this::onRestored);
+    this.disconnects = new RedisDisconnects(vertx, commands, owner, config.brokerTimeoutMs());
     this.probeMs = probeMs;
   }
 
@@ -63,6 +66,7 @@ final class RedisBroker implements Broker {
   /** Starts the subscriber and its liveness probe. */
   Future<Void> start() {
     subscriber.subscribe(RedisKeys.probe(owner));
+    disconnects.channels().forEach(subscriber::subscribe);
     probeTimer = vertx.setPeriodic(probeMs, t -> probe());
     lastProbeSeen = System.currentTimeMillis();
     return subscriber.start();
@@ -75,6 +79,7 @@ final class RedisBroker implements Broker {
   /** Stops the probe: a closing backend must not reset its subscriber. */
   void stopProbing() {
     vertx.cancelTimer(probeTimer);
+    disconnects.close();
   }
 
   Future<Void> close() {
@@ -117,6 +122,38 @@ final class RedisBroker implements Broker {
             r ->
                 new Stored(
                     d.room(), r.get(1).toLong(), r.get(2).toLong(), r.get(0).toInteger() == 1));
+  }
+
+  @Override
+  public Future<Page> history(String room, Long before, int limit) {
+    return commands
+        .eval(
+            RedisScript.HISTORY,
+            List.of(RedisKeys.seq(room), RedisKeys.history(room), RedisKeys.epoch(room)),
+            List.of(
+                Epochs.next(),
+                Long.toString(before == null ? -1 : before),
+                Integer.toString(limit)))
+        .map(
+            r -> {
+              List<byte[]> messages = new ArrayList<>(r.get(2).size());
+              r.get(2).forEach(m -> messages.add(m.toBytes()));
+              return new Page(r.get(0).toString(), messages, r.get(1).toInteger() == 1);
+            });
+  }
+
+  @Override
+  public void disconnects(ToIntFunction<String> closer) {
+    disconnects.closer(closer);
+  }
+
+  @Override
+  public Future<Disconnected> disconnect(String user) {
+    if (!live()) {
+      // Without a live subscriber this broker would hear neither its own request nor the answers.
+      return Future.failedFuture(new BrokerUnavailableException("Redis is not connected"));
+    }
+    return disconnects.request(user);
   }
 
   @Override
@@ -169,6 +206,9 @@ final class RedisBroker implements Broker {
     // Any push proves the subscriber alive, not only our probe: in a burst the probe waits behind
     // the traffic, and resetting the subscriber then would drop live messages for nothing.
     lastProbeSeen = System.currentTimeMillis();
+    if (disconnects.onPush(channel, payload)) {
+      return;
+    }
     String room = RedisKeys.roomOfChannel(channel);
     if (room == null) {
       return;

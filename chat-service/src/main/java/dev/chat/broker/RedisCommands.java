@@ -38,7 +38,7 @@ final class RedisCommands {
     this.vertx = vertx;
     this.timeoutMs = timeoutMs;
     this.onConnected = onConnected;
-    this.reconnect = new RedisReconnect(vertx, options, "command", new Handler());
+    this.reconnect = new RedisReconnect(vertx, options, timeoutMs, "command", new Handler());
   }
 
   Future<Void> start() {
@@ -166,7 +166,7 @@ final class RedisCommands {
   }
 
   private static String infoField(String info, String name) {
-    for (String line : info.split("\r?\n")) {
+    for (String line : info.split("\r?\n", -1)) {
       if (line.startsWith(name + ":")) {
         return line.substring(name.length() + 1).trim();
       }

@@ -68,6 +68,14 @@ final class RedisKeys {
     return "chat:owner:{" + owner + "}:slots";
   }
 
+  /** Every broker listens here for requests to close a user's connections. */
+  static final String DISCONNECT = "chat:disconnect";
+
+  /** Where a broker hears the answers to its own disconnect requests. */
+  static String replies(String owner) {
+    return "chat:replies:" + owner;
+  }
+
   static String probe(String owner) {
     return "chat:probe:" + owner;
   }

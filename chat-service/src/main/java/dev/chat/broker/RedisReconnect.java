@@ -34,7 +34,9 @@ final class RedisReconnect {
     void down(RedisConnection c, Throwable cause);
   }
 
+  private final Vertx vertx;
   private final String name;
+  private final long timeoutMs;
   private final Backoff backoff;
   private final Redis client;
   private final Handler handler;
@@ -42,8 +44,11 @@ final class RedisReconnect {
   private boolean connecting;
   private boolean closed;
 
-  RedisReconnect(Vertx vertx, RedisOptions options, String name, Handler handler) {
+  /** {@code timeoutMs} bounds each dial; {@link Handler#prepare} bounds its own steps. */
+  RedisReconnect(Vertx vertx, RedisOptions options, long timeoutMs, String name, Handler handler) {
+    this.vertx = vertx;
     this.name = name;
+    this.timeoutMs = timeoutMs;
     this.backoff = new Backoff(vertx);
     this.client = Redis.createClient(vertx, options);
     this.handler = handler;
@@ -84,8 +89,11 @@ final class RedisReconnect {
       return Future.succeededFuture();
     }
     connecting = true;
-    return client
-        .connect()
+    // Bounded: a server that accepts TCP but never answers the handshake (a paused or partitioned
+    // Redis) would otherwise leave this attempt, and with it every later reconnect, pending for
+    // good.
+    Future<RedisConnection> attempt = client.connect();
+    return Deadline.within(vertx, attempt, timeoutMs, "Redis " + name + " connect")
         .compose(
             c -> {
               connecting = false;
@@ -111,6 +119,8 @@ final class RedisReconnect {
               if (connecting) {
                 // The dial itself failed; a failed preparation was dropped (and redials) above.
                 connecting = false;
+                // An attempt given up on may still succeed: its connection is not used.
+                attempt.onSuccess(late -> late.close());
                 retryLater(e);
               }
             });

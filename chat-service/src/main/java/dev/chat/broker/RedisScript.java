@@ -17,6 +17,7 @@ record RedisScript(String name, String source, String sha1) {
   static final RedisScript LEASE = load("lease");
   static final RedisScript ACQUIRE = load("acquire");
   static final RedisScript RELEASE = load("release");
+  static final RedisScript HISTORY = load("history");
 
   private static RedisScript load(String name) {
     String path = "/lua/" + name + ".lua";

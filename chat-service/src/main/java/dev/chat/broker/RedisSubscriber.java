@@ -53,7 +53,7 @@ final class RedisSubscriber {
     this.timeoutMs = timeoutMs;
     this.onMessage = onMessage;
     this.onRestored = onRestored;
-    this.reconnect = new RedisReconnect(vertx, options, "subscriber", new Handler());
+    this.reconnect = new RedisReconnect(vertx, options, timeoutMs, "subscriber", new Handler());
   }
 
   /**

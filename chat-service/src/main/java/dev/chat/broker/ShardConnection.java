@@ -142,13 +142,14 @@ final class ShardConnection {
     if (push.type() == ResponseType.ERROR) {
       String error = String.valueOf(push);
       if (error.startsWith("MOVED ")) {
-        events.moved(this, Integer.parseInt(error.split(" ")[1]));
+        events.moved(this, Integer.parseInt(error.split(" ", -1)[1]));
       } else {
         fail("error on the subscriber connection: " + error);
       }
       return;
     }
-    if (push.type() != ResponseType.PUSH && push.type() != ResponseType.MULTI || push.size() < 3) {
+    if ((push.type() != ResponseType.PUSH && push.type() != ResponseType.MULTI)
+        || push.size() < 3) {
       return;
     }
     String channel = push.get(1).toString();

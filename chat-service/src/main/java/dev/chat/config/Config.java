@@ -65,6 +65,8 @@ import java.util.function.Function;
  * @param presenceMaxOnline {@code CHAT_PRESENCE_MAX_ONLINE} (0 = no limit): rooms with more users
  *     online than this send no join/leave presence frames (every join would otherwise cost one
  *     frame per member: a 10,000-member room filling up sends 50 million)
+ * @param api {@code CHAT_API_KEY} and {@code CHAT_API_PORT}: the server API (off unless a key is
+ *     set)
  */
 public record Config(
     int port,
@@ -101,7 +103,8 @@ public record Config(
     String logFormat,
     long eventLoopWarnMs,
     boolean echoEndpoint,
-    int presenceMaxOnline) {
+    int presenceMaxOnline,
+    ApiSettings api) {
 
   public Config {
     require(port >= 0 && port <= 65535, "CHAT_PORT must be 0-65535");
@@ -150,6 +153,8 @@ public record Config(
         "CHAT_LOG_FORMAT must be text or json");
     require(eventLoopWarnMs >= 10, "CHAT_EVENT_LOOP_WARN_MS must be at least 10");
     require(presenceMaxOnline >= 0, "CHAT_PRESENCE_MAX_ONLINE must not be negative");
+    require(api != null, "API settings are required");
+    require(api.port() == 0 || api.port() != port, "CHAT_API_PORT must differ from CHAT_PORT");
   }
 
   /** Reads the process environment. */
@@ -203,7 +208,8 @@ public record Config(
         logFormat != null ? logFormat : "text",
         longValue(get, "CHAT_EVENT_LOOP_WARN_MS", 2_000),
         bool(get, "CHAT_ECHO_ENDPOINT", false),
-        integer(get, "CHAT_PRESENCE_MAX_ONLINE", 0));
+        integer(get, "CHAT_PRESENCE_MAX_ONLINE", 0),
+        ApiSettings.from(get));
   }
 
   /** True when no Redis URL is configured and the embedded single-node broker is used. */

@@ -55,10 +55,6 @@ public final class AllowedOrigins {
     return normal != null && allowed.contains(normal);
   }
 
-  public boolean restricted() {
-    return allowed != null;
-  }
-
   /**
    * {@code scheme://host:port} in lower case with the port always written; null if not an origin.
    */

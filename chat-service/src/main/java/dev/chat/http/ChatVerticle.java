@@ -4,6 +4,7 @@ import dev.chat.NodeState;
 import dev.chat.auth.Identity;
 import dev.chat.broker.Backend;
 import dev.chat.config.Config;
+import dev.chat.http.api.ServerApi;
 import dev.chat.metrics.Metrics;
 import dev.chat.protocol.CloseCode;
 import dev.chat.room.RoomHub;
@@ -60,6 +61,7 @@ public final class ChatVerticle extends VerticleBase {
   private ConnectionSlots slots;
   private RoomHub hub;
   private HttpServer server;
+  private HttpServer apiServer;
   private Router router;
 
   public ChatVerticle(
@@ -88,6 +90,7 @@ public final class ChatVerticle extends VerticleBase {
             metrics);
     slots = new ConnectionSlots(backend.connections(), config);
     node.addBroker(backend::ready);
+    backend.broker().disconnects(this::disconnect);
     router = Router.router(vertx);
     if (config.echoEndpoint()) {
       router.get("/echo").handler(this::echo);
@@ -95,6 +98,12 @@ public final class ChatVerticle extends VerticleBase {
     router.get("/health/live").handler(ctx -> ctx.response().end("live"));
     router.get("/health/ready").handler(this::ready);
     router.get("/metrics").handler(PrometheusScrapingHandler.create(metrics.registry()));
+    Router apiRouter = config.api().port() == 0 ? router : Router.router(vertx);
+    if (config.api().enabled()) {
+      new ServerApi(
+              backend.broker(), config.api().key(), config.maxFrameBytes(), metrics.registry())
+          .mount(apiRouter);
+    }
     router.route().handler(ChatVerticle::staticHeaders);
     router.route().handler(StaticHandler.create("webroot"));
     HttpServerOptions options =
@@ -111,7 +120,31 @@ public final class ChatVerticle extends VerticleBase {
             // multi-producer ones: 16.6 -> 11.8 KB of heap per idle socket (docs/performance.md).
             .setStrictThreadMode(true);
     server = vertx.createHttpServer(options).requestHandler(this::route);
-    return backend.start().compose(v -> server.listen(config.port()));
+    return backend
+        .start()
+        .compose(v -> server.listen(config.port()))
+        .compose(v -> listenApi(apiRouter));
+  }
+
+  /** A port of the API's own, when {@code CHAT_API_PORT} gives one (else it is on the router). */
+  private Future<?> listenApi(Router apiRouter) {
+    if (config.api().port() == 0 || !config.api().enabled()) {
+      return Future.succeededFuture();
+    }
+    apiServer = vertx.createHttpServer().requestHandler(apiRouter);
+    return apiServer.listen(config.api().port());
+  }
+
+  /** Closes this loop's connections of {@code user} with 4003 (the server API's disconnect). */
+  private int disconnect(String user) {
+    int closed = 0;
+    for (Session session : List.copyOf(sessions.values())) {
+      if (session.user().equals(user) && !session.closed()) {
+        session.close(CloseCode.DISCONNECTED);
+        closed++;
+      }
+    }
+    return closed;
   }
 
   /**
@@ -122,6 +155,7 @@ public final class ChatVerticle extends VerticleBase {
   public Future<?> stop() {
     return SocketDrain.run(vertx, sessions, config.drainMs())
         .eventually(() -> server.close())
+        .eventually(() -> apiServer == null ? Future.succeededFuture() : apiServer.close())
         .eventually(this::closeBroker);
   }
 

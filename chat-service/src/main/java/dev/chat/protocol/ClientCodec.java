@@ -12,7 +12,6 @@ import dev.chat.protocol.ClientFrame.Send;
 import dev.chat.protocol.Decoded.Invalid;
 import dev.chat.protocol.Decoded.Parsed;
 import java.io.IOException;
-import java.util.concurrent.Callable;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 
@@ -45,18 +44,20 @@ public final class ClientCodec {
 
   private ClientCodec() {}
 
-  /** Decodes a text frame; never throws. */
+  /**
+   * Decodes a text frame (the socket's reader has already refused what is not UTF-8); never throws.
+   */
   public static Decoded decode(String json) {
-    return json == null ? MALFORMED : parse(() -> JSON.createParser(json));
+    if (json == null) {
+      return MALFORMED;
+    }
+    Ack ack = AckScanner.scan(json);
+    return ack != null ? new Parsed(ack) : parseWithJackson(json);
   }
 
-  /** Decodes a UTF-8 encoded frame; never throws. */
-  public static Decoded decode(byte[] utf8) {
-    return utf8 == null || !mayBeUtf8Json(utf8) ? MALFORMED : parse(() -> JSON.createParser(utf8));
-  }
-
-  private static Decoded parse(Callable<JsonParser> open) {
-    try (JsonParser parser = open.call()) {
+  /** {@link #decode(String)} without the ack fast path, which must agree with it. */
+  static Decoded parseWithJackson(String json) {
+    try (JsonParser parser = JSON.createParser(json)) {
       return decode(parser);
     } catch (Exception e) {
       return MALFORMED;
@@ -138,11 +139,11 @@ public final class ClientCodec {
     return new Parsed(frame.get());
   }
 
-  private static String room(Object value) {
+  static String room(Object value) {
     return required("room", value, Names::isRoom, ROOM_RULE);
   }
 
-  private static String id(Object value) {
+  static String id(Object value) {
     return required("id", value, ClientCodec::isId, ID_RULE);
   }
 
@@ -150,7 +151,7 @@ public final class ClientCodec {
     return id instanceof String s && isId(s) ? s : null;
   }
 
-  private static String text(Object value) {
+  static String text(Object value) {
     if (!(value instanceof String s)) {
       return required("text", value, x -> true, null); // absent or not a string
     }
@@ -162,7 +163,7 @@ public final class ClientCodec {
     return isBlank(s) ? TEXT_BLANK : null;
   }
 
-  private static String required(String field, Object value, Predicate<String> valid, String rule) {
+  static String required(String field, Object value, Predicate<String> valid, String rule) {
     if (value == null) {
       return field + " is required";
     }
@@ -241,18 +242,6 @@ public final class ClientCodec {
       return type;
     }
     return type.substring(0, type.offsetByCodePoints(0, MAX_TYPE_ECHO));
-  }
-
-  /**
-   * Jackson sniffs UTF-16 and UTF-32 from zero bytes and byte-order marks; valid UTF-8 JSON has
-   * neither a raw NUL nor a leading 0xFE/0xFF, so refusing those keeps the input UTF-8 only.
-   */
-  private static boolean mayBeUtf8Json(byte[] bytes) {
-    boolean sniffable = bytes.length > 0 && (bytes[0] == (byte) 0xFE || bytes[0] == (byte) 0xFF);
-    for (int i = 0; i < Math.min(4, bytes.length); i++) {
-      sniffable |= bytes[i] == 0;
-    }
-    return !sniffable;
   }
 
   /**

@@ -2,11 +2,10 @@ package dev.chat.protocol;
 
 /**
  * Every WebSocket close code the service sends, with its reason text and whether a client should
- * reconnect.
+ * reconnect. The close-code table of docs/protocol.md is the source of truth for clients;
+ * CloseCodeTableTest holds this enum and chat-client.js's {@code closePolicy} to it.
  */
 public enum CloseCode {
-  /** The connection ended normally, for example because the client closed it. */
-  NORMAL(1000, "normal close", false),
   /** The client broke RFC 6455 framing (the WebSocket codec rejected a frame). */
   PROTOCOL_ERROR(1002, "websocket protocol error", false),
   /** The client sent a binary frame; the protocol is text-only JSON. */
@@ -22,8 +21,6 @@ public enum CloseCode {
   FLOODING(1008, "flooding: too many frames", false),
   /** A frame or message larger than the limit ({@code CHAT_MAX_FRAME_BYTES}, default 64 KiB). */
   TOO_BIG(1009, "frame too big", false),
-  /** An unexpected server error; reconnecting (with backoff) is expected to work. */
-  SERVER_ERROR(1011, "unexpected server error", true),
   /** The node is shutting down: reconnect, to another node, and resume with {@code since}. */
   SHUTTING_DOWN(1012, "node shutting down, reconnect", true),
   /** The node is at its connection limit: try again later, with backoff. */
@@ -42,7 +39,12 @@ public enum CloseCode {
    */
   UNACKED(4001, "too many unacknowledged messages", true),
   /** The connection's JWT expired; the client reconnects with a fresh token. */
-  TOKEN_EXPIRED(4002, "token expired", true);
+  TOKEN_EXPIRED(4002, "token expired", true),
+  /**
+   * The application's backend disconnected the user through the server API ({@code POST
+   * /api/users/{user}/disconnect}): reconnecting on its own would undo what the application asked.
+   */
+  DISCONNECTED(4003, "disconnected by the application", false);
 
   private final short code;
   private final String reason;

@@ -190,12 +190,7 @@ public final class ServerFrames {
    * "}"} is exactly {@link #message}'s output, so a Redis script can splice in the numbers it
    * assigns.
    */
-  public record MessageTemplate(String head, String mid) {
-
-    public byte[] render(long seq, long ts) {
-      return (head + seq + mid + ts + "}").getBytes(StandardCharsets.UTF_8);
-    }
-  }
+  public record MessageTemplate(String head, String mid) {}
 
   private static void errorFields(JsonGenerator g, ErrorCode code, String message, String id)
       throws IOException {

@@ -27,13 +27,11 @@ public final class FlushBatching {
 
   private FlushBatching() {}
 
-  /** Installs the batching on {@code ws}'s pipeline; true if it could. */
-  public static boolean install(ServerWebSocket ws) {
-    if (!(ws instanceof WebSocketInternal internal)) {
-      return false;
+  /** Installs the batching on {@code ws}'s pipeline. */
+  public static void install(ServerWebSocket ws) {
+    if (ws instanceof WebSocketInternal internal) {
+      install(internal.channelHandlerContext().pipeline());
     }
-    install(internal.channelHandlerContext().pipeline());
-    return true;
   }
 
   static void install(ChannelPipeline pipeline) {

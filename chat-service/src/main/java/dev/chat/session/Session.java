@@ -83,18 +83,6 @@ public final class Session implements Member {
       RoomHub hub,
       Broker broker,
       Outbound out,
-      String user,
-      String connId,
-      Metrics metrics) {
-    this(vertx, config, hub, broker, out, Identity.unverified(user), connId, metrics);
-  }
-
-  public Session(
-      Vertx vertx,
-      Config config,
-      RoomHub hub,
-      Broker broker,
-      Outbound out,
       Identity identity,
       String connId,
       Metrics metrics) {
@@ -314,14 +302,7 @@ public final class Session implements Member {
       return;
     }
     long start = System.nanoTime();
-    String mine = Names.inboxOf(user);
-    Future<Stored> stored =
-        d.to().equals(user)
-            ? broker.publish(new Draft(mine, user, d.id(), d.text(), d.to()))
-            : broker
-                .publish(new Draft(Names.inboxOf(d.to()), user, d.id(), d.text(), d.to()))
-                .compose(theirs -> broker.publish(new Draft(mine, user, d.id(), d.text(), d.to())));
-    acknowledge(stored, d.id(), start);
+    acknowledge(broker.publishDirect(user, d.to(), d.id(), d.text()), d.id(), start);
   }
 
   /**

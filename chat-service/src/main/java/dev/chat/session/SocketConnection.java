@@ -28,16 +28,11 @@ public final class SocketConnection implements Outbound {
   private MessageReader reader;
   private boolean closing;
 
-  /** {@code onClosed} runs once when the socket is gone, after the session released it. */
-  public SocketConnection(ServerWebSocket ws, int maxMessageBytes, Runnable onClosed) {
-    this(ws, maxMessageBytes, 0, onClosed);
-  }
-
   /**
-   * As above, with {@link #writeQueueFull()} true only once {@code maxWriteQueueBytes} wait to be
-   * written (0 keeps Vert.x's default). That default, 64 KiB, is less than one join's replay of 50
-   * long messages: every client joining such a room was closed with 4001 as a slow consumer before
-   * it could read.
+   * {@code onClosed} runs once when the socket is gone, after the session released it. {@link
+   * #writeQueueFull()} is true only once {@code maxWriteQueueBytes} wait to be written, not at
+   * Vert.x's default, 64 KiB, which is less than one join's replay of 50 long messages: every
+   * client joining such a room was closed with 4001 as a slow consumer before it could read.
    */
   public SocketConnection(
       ServerWebSocket ws, int maxMessageBytes, int maxWriteQueueBytes, Runnable onClosed) {
@@ -72,9 +67,7 @@ public final class SocketConnection implements Outbound {
               }
             });
     try {
-      if (maxWriteQueueBytes > 0) {
-        ws.setWriteQueueMaxSize(maxWriteQueueBytes);
-      }
+      ws.setWriteQueueMaxSize(maxWriteQueueBytes);
       FlushBatching.install(ws);
       ws.frameHandler(this::onFrame);
       ws.exceptionHandler(this::onError);

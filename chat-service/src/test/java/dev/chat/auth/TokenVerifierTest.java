@@ -62,7 +62,7 @@ class TokenVerifierTest {
     assertThat(id.user()).isEqualTo("Zoë_1");
     assertThat(id.validUntilMs()).isEqualTo(exp * 1000);
     assertThat(id.expires()).isTrue();
-    assertThat(id.rooms().restricted()).isFalse();
+    assertThat(id.rooms()).isSameAs(RoomPatterns.ANY);
     assertThat(id.rooms().allows("general")).isTrue();
   }
 

@@ -144,6 +144,11 @@ abstract class BackendContract {
     return Future.all(all).map(CompositeFuture::<Stored>list);
   }
 
+  /** The seq of a stored message frame. */
+  static long seqOfFrame(byte[] frame) {
+    return new io.vertx.core.json.JsonObject(text(frame)).getLong("seq");
+  }
+
   private static String text(byte[] frame) {
     return new String(frame, StandardCharsets.UTF_8);
   }

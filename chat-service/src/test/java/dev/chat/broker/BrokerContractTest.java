@@ -207,6 +207,67 @@ abstract class BrokerContractTest extends BackendContract {
 
   @Test
   @DisplayName(
+      "history pages back below a seq, oldest first, at most limit messages, and says whether older ones are still stored")
+  void historyPagesBackBelowASeq() {
+    FullRoom full = new FullRoom();
+    Page newest = full.node.call(backend -> backend.broker().history(full.room, null, 2));
+    assertThat(newest.epoch()).isEqualTo(full.epoch);
+    assertFrames(newest.messages(), full.from(7));
+    assertThat(newest.more()).isTrue();
+
+    Page middle = full.node.call(backend -> backend.broker().history(full.room, 7L, 2));
+    assertFrames(middle.messages(), full.frames.subList(4, 6));
+    assertThat(middle.more()).as("seq 4 is still stored").isTrue();
+
+    Page oldest = full.node.call(backend -> backend.broker().history(full.room, 6L, 10));
+    assertFrames(oldest.messages(), full.frames.subList(3, 5));
+    assertThat(oldest.more()).as("seqs 1-3 were trimmed").isFalse();
+
+    assertThat(full.node.call(backend -> backend.broker().history(full.room, 4L, 10)).messages())
+        .as("everything below seq 4 is gone")
+        .isEmpty();
+    assertThat(full.node.call(backend -> backend.broker().history(full.room, 4L, 10)).more())
+        .isFalse();
+    assertFrames(
+        full.node.call(backend -> backend.broker().history(full.room, 100L, 3)).messages(),
+        full.from(6));
+    Page none = full.node.call(backend -> backend.broker().history(room(), null, 50));
+    assertThat(none.messages()).isEmpty();
+    assertThat(none.more()).isFalse();
+    assertThat(none.epoch()).isNotBlank();
+  }
+
+  @Test
+  @DisplayName(
+      "a page of history holds the same frames that a join replays, and every stored message once across pages")
+  void historyPagesMatchTheReplay() {
+    BrokerNode a = cluster().node();
+    String r = room();
+    List<byte[]> published = new ArrayList<>();
+    String u = user();
+    for (int i = 1; i <= 7; i++) {
+      Draft d = draft(r, u, "p" + i);
+      published.add(frame(d, a.publish(d)));
+    }
+    assertFrames(
+        a.call(backend -> backend.broker().history(r, null, 3)).messages(),
+        a.read(r, latest(3)).messages());
+    List<byte[]> paged = new ArrayList<>();
+    Long before = null;
+    while (true) {
+      Long below = before;
+      Page page = a.call(backend -> backend.broker().history(r, below, 3));
+      paged.addAll(0, page.messages());
+      if (!page.more()) {
+        break;
+      }
+      before = seqOfFrame(page.messages().get(0));
+    }
+    assertFrames(paged, published);
+  }
+
+  @Test
+  @DisplayName(
       "a position inside history recovers exactly the messages after it, by join and by read, whatever the limit")
   void positionInsideHistoryRecovers() {
     FullRoom full = new FullRoom();
@@ -406,5 +467,46 @@ abstract class BrokerContractTest extends BackendContract {
 
   private static Future<Stored> subscribeThenPublish(Broker broker, String room, String user) {
     return broker.subscribe(room).compose(v -> broker.publish(draft(room, user, "right-after")));
+  }
+
+  @Test
+  @DisplayName(
+      "a disconnect through one broker reaches every broker, each closing on its own loop, and sums what they closed")
+  void disconnectReachesEveryBroker() {
+    Cluster cluster = cluster();
+    BrokerNode a = cluster.node();
+    BrokerNode b = cluster.node();
+    String alice = user();
+    List<String> asked = new java.util.concurrent.CopyOnWriteArrayList<>();
+    closes(a, "a", alice, 2, asked);
+    closes(b, "b", alice, 1, asked);
+
+    Disconnected d = a.call(backend -> backend.broker().disconnect(alice));
+
+    assertThat(d).isEqualTo(new Disconnected(3, true));
+    assertThat(asked).containsExactlyInAnyOrder("a:" + alice, "b:" + alice);
+    Disconnected nobody = b.call(backend -> backend.broker().disconnect(user()));
+    assertThat(nobody).as("a user with no connections").isEqualTo(new Disconnected(0, true));
+  }
+
+  /** Makes {@code node}'s broker report {@code count} connections of {@code user} closed. */
+  private static void closes(
+      BrokerNode node, String name, String user, int count, List<String> asked) {
+    Thread loop =
+        await(node.async(backend -> Future.succeededFuture(Thread.currentThread())), "loop");
+    node.call(
+        backend -> {
+          backend
+              .broker()
+              .disconnects(
+                  u -> {
+                    if (Thread.currentThread() != loop) {
+                      asked.add("off loop: " + Thread.currentThread().getName());
+                    }
+                    asked.add(name + ":" + u);
+                    return u.equals(user) ? count : 0;
+                  });
+          return Future.succeededFuture();
+        });
   }
 }

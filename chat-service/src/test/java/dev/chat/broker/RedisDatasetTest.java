@@ -11,6 +11,7 @@ class RedisDatasetTest {
 
   @Test
   @DisplayName("the identity is run_id:master_replid, from an INFO answer with CRLF lines")
+  @SuppressWarnings("StringConcatToTextBlock") // CRLF line ends, as INFO sends them
   void runIdAndReplId() {
     String info =
         "# Server\r\nredis_version:7.0.15\r\nrun_id:8340d7ee37cb30d87c3855c0392528f1fd1c8d59\r\n"

@@ -52,7 +52,7 @@ class AutobahnIT {
   private static final int CASE_COUNT = 246;
 
   private static final String AGENT = "chat-echo";
-  private static final Duration RUNNER_TIMEOUT = Duration.ofSeconds(180);
+  private static final Duration RUNNER_TIMEOUT = Duration.ofMinutes(3);
 
   /** Case ids in numeric order: 1.1.2 before 1.1.10. */
   private static final Comparator<String> CASE_ORDER =

@@ -8,6 +8,7 @@ import dev.chat.testing.ChatNode;
 import dev.chat.testing.Ports;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -169,7 +170,8 @@ class ComposeFileIT {
     try (ChatNode node = ChatNode.builder().name("compose-health").start()) {
       assertThat(runHealthcheck(command, port, node.port())).as("against a ready node").isZero();
     }
-    HttpServer notReady = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    HttpServer notReady =
+        HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
     notReady.createContext(
         "/health/ready",
         exchange -> {

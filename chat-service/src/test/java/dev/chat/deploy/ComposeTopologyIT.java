@@ -44,6 +44,7 @@ class ComposeTopologyIT {
 
   private static final Duration WAIT = Duration.ofSeconds(10);
   private static final HttpClient HTTP = HttpClient.newHttpClient();
+  private static final String API_KEY = "compose-api-key-" + UUID.randomUUID();
 
   private RedisServer redis;
   private final Map<String, ChatNode> nodes = new LinkedHashMap<>();
@@ -71,6 +72,8 @@ class ComposeTopologyIT {
               builder.env("CHAT_REDIS_URL", redis.uri());
               // Two event loops per node keep three nodes light on a small machine.
               builder.env("CHAT_INSTANCES", "2");
+              // The API on, so that refusing it is nginx's doing, not the nodes'.
+              builder.env("CHAT_API_KEY", API_KEY);
               ChatNode node = builder.start();
               nodes.put(name, node);
               ports.put(name, node.port());
@@ -138,6 +141,29 @@ class ComposeTopologyIT {
     HttpResponse<String> page = get("/");
     assertThat(page.statusCode()).isEqualTo(200);
     assertThat(page.headers().firstValue("Content-Security-Policy")).isPresent();
+  }
+
+  @Test
+  @Order(1)
+  @DisplayName("nginx does not forward the server API, which every node serves directly")
+  void serverApiIsNotPublic() throws Exception {
+    for (String path : List.of("/api", "/api/openapi.json", "/api/rooms/general/presence")) {
+      HttpResponse<String> through =
+          HTTP.send(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + nginx.port() + path))
+                  .header("Authorization", "Bearer " + API_KEY)
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(through.statusCode()).as("GET %s through nginx", path).isEqualTo(404);
+    }
+    ChatNode node = nodes.values().iterator().next();
+    HttpResponse<String> direct =
+        HTTP.send(
+            HttpRequest.newBuilder(node.httpUri("/api/openapi.json"))
+                .header("Authorization", "Bearer " + API_KEY)
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(direct.statusCode()).as("the node itself serves it").isEqualTo(200);
   }
 
   @Test

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -225,7 +226,8 @@ class DockerfileTest {
       }
       String[] split = instruction.split("\\s+", 2);
       Instruction i =
-          new Instruction(split[0].toUpperCase(), split.length > 1 ? split[1].strip() : "");
+          new Instruction(
+              split[0].toUpperCase(Locale.ROOT), split.length > 1 ? split[1].strip() : "");
       if (i.keyword().equals("FROM")) {
         String[] from = i.args().split("\\s+");
         String name = from.length == 3 && from[1].equalsIgnoreCase("AS") ? from[2] : null;

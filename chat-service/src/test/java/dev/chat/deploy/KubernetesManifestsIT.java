@@ -40,6 +40,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
@@ -79,6 +80,9 @@ class KubernetesManifestsIT {
   /** Variables that are not the service's but that a pod may set for the JVM. */
   private static final Set<String> JVM_VARIABLES = Set.of("JAVA_TOOL_OPTIONS");
 
+  /** What an operator adds to the Secret to turn the server API on. */
+  private static final String API_KEY = "api-" + UUID.randomUUID();
+
   /** What an operator puts in the Secret in place of its placeholder. */
   private static final String REAL_SECRET = UUID.randomUUID() + "-" + UUID.randomUUID();
 
@@ -117,9 +121,12 @@ class KubernetesManifestsIT {
             "ConfigMap/chat-config-<hash>",
             "Secret/chat-secrets",
             "Service/chat",
+            "Service/chat-api",
             "Deployment/chat",
             "Ingress/chat",
             "Ingress/chat-metrics",
+            "Ingress/chat-api",
+            "NetworkPolicy/chat",
             "PodDisruptionBudget/chat",
             "HorizontalPodAutoscaler/chat",
             "StatefulSet/redis",
@@ -266,12 +273,17 @@ class KubernetesManifestsIT {
       operatorEnvironment()
           .forEach(
               (k, v) -> {
-                if (!k.equals("CHAT_PORT")) {
+                if (!k.equals("CHAT_PORT") && !k.equals("CHAT_API_PORT")) {
                   builder.env(k, v);
                 }
               });
       builder.env("CHAT_REDIS_URL", redis.uri());
+      int apiPort = dev.chat.testing.Ports.freePort();
+      builder.env("CHAT_API_PORT", Integer.toString(apiPort));
+      builder.env("CHAT_API_KEY", API_KEY);
       try (ChatNode node = builder.start()) {
+        assertThat(apiStatus(apiPort)).as("the API on its own port").isEqualTo(200);
+        assertThat(apiStatus(node.port())).as("the API on the public port").isEqualTo(404);
         for (Probe probe : probes(chatContainer)) {
           String path = probePath(probe);
           assertThat(node.httpStatus(path)).as("GET %s", path).isEqualTo(200);
@@ -375,6 +387,111 @@ class KubernetesManifestsIT {
                           assertThat(p.getPath()).isEqualTo("/metrics");
                           assertThat(p.getPathType()).isEqualTo("Exact");
                         }));
+  }
+
+  @Test
+  @DisplayName(
+      "the server API has a port and a Service of its own, which no Ingress routes to, and the public entry point refuses /api")
+  void serverApiStaysOffThePublicEntryPoint() {
+    int apiPort = chatConfig.api().port();
+    assertThat(apiPort).as("CHAT_API_PORT").isPositive().isNotEqualTo(chatConfig.port());
+    assertThat(containerPort(chatContainer, "api")).isEqualTo(apiPort);
+    Map<String, String> chatPods = chat.getSpec().getTemplate().getMetadata().getLabels();
+
+    Service api = one(Service.class, "chat-api");
+    assertThat(api.getSpec().getType()).isIn(null, "ClusterIP");
+    assertThat(chatPods).containsAllEntriesOf(api.getSpec().getSelector());
+    assertThat(api.getSpec().getPorts())
+        .isNotEmpty()
+        .allSatisfy(
+            p -> assertThat(resolvePort(chatContainer, p.getTargetPort())).isEqualTo(apiPort));
+    for (Service service : all(Service.class)) {
+      if (!service.getMetadata().getName().equals("chat-api")
+          && matchesLabels(service.getSpec().getSelector(), chatPods)) {
+        assertThat(service.getSpec().getPorts())
+            .as("Service %s exposes no API port", service.getMetadata().getName())
+            .noneMatch(p -> resolvePort(chatContainer, p.getTargetPort()) == apiPort);
+      }
+    }
+
+    Ingress refusal = one(Ingress.class, "chat-api");
+    assertThat(refusal.getMetadata().getAnnotations())
+        .containsEntry("nginx.ingress.kubernetes.io/denylist-source-range", "0.0.0.0/0,::/0");
+    assertThat(refusal.getSpec().getRules())
+        .extracting(r -> r.getHost())
+        .containsExactlyInAnyOrderElementsOf(
+            one(Ingress.class, "chat").getSpec().getRules().stream()
+                .map(r -> r.getHost())
+                .toList());
+    assertThat(refusal.getSpec().getRules())
+        .allSatisfy(
+            rule ->
+                assertThat(rule.getHttp().getPaths())
+                    .singleElement()
+                    .satisfies(
+                        p -> {
+                          assertThat(p.getPath()).isEqualTo("/api");
+                          assertThat(p.getPathType()).isEqualTo("Prefix");
+                        }));
+    for (Ingress ingress : all(Ingress.class)) {
+      for (var rule : ingress.getSpec().getRules()) {
+        for (var path : rule.getHttp().getPaths()) {
+          var backend = path.getBackend().getService();
+          assertThat(backend.getName())
+              .as("Ingress %s routes nothing to the API Service", ingress.getMetadata().getName())
+              .isNotEqualTo("chat-api");
+          Service target = one(Service.class, backend.getName());
+          target.getSpec().getPorts().stream()
+              .filter(
+                  p ->
+                      Objects.equals(p.getName(), backend.getPort().getName())
+                          || Objects.equals(p.getPort(), backend.getPort().getNumber()))
+              .forEach(
+                  p ->
+                      assertThat(resolvePort(chatContainer, p.getTargetPort()))
+                          .as("Ingress %s reaches the API port", ingress.getMetadata().getName())
+                          .isNotEqualTo(apiPort));
+        }
+      }
+    }
+  }
+
+  @Test
+  @DisplayName(
+      "NetworkPolicy chat admits only labelled backend pods to the API port, and anyone to the public port")
+  void onlyTheBackendReachesTheApiPort() {
+    Map<String, String> chatPods = chat.getSpec().getTemplate().getMetadata().getLabels();
+    int apiPort = chatConfig.api().port();
+    NetworkPolicy policy = one(NetworkPolicy.class, "chat");
+    assertThat(matches(policy.getSpec().getPodSelector(), chatPods)).isTrue();
+    assertThat(policy.getSpec().getPolicyTypes()).contains("Ingress");
+    boolean publicPortOpen = false;
+    boolean apiPortAdmitted = false;
+    for (NetworkPolicyIngressRule rule : policy.getSpec().getIngress()) {
+      assertThat(rule.getPorts()).as("every rule names its ports").isNotEmpty();
+      boolean api =
+          rule.getPorts().stream()
+              .anyMatch(p -> resolvePort(chatContainer, p.getPort()) == apiPort);
+      if (api) {
+        apiPortAdmitted = true;
+        assertThat(rule.getFrom()).as("the API port is not open to all").isNotEmpty();
+        for (NetworkPolicyPeer peer : rule.getFrom()) {
+          assertThat(peer.getIpBlock()).as("no address ranges").isNull();
+          assertThat(peer.getPodSelector()).as("backend pods, by label").isNotNull();
+          assertThat(peer.getPodSelector().getMatchLabels())
+              .containsEntry("chat-api-client", "true");
+          assertThat(matches(peer.getPodSelector(), chatPods)).as("not the chat pods").isFalse();
+        }
+      } else if (rule.getFrom() == null || rule.getFrom().isEmpty()) {
+        publicPortOpen |=
+            rule.getPorts().stream()
+                .anyMatch(p -> resolvePort(chatContainer, p.getPort()) == chatConfig.port());
+      }
+    }
+    assertThat(apiPortAdmitted).as("backends can reach the API").isTrue();
+    assertThat(publicPortOpen)
+        .as("ingress controller, Prometheus and probes reach CHAT_PORT")
+        .isTrue();
   }
 
   @Test
@@ -505,7 +622,7 @@ class KubernetesManifestsIT {
       PodSecurityContext podContext = pod.getSecurityContext();
       assertThat(podContext).isNotNull();
       assertThat(podContext.getSeccompProfile().getType()).isEqualTo("RuntimeDefault");
-      assertThat(pod.getHostNetwork()).isNotEqualTo(Boolean.TRUE);
+      assertThat(pod.getHostNetwork()).isNotEqualTo(true);
       assertThat(pod.getAutomountServiceAccountToken())
           .as("no API token in pods that never call the API")
           .isFalse();
@@ -525,7 +642,7 @@ class KubernetesManifestsIT {
                 assertThat(sc.getAllowPrivilegeEscalation())
                     .as("allowPrivilegeEscalation of %s", c.getName())
                     .isFalse();
-                assertThat(sc.getPrivileged()).isNotEqualTo(Boolean.TRUE);
+                assertThat(sc.getPrivileged()).isNotEqualTo(true);
                 assertThat(sc.getCapabilities().getDrop())
                     .as("dropped capabilities of %s", c.getName())
                     .contains("ALL");
@@ -547,7 +664,7 @@ class KubernetesManifestsIT {
             .findFirst()
             .orElseThrow();
     assertThat(volume.getEmptyDir()).isNotNull();
-    assertThat(tmp.getReadOnly()).isNotEqualTo(Boolean.TRUE);
+    assertThat(tmp.getReadOnly()).isNotEqualTo(true);
   }
 
   @Test
@@ -665,7 +782,11 @@ class KubernetesManifestsIT {
       Secret secret = one(Secret.class, source.getSecretRef().getName());
       Map<String, String> data = new LinkedHashMap<>();
       if (secret.getData() != null) {
-        secret.getData().forEach((k, v) -> data.put(k, new String(Base64.getDecoder().decode(v))));
+        secret
+            .getData()
+            .forEach(
+                (k, v) ->
+                    data.put(k, new String(Base64.getDecoder().decode(v), StandardCharsets.UTF_8)));
       }
       if (secret.getStringData() != null) {
         data.putAll(secret.getStringData());
@@ -703,6 +824,26 @@ class KubernetesManifestsIT {
   private static int resolvePort(Container c, IntOrString port) {
     assertThat(port).isNotNull();
     return port.getIntVal() != null ? port.getIntVal() : containerPort(c, port.getStrVal());
+  }
+
+  private <T extends HasMetadata> List<T> all(Class<T> type) {
+    return objects.stream().filter(type::isInstance).map(type::cast).toList();
+  }
+
+  private static boolean matchesLabels(Map<String, String> selector, Map<String, String> labels) {
+    return selector != null && labels.entrySet().containsAll(selector.entrySet());
+  }
+
+  /** The status of GET /api/openapi.json with the operator's key on {@code port}. */
+  private static int apiStatus(int port) throws Exception {
+    return HttpClient.newHttpClient()
+        .send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/openapi.json"))
+                .header("Authorization", "Bearer " + API_KEY)
+                .GET()
+                .build(),
+            HttpResponse.BodyHandlers.discarding())
+        .statusCode();
   }
 
   private static boolean matches(LabelSelector selector, Map<String, String> labels) {

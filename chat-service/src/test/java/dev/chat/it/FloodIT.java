@@ -99,7 +99,7 @@ class FloodIT {
   }
 
   /** Sends until the connection breaks or {@code count} frames went out. */
-  private static void blast(RawWebSocket ws, int count, Runnable one) {
+  private static void blast(int count, Runnable one) {
     try {
       for (int i = 0; i < count; i++) {
         one.run();
@@ -119,7 +119,7 @@ class FloodIT {
       ws.sendText(join(room).encode());
       awaitType(ws, "joined");
       int[] n = {0};
-      blast(ws, 100, () -> ws.sendText(send(room, "f-" + n[0]++, "flood").encode()));
+      blast(100, () -> ws.sendText(send(room, "f-" + n[0]++, "flood").encode()));
 
       Ending end = readToClose(ws);
       assertThat(end.closeCode()).isEqualTo(1008);
@@ -133,7 +133,7 @@ class FloodIT {
   void pingFlood() {
     try (RawWebSocket ws = raw(node.port(), user("pinger"))) {
       awaitType(ws, "welcome");
-      blast(ws, 5 * FRAME_BURST, () -> ws.sendText(PING));
+      blast(5 * FRAME_BURST, () -> ws.sendText(PING));
 
       Ending end = readToClose(ws);
       assertThat(end.closeCode()).isEqualTo(1008);
@@ -147,7 +147,7 @@ class FloodIT {
   void controlFrameFlood() {
     try (RawWebSocket ws = raw(node.port(), user("controls"))) {
       awaitType(ws, "welcome");
-      blast(ws, 5 * FRAME_BURST, () -> ws.sendFrame(RawWebSocket.PING, true, new byte[] {1}));
+      blast(5 * FRAME_BURST, () -> ws.sendFrame(RawWebSocket.PING, true, new byte[] {1}));
       assertThat(readToClose(ws).closeCode()).isEqualTo(1008);
     }
   }
@@ -186,7 +186,6 @@ class FloodIT {
                     ws.sendText(join(room).encode());
                     int[] n = {0};
                     blast(
-                        ws,
                         2000,
                         () ->
                             ws.sendText(

@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableMap;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
@@ -239,7 +240,7 @@ class ResumeIT {
     String epoch = sender.join(room).getString("epoch");
     int total = HISTORY_MAX + 10;
     sendAll(sender, room, total);
-    long oldestKept = total - HISTORY_MAX + 1;
+    long oldestKept = (long) total - HISTORY_MAX + 1;
 
     ChatPeer justInTime = cluster.connect(cluster.b(), user("just-in-time"));
     JsonObject recovered = justInTime.resume(room, epoch, oldestKept - 1);
@@ -310,7 +311,7 @@ class ResumeIT {
     return LongStream.rangeClosed(from, to).boxed().toList();
   }
 
-  private static long maxSeq(TreeMap<Long, Integer> timesReceived) {
+  private static long maxSeq(NavigableMap<Long, Integer> timesReceived) {
     return timesReceived.isEmpty() ? 0 : timesReceived.lastKey();
   }
 

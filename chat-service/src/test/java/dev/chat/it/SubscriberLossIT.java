@@ -84,7 +84,7 @@ class SubscriberLossIT {
                 cluster.a().httpStatus("/health/ready") == 200
                     && cluster.b().httpStatus("/health/ready") == 200);
         Object killed = resp.call("CLIENT", "KILL", "TYPE", "pubsub");
-        assertThat(killed).as("subscriber connections killed").isEqualTo((long) 2 * INSTANCES);
+        assertThat(killed).as("subscriber connections killed").isEqualTo(2L * INSTANCES);
       }
       sending.get(WAIT.toMillis() * 3, TimeUnit.MILLISECONDS);
       assertThat(acked.get()).isEqualTo(MESSAGES);

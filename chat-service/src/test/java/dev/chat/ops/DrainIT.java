@@ -28,8 +28,13 @@ class DrainIT {
   private static final long DRAIN_MS = 3_000;
   private static final int CLIENTS = 40;
 
-  /** After the window: the last close handshakes (up to 1 s) and the broker's leaves. */
-  private static final long EXIT_MARGIN_MS = 2_000;
+  /**
+   * After the window, what the node may spend by design: the last close handshakes (up to 1 s,
+   * SocketDrain.CLOSE_WAIT_MS), the brokers' leaves (up to 2 s, ChatVerticle.BROKER_CLOSE_MS), and
+   * 1 s for the JVM to exit. The 2 s this was before is what an idle machine takes; on a loaded one
+   * a correct node took 2.3 s ("node stopped tookMs=5004").
+   */
+  private static final long EXIT_MARGIN_MS = 4_000;
 
   private final List<AutoCloseable> resources = new ArrayList<>();
 
@@ -60,7 +65,9 @@ class DrainIT {
     }
     assertThat(
             await(() -> clients.stream().allMatch(ResumingClient::joined), Duration.ofSeconds(20)))
-        .as("every client joined on node a")
+        .as(
+            "every client joined on node a; not: %s",
+            clients.stream().filter(c -> !c.joined()).map(ResumingClient::describe).toList())
         .isTrue();
     assertThat(clients).allSatisfy(c -> assertThat(c.nodes()).containsExactly("drain-a"));
     clients.forEach(c -> c.sending(true));
@@ -91,7 +98,14 @@ class DrainIT {
         .isLessThan(DRAIN_MS + EXIT_MARGIN_MS);
 
     List<ResumingClient.Close> firstCloses = clients.stream().map(c -> c.closes().get(0)).toList();
-    assertThat(firstCloses).as("close codes").allSatisfy(c -> assertThat(c.code()).isEqualTo(1012));
+    assertThat(firstCloses)
+        .as(
+            "close codes; clients whose first close was not 1012: %s",
+            clients.stream()
+                .filter(c -> c.closes().get(0).code() != 1012)
+                .map(ResumingClient::describe)
+                .toList())
+        .allSatisfy(c -> assertThat(c.code()).isEqualTo(1012));
     long[] closedAt =
         firstCloses.stream().mapToLong(c -> millisSince(sigterm, c.atNanos())).sorted().toArray();
     assertSpread(closedAt);
@@ -105,7 +119,9 @@ class DrainIT {
     assertThat(
             await(
                 () -> clients.stream().allMatch(ResumingClient::allAcked), Duration.ofSeconds(20)))
-        .as("every message sent got its ack, on node b for those sent during the drain")
+        .as(
+            "every message sent got its ack, on node b for those sent during the drain; not: %s",
+            clients.stream().filter(c -> !c.allAcked()).map(ResumingClient::describe).toList())
         .isTrue();
     assertThat(clients)
         .as("every client resumed on node b")

@@ -2,6 +2,7 @@ package dev.chat.ops;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.chat.protocol.CloseCode;
 import dev.chat.testing.ChatCluster;
 import dev.chat.testing.ChatNode;
 import dev.chat.testing.ClientFrames;
@@ -78,10 +79,9 @@ class MetricsIT {
             "chat_drain_remaining_sockets",
             "chat_draining",
             "jvm_memory_used_bytes");
-    for (String code :
-        List.of("1000", "1003", "1007", "1008", "1009", "1011", "1012", "1013", "4000", "4001")) {
-      assertThat(s.has("chat_closes_total", "code", code))
-          .as("chat_closes_total{code=%s}", code)
+    for (CloseCode code : CloseCode.values()) {
+      assertThat(s.has("chat_closes_total", "code", Integer.toString(code.code())))
+          .as("chat_closes_total{code=%s}", code.code())
           .isTrue();
     }
     assertThat(s.has("chat_redis_reconnects_total", "connection", "commands")).isTrue();

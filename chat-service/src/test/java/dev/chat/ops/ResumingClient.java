@@ -21,10 +21,11 @@ import java.util.function.BooleanSupplier;
 
 /**
  * A chat client that behaves as the protocol asks through node restarts, on a thread of its own: it
- * connects (to its endpoints in turn), joins one room resuming with {@code epoch} and {@code
- * since}, sends messages with de-duplication ids and sends again every one that got no ack (at once
- * after a reconnect, else after a second), acknowledges what it receives, drops seqs it already has
- * (client de-duplication), and reconnects after every close.
+ * connects (to its first endpoint until it joined, then to its endpoints in turn), joins one room
+ * resuming with {@code epoch} and {@code since} (and joins again when the join is answered {@code
+ * unavailable}), sends messages with de-duplication ids and sends again every one that got no ack
+ * (at once after a reconnect, else after a second), acknowledges what it receives, drops seqs it
+ * already has (client de-duplication), and reconnects after every close.
  *
  * <p>It keeps what a test checks: every ack, every message kept after de-duplication, every close
  * with its code and time, and any protocol surprise (a seq gap, a room that did not recover, an id
@@ -38,6 +39,8 @@ final class ResumingClient implements AutoCloseable {
   private static final HttpClient HTTP =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
   private static final long RESEND_AFTER_NANOS = TimeUnit.SECONDS.toNanos(1);
+  private static final long REJOIN_AFTER_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+  private static final String JOIN_FAILED = "join failed";
   private static final int IN_FLIGHT = 2;
 
   private final String user;
@@ -48,6 +51,9 @@ final class ResumingClient implements AutoCloseable {
   private final List<Close> closes = new CopyOnWriteArrayList<>();
   private final List<String> problems = new CopyOnWriteArrayList<>();
   private final List<String> nodes = new CopyOnWriteArrayList<>();
+  // What happened to each connection, for a failed test's message; bounded.
+  private final List<String> trace = new CopyOnWriteArrayList<>();
+  private final long bornNanos = System.nanoTime();
   // Written by the client's thread, read by the test: guarded by this.
   private final Map<String, Long> acked = new HashMap<>();
   private final TreeMap<Long, String> received = new TreeMap<>();
@@ -141,6 +147,20 @@ final class ResumingClient implements AutoCloseable {
     return List.copyOf(nodes);
   }
 
+  /**
+   * What the client did and saw, connection by connection (ms since it started), with the ids still
+   * waiting for an ack: what a failed test prints.
+   */
+  synchronized String describe() {
+    return user + " outbox " + outbox.keySet() + " lastSeq " + lastSeq + ": " + trace;
+  }
+
+  private void note(String what) {
+    if (trace.size() < 200) {
+      trace.add((System.nanoTime() - bornNanos) / 1_000_000 + " " + what);
+    }
+  }
+
   /** The node of the current (or last) connection. */
   String node() {
     return nodes.isEmpty() ? null : nodes.get(nodes.size() - 1);
@@ -162,13 +182,24 @@ final class ResumingClient implements AutoCloseable {
       URI uri = endpoints.get(endpoint);
       Connection c = connect(uri);
       if (c == null) {
-        endpoint = (endpoint + 1) % endpoints.size();
+        nextEndpoint();
         sleep(backoff);
         backoff = Math.min(500, backoff * 2);
         continue;
       }
       backoff = 50;
       converse(c.ws(), c.events(), uri);
+      nextEndpoint();
+    }
+  }
+
+  /**
+   * The next endpoint in turn, once the first join was answered: until then the client stays on its
+   * first one, where the test placed it (a handshake that timed out on a loaded machine sent it to
+   * another node before the test began).
+   */
+  private void nextEndpoint() {
+    if (joined) {
       endpoint = (endpoint + 1) % endpoints.size();
     }
   }
@@ -184,6 +215,7 @@ final class ResumingClient implements AutoCloseable {
       return new Connection(ws, events);
     } catch (Exception refusedOrDown) {
       // 503 from a draining node, 502 from nginx with every node down, or refused: try again
+      note("connect " + uri.getPort() + " failed: " + refusedOrDown);
       return null;
     }
   }
@@ -192,6 +224,7 @@ final class ResumingClient implements AutoCloseable {
   private void converse(WebSocket ws, LinkedBlockingQueue<Object> events, URI uri) {
     boolean open = send(ws, join());
     boolean inRoom = false;
+    long rejoinAt = 0;
     while (open) {
       if (stopped) {
         ws.sendClose(WebSocket.NORMAL_CLOSURE, "");
@@ -202,6 +235,7 @@ final class ResumingClient implements AutoCloseable {
       Object event = poll(events, 10);
       while (event != null) {
         if (event instanceof Close c) {
+          note("closed " + c.code());
           closes.add(new Close(c.code(), c.atNanos(), uri));
           return;
         }
@@ -209,14 +243,23 @@ final class ResumingClient implements AutoCloseable {
         if ("joined".equals(type) && !inRoom) {
           inRoom = true;
           open = resendAll(ws);
+        } else if (JOIN_FAILED.equals(type) && !inRoom) {
+          rejoinAt = System.nanoTime() + REJOIN_AFTER_NANOS;
         }
         event = events.poll();
+      }
+      if (open && !inRoom && rejoinAt != 0 && System.nanoTime() - rejoinAt >= 0) {
+        // Until it is in the room it sends nothing else, so without this it would wait forever.
+        rejoinAt = 0;
+        note("join again");
+        open = send(ws, join());
       }
       if (open && inRoom) {
         open = acknowledge(ws) && resendDue(ws) && sendNext(ws);
       }
     }
     // A send failed: the connection is going or gone; its close event says how it ended.
+    note("send failed");
     if (!awaitClose(events, uri, 3_000)) {
       ws.abort();
       closes.add(new Close(1006, System.nanoTime(), uri));
@@ -228,6 +271,7 @@ final class ResumingClient implements AutoCloseable {
     while (System.nanoTime() < deadline) {
       Object event = poll(events, 10);
       if (event instanceof Close c) {
+        note("closed " + c.code());
         closes.add(new Close(c.code(), c.atNanos(), uri));
         return true;
       }
@@ -255,12 +299,20 @@ final class ResumingClient implements AutoCloseable {
     }
     String type = f.getString("type", "");
     switch (type) {
-      case "welcome" -> nodes.add(f.getString("node"));
+      case "welcome" -> {
+        nodes.add(f.getString("node"));
+        note("welcome " + f.getString("node"));
+      }
       case "joined" -> onJoined(f);
       case "message" -> onMessage(f);
       case "ack" -> onAck(f);
       case "error" -> {
+        note("error " + f.encode());
         String code = f.getString("code");
+        if ("unavailable".equals(code) && f.getString("id") == null) {
+          // Only a join's error has no id: the join failed, and "retryable" says to send it again.
+          return JOIN_FAILED;
+        }
         if (!"unavailable".equals(code) && !"rate_limited".equals(code)) {
           problems.add("error " + f.encode());
         }
@@ -273,6 +325,7 @@ final class ResumingClient implements AutoCloseable {
   }
 
   private synchronized void onJoined(JsonObject f) {
+    note("joined seq " + f.getLong("seq") + " recovered " + f.getBoolean("recovered"));
     String newEpoch = f.getString("epoch");
     boolean resuming = epoch != null && lastSeq >= 0;
     if (resuming && (!newEpoch.equals(epoch) || !f.getBoolean("recovered"))) {
@@ -357,6 +410,7 @@ final class ResumingClient implements AutoCloseable {
           continue;
         }
       }
+      note("resend " + id);
       if (!send(ws, sendFrame(id))) {
         return false;
       }

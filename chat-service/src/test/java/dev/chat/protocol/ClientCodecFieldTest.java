@@ -73,6 +73,9 @@ class ClientCodecFieldTest {
         bad("{'type':'send','room':'r','id':'k\\u007f','text':'hi'}", ID),
         bad("{'type':'send','room':'r','id':'k\\u0085','text':'hi'}", ID),
         bad("{'type':'send','room':'r','id':'k\\ud800','text':'hi'}", ID),
+        bad("{'type':'send','room':'r','id':'k\\udbff','text':'hi'}", ID),
+        bad("{'type':'send','room':'r','id':'\\udc00k','text':'hi'}", ID),
+        bad("{'type':'send','room':'r','id':'k\\udfff','text':'hi'}", ID),
         bad("{'type':'send','room':'r','id':'k','text':5}", "text must be a string"),
         bad("{'type':'send','room':'r','id':'k','text':['hi']}", "text must be a string"),
         // dm: to, id, text

@@ -10,6 +10,11 @@ import dev.chat.protocol.ClientFrame.Ping;
 import dev.chat.protocol.ClientFrame.Send;
 import dev.chat.protocol.Decoded.Invalid;
 import dev.chat.protocol.Decoded.Parsed;
+import dev.chat.session.MessageReader;
+import io.netty.buffer.Unpooled;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.WebSocketFrameType;
+import io.vertx.core.http.impl.ws.WebSocketFrameImpl;
 import java.nio.charset.StandardCharsets;
 import java.util.Random;
 import java.util.stream.Stream;
@@ -32,6 +37,36 @@ class ClientCodecTest {
 
   static Decoded decode(String singleQuoted) {
     return ClientCodec.decode(q(singleQuoted));
+  }
+
+  /**
+   * What a text message's bytes become on a socket: the socket's reader refuses what is not UTF-8
+   * (a {@link CloseCode}), the codec decodes the rest (a {@link Decoded}).
+   */
+  static Object fromWire(byte[] bytes) {
+    Object[] outcome = new Object[1];
+    new MessageReader(
+            65_536,
+            false,
+            new MessageReader.Handler() {
+              @Override
+              public void text(String message) {
+                outcome[0] = ClientCodec.decode(message);
+              }
+
+              @Override
+              public void binary(Buffer message) {
+                throw new AssertionError("a text frame came out binary");
+              }
+
+              @Override
+              public void refuse(CloseCode code) {
+                outcome[0] = code;
+              }
+            })
+        .onFrame(
+            new WebSocketFrameImpl(WebSocketFrameType.TEXT, Unpooled.wrappedBuffer(bytes), true));
+    return outcome[0];
   }
 
   static ClientFrame parsed(String singleQuoted) {
@@ -74,8 +109,7 @@ class ClientCodecTest {
   @DisplayName("parses every valid frame into its record")
   void parsesValidFrames(String json, ClientFrame expected) {
     assertThat(parsed(json)).isEqualTo(expected);
-    assertThat(ClientCodec.decode(q(json).getBytes(StandardCharsets.UTF_8)))
-        .isEqualTo(new Parsed(expected));
+    assertThat(fromWire(q(json).getBytes(StandardCharsets.UTF_8))).isEqualTo(new Parsed(expected));
   }
 
   @Test
@@ -86,7 +120,7 @@ class ClientCodecTest {
         "{\"type\":\"send\",\"room\":\"r\",\"id\":\"i\",\"text\":"
             + "\"h\u00e9llo \\\"w\\u00f6rld\\\" \\\\ \\ud83d\\ude00 \u674e\\n</script>\"}";
     assertThat(ClientCodec.decode(json)).isEqualTo(new Parsed(new Send("r", "i", text)));
-    assertThat(ClientCodec.decode(json.getBytes(StandardCharsets.UTF_8)))
+    assertThat(fromWire(json.getBytes(StandardCharsets.UTF_8)))
         .isEqualTo(new Parsed(new Send("r", "i", text)));
   }
 
@@ -130,7 +164,7 @@ class ClientCodecTest {
   @DisplayName("rejects anything that is not one JSON object as malformed")
   void rejectsMalformed(String json) {
     assertThat(decode(json)).isEqualTo(new Invalid("malformed JSON", null));
-    assertThat(ClientCodec.decode(q(json).getBytes(StandardCharsets.UTF_8)))
+    assertThat(fromWire(q(json).getBytes(StandardCharsets.UTF_8)))
         .isEqualTo(new Invalid("malformed JSON", null));
   }
 
@@ -139,7 +173,6 @@ class ClientCodecTest {
   void rejectsHostileInput() {
     Invalid malformed = new Invalid("malformed JSON", null);
     assertThat(ClientCodec.decode((String) null)).isEqualTo(malformed);
-    assertThat(ClientCodec.decode((byte[]) null)).isEqualTo(malformed);
     assertThat(decode("{'type':'ping','x':" + "[".repeat(100_000) + "]".repeat(100_000) + "}"))
         .isEqualTo(malformed);
     assertThat(decode("{'type':'ping','x':" + "[".repeat(100_000))).isEqualTo(malformed);
@@ -148,18 +181,21 @@ class ClientCodecTest {
   }
 
   @Test
-  @DisplayName("accepts only UTF-8 bytes, not UTF-16 or broken sequences")
+  @DisplayName(
+      "accepts only UTF-8 bytes: UTF-16 is malformed JSON, a byte-order mark or a broken sequence"
+          + " closes with 1007")
   void acceptsOnlyUtf8() {
     Invalid malformed = new Invalid("malformed JSON", null);
     String ping = "{\"type\":\"ping\"}";
-    assertThat(ClientCodec.decode(ping.getBytes(StandardCharsets.UTF_16LE))).isEqualTo(malformed);
-    assertThat(ClientCodec.decode(ping.getBytes(StandardCharsets.UTF_16BE))).isEqualTo(malformed);
-    assertThat(ClientCodec.decode(ping.getBytes(StandardCharsets.UTF_16))).isEqualTo(malformed);
+    // Without a byte-order mark, UTF-16 of ASCII is valid UTF-8 full of NULs: not JSON.
+    assertThat(fromWire(ping.getBytes(StandardCharsets.UTF_16LE))).isEqualTo(malformed);
+    assertThat(fromWire(ping.getBytes(StandardCharsets.UTF_16BE))).isEqualTo(malformed);
+    assertThat(fromWire(ping.getBytes(StandardCharsets.UTF_16))).isEqualTo(CloseCode.INVALID_UTF8);
     byte[] broken =
         q("{'type':'send','room':'r','id':'i','text':'a?'}").getBytes(StandardCharsets.UTF_8);
     broken[broken.length - 3] = (byte) 0xC3; // a lead byte followed by an ASCII quote
-    assertThat(ClientCodec.decode(broken)).isEqualTo(malformed);
-    assertThat(ClientCodec.decode(new byte[0])).isEqualTo(malformed);
+    assertThat(fromWire(broken)).isEqualTo(CloseCode.INVALID_UTF8);
+    assertThat(fromWire(new byte[0])).isEqualTo(malformed);
   }
 
   @ParameterizedTest(name = "[{index}] {0}")
@@ -187,6 +223,13 @@ class ClientCodecTest {
     assertThat(decode("{'type':'pong'}")).isEqualTo(new Invalid("unknown type: pong", null));
     assertThat(decode("{'type':'" + "x".repeat(40) + "'}"))
         .isEqualTo(new Invalid("unknown type: " + "x".repeat(32), null));
+    assertThat(decode("{'type':'" + "x".repeat(33) + "'}"))
+        .isEqualTo(new Invalid("unknown type: " + "x".repeat(32), null));
+    assertThat(decode("{'type':'" + "x".repeat(32) + "'}"))
+        .isEqualTo(new Invalid("unknown type: " + "x".repeat(32), null));
+    // 40 chars but 20 code points: short enough to echo whole
+    assertThat(decode("{'type':'" + EMOJI.repeat(20) + "'}"))
+        .isEqualTo(new Invalid("unknown type: " + EMOJI.repeat(20), null));
     assertThat(decode("{'type':'" + "x".repeat(31) + EMOJI.repeat(3) + "','id':'k'}"))
         .isEqualTo(new Invalid("unknown type: " + "x".repeat(31) + EMOJI, null));
   }
@@ -197,7 +240,12 @@ class ClientCodecTest {
     String id = EMOJI.repeat(64);
     for (String text :
         new String[] {
-          "x".repeat(4000), EMOJI.repeat(4000), " x ", "\u00a0x", "tab\tand new\nline"
+          "x".repeat(4000),
+          EMOJI.repeat(4000),
+          "x".repeat(2000) + EMOJI.repeat(2000),
+          " x ",
+          "\u00a0x",
+          "tab\tand new\nline"
         }) {
       assertThat(
               ClientCodec.decode(
@@ -223,7 +271,7 @@ class ClientCodecTest {
       for (int flips = 1 + random.nextInt(3); flips > 0; flips--) {
         mutated[random.nextInt(mutated.length)] = (byte) random.nextInt(256);
       }
-      assertThat(ClientCodec.decode(mutated)).isNotNull();
+      assertThat(fromWire(mutated)).isNotNull();
       assertThat(ClientCodec.decode(new String(mutated, StandardCharsets.ISO_8859_1))).isNotNull();
     }
   }

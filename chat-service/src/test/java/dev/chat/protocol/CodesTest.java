@@ -14,11 +14,12 @@ class CodesTest {
 
   @Test
   @DisplayName(
-      "cover the close codes of the contract, plus 1002 for broken framing; 1008 and 1013 each name two causes")
+      "are the contract's close codes that the service sends (not 1000 or 1011), plus 1002 for"
+          + " broken framing; 1008 and 1013 each name two causes")
   void closeCodesMatchContract() {
     assertThat(Arrays.stream(CloseCode.values()).map(c -> (int) c.code()))
         .containsExactly(
-            1000, 1002, 1003, 1007, 1008, 1008, 1009, 1011, 1012, 1013, 1013, 4000, 4001, 4002);
+            1002, 1003, 1007, 1008, 1008, 1009, 1012, 1013, 1013, 4000, 4001, 4002, 4003);
   }
 
   @Test
@@ -38,7 +39,6 @@ class CodesTest {
         Arrays.stream(CloseCode.values()).collect(Collectors.partitioningBy(CloseCode::reconnect));
     assertThat(byAdvice.get(true))
         .containsExactly(
-            CloseCode.SERVER_ERROR,
             CloseCode.SHUTTING_DOWN,
             CloseCode.OVERLOADED,
             CloseCode.TOO_MANY_CONNECTIONS,

@@ -160,5 +160,7 @@ class ServerFramesTest {
         .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> ServerFrames.redelivered("{}".getBytes(UTF_8)))
         .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> ServerFrames.redelivered("[1,2]".getBytes(UTF_8)))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 }

@@ -39,6 +39,7 @@ final class RecordingMember implements Member {
     }
   }
 
+  @SuppressWarnings("ArrayRecordComponent") // the frame is read as text, never compared as a record
   record Delivered(String room, long seq, byte[] frame) implements Event {
     @Override
     public String toString() {
@@ -140,8 +141,8 @@ final class RecordingMember implements Member {
   void awaitSeq(long seq) {
     awaitEvents(
         e ->
-            e instanceof Delivered d && d.seq() >= seq
-                || e instanceof Joined j && j.snapshot().seq() >= seq,
+            (e instanceof Delivered d && d.seq() >= seq)
+                || (e instanceof Joined j && j.snapshot().seq() >= seq),
         1,
         "seq " + seq);
   }

@@ -129,6 +129,7 @@ class RoomHubTest {
       assertThat(m.stream()).containsExactly(1L, 2L, 3L);
     }
     assertThat(loop.call(hub::size)).isEqualTo(1);
+    assertThat(loop.call(broker::reads)).as("one read per join, no repair").isEqualTo(2);
   }
 
   @Test
@@ -289,6 +290,8 @@ class RoomHubTest {
     }
 
     assertThat(failures).isEmpty();
+    // The stream lost nothing, so the hub bridged every join without a repair read.
+    assertThat(loop.call(broker::reads)).isEqualTo(count + RESUMING);
     assertThat(loop.call(broker::readsOvertaken))
         .as("joins answered while newer messages were in flight")
         .isPositive();

@@ -2,9 +2,11 @@ package dev.chat.room;
 
 import dev.chat.broker.Broker;
 import dev.chat.broker.BrokerListener;
+import dev.chat.broker.Disconnected;
 import dev.chat.broker.Draft;
 import dev.chat.broker.MemoryBackend;
 import dev.chat.broker.MemoryStore;
+import dev.chat.broker.Page;
 import dev.chat.broker.Presence;
 import dev.chat.broker.ReadRequest;
 import dev.chat.broker.Snapshot;
@@ -16,6 +18,7 @@ import io.vertx.core.Vertx;
 import java.util.LinkedHashSet;
 import java.util.Set;
 import java.util.function.BiPredicate;
+import java.util.function.ToIntFunction;
 
 /**
  * The real embedded broker seen through the weaknesses the {@link Broker} contract allows and the
@@ -145,6 +148,21 @@ final class ShakyBroker implements Broker, Presence {
               });
         });
     return answer.future();
+  }
+
+  @Override
+  public Future<Page> history(String room, Long before, int limit) {
+    return delegate.broker().history(room, before, limit);
+  }
+
+  @Override
+  public void disconnects(ToIntFunction<String> closer) {
+    delegate.broker().disconnects(closer);
+  }
+
+  @Override
+  public Future<Disconnected> disconnect(String user) {
+    return delegate.broker().disconnect(user);
   }
 
   @Override

@@ -151,4 +151,54 @@ class PendingAcksTest {
     p.add("a", 31, frame("a", 31), 500);
     assertThat(p.nextDue()).isEqualTo(500 + ACK_TIMEOUT);
   }
+
+  @Test
+  @DisplayName(
+      "keep seq order when the ring grows after wrapping, so a partial ack drops the oldest")
+  void growsAfterWrapInOrder() {
+    PendingAcks p = new PendingAcks(ACK_TIMEOUT, 5);
+    for (long seq = 1; seq <= 6; seq++) {
+      p.add("a", seq, frame("a", seq), seq);
+    }
+    p.ack("a", 4);
+    for (long seq = 7; seq <= 20; seq++) {
+      p.add("a", seq, frame("a", seq), seq);
+    }
+    p.ack("a", 9);
+    assertThat(p.size()).isEqualTo(11);
+    // seq 10 is the oldest left: the earliest due
+    assertThat(p.nextDue()).isEqualTo(10 + ACK_TIMEOUT);
+    assertThat(redeliver(p, 20 + ACK_TIMEOUT)).isTrue();
+    List<String> expected = new ArrayList<>();
+    for (long seq = 10; seq <= 20; seq++) {
+      expected.add("{\"room\":\"a\",\"seq\":" + seq + "}");
+    }
+    assertThat(sent).containsExactlyElementsOf(expected);
+  }
+
+  @Test
+  @DisplayName("keep each room's messages apart when sends alternate between rooms")
+  void alternatingRooms() {
+    PendingAcks p = new PendingAcks(ACK_TIMEOUT, 5);
+    p.add("a", 1, frame("a", 1), 0);
+    p.add("b", 1, frame("b", 1), 0);
+    p.add("a", 2, frame("a", 2), 0);
+    p.ack("b", 1);
+    assertThat(p.size()).isEqualTo(2);
+    assertThat(redeliver(p, ACK_TIMEOUT)).isTrue();
+    assertThat(sent).containsExactly("{\"room\":\"a\",\"seq\":1}", "{\"room\":\"a\",\"seq\":2}");
+  }
+
+  @Test
+  @DisplayName("keep a room's messages added after it was cleared")
+  void addAfterClear() {
+    PendingAcks p = new PendingAcks(ACK_TIMEOUT, 5);
+    p.add("a", 1, frame("a", 1), 0);
+    p.clear("a");
+    p.add("a", 2, frame("a", 2), 0);
+    assertThat(p.size()).isEqualTo(1);
+    assertThat(p.nextDue()).isEqualTo(ACK_TIMEOUT);
+    assertThat(redeliver(p, ACK_TIMEOUT)).isTrue();
+    assertThat(sent).containsExactly("{\"room\":\"a\",\"seq\":2}");
+  }
 }

@@ -172,7 +172,7 @@ public final class ChatCluster
     try {
       starting.forEach(f -> nodes.add(f.join()));
     } catch (CompletionException e) {
-      starting.forEach(f -> f.thenAccept(ChatNode::close));
+      starting.forEach(f -> f.thenAccept(ChatNode::close).exceptionally(x -> null));
       redis.close();
       throw e.getCause() instanceof RuntimeException r ? r : e;
     }

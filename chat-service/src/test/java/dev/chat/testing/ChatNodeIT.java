@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.sun.net.httpserver.HttpServer;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import org.junit.jupiter.api.DisplayName;
@@ -21,7 +22,8 @@ class ChatNodeIT {
     public static void main(String[] args) throws Exception {
       int port = Integer.parseInt(System.getenv("CHAT_PORT"));
       int status = Integer.parseInt(System.getenv().getOrDefault("READY_STATUS", "200"));
-      HttpServer http = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 0);
+      HttpServer http =
+          HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 0);
       http.createContext(
           "/health/ready",
           exchange -> {

@@ -8,7 +8,6 @@ import java.util.IdentityHashMap;
 import java.util.Iterator;
 import java.util.LinkedList;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Predicate;
 
 /**
@@ -28,7 +27,10 @@ public final class ChatPeer implements AutoCloseable {
   private final JsonObject welcome;
   private final boolean autoAck;
   private final List<JsonObject> received = new ArrayList<>();
-  private final Map<JsonObject, Long> arrivals = new IdentityHashMap<>();
+  private final IdentityHashMap<JsonObject, Long> arrivals = new IdentityHashMap<>();
+
+  // A list: claim() resumes from the index it checked last and removes from the middle.
+  @SuppressWarnings("JdkObsolete")
   private final LinkedList<JsonObject> unclaimed = new LinkedList<>();
 
   private ChatPeer(WsClient ws, ChatNode node, boolean autoAck) {

@@ -76,7 +76,7 @@ final class ChildProcesses {
     try {
       Process process = SPAWNER.submit(builder::start).get(30, TimeUnit.SECONDS);
       LIVE.add(process);
-      process.onExit().thenRun(() -> LIVE.remove(process));
+      var unused = process.onExit().thenRun(() -> LIVE.remove(process));
       return process;
     } catch (ExecutionException e) {
       if (e.getCause() instanceof IOException io) {

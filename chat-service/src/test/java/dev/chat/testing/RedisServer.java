@@ -33,7 +33,7 @@ public final class RedisServer implements AutoCloseable {
 
   static final String IMAGE = "redis:7.0-alpine";
   private static final Duration PROCESS_READY_TIMEOUT = Duration.ofSeconds(10);
-  private static final Duration CONTAINER_READY_TIMEOUT = Duration.ofSeconds(120);
+  private static final Duration CONTAINER_READY_TIMEOUT = Duration.ofMinutes(2);
 
   /** One way of running a Redis on a fixed host port. */
   private interface Backend {
