@@ -1,10 +1,10 @@
 package dev.chat;
 
 import ch.qos.logback.classic.LoggerContext;
-import dev.chat.broker.Broker;
-import dev.chat.broker.MemoryBroker;
+import dev.chat.broker.Backend;
+import dev.chat.broker.MemoryBackend;
 import dev.chat.broker.MemoryStore;
-import dev.chat.broker.RedisBroker;
+import dev.chat.broker.RedisBackend;
 import dev.chat.config.Config;
 import dev.chat.config.RedisSettings;
 import dev.chat.http.ChatVerticle;
@@ -66,10 +66,10 @@ public final class Main {
     logTransport(vertx);
     NodeState node = new NodeState();
     metrics.node(node::connections, node::draining);
-    Function<Context, Broker> brokers = brokers(vertx, config, metrics);
+    Function<Context, Backend> backends = backends(vertx, config, metrics);
     vertx
         .deployVerticle(
-            () -> new ChatVerticle(config, node, brokers, rules, metrics),
+            () -> new ChatVerticle(config, node, backends, rules, metrics),
             new DeploymentOptions().setInstances(config.instances()))
         .onSuccess(
             id -> {
@@ -142,15 +142,15 @@ public final class Main {
     }
   }
 
-  private static Function<Context, Broker> brokers(Vertx vertx, Config config, Metrics metrics) {
+  private static Function<Context, Backend> backends(Vertx vertx, Config config, Metrics metrics) {
     if (config.embeddedBroker()) {
       MemoryStore store =
           new MemoryStore(config.historyMax(), config.dedupWindowMs(), System::currentTimeMillis);
-      return ctx -> new MemoryBroker(store, ctx, config.joinedUsersMax());
+      return ctx -> new MemoryBackend(store, ctx, config.joinedUsersMax());
     }
     AtomicInteger loop = new AtomicInteger();
     return ctx ->
-        new RedisBroker(vertx, config, config.nodeId() + "/" + loop.getAndIncrement(), metrics);
+        new RedisBackend(vertx, config, config.nodeId() + "/" + loop.getAndIncrement(), metrics);
   }
 
   /**

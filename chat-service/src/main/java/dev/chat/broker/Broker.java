@@ -5,7 +5,9 @@ import io.vertx.core.Future;
 import java.util.function.ToIntFunction;
 
 /**
- * Stores room messages and fans them out to every subscribed broker of the cluster.
+ * Stores room messages and fans them out to every subscribed broker of the cluster: the pub/sub and
+ * history part of a node's {@link Backend}, beside its {@link Presence} and {@link
+ * ConnectionCounter}.
  *
  * <p>One instance serves one event loop: every method is called on that loop and every future and
  * listener callback completes on it. The guarantees, shared by every implementation and checked by
@@ -21,14 +23,6 @@ import java.util.function.ToIntFunction;
  *   <li>An epoch changes only when the room's history was lost or may have been rolled back (the
  *       store came back from an older state); it changes before anything else is stored, so no seq
  *       is reused for a different message within one epoch.
- *   <li>Presence counts distinct users across brokers; a broker that dies without leaving has its
- *       users removed (and {@code leave} announced) once its lease runs out. A leave that fails
- *       because the store cannot be reached is not lost: the broker applies it (and announces it)
- *       once the store answers again; a live broker whose presences the store lost registers them
- *       again.
- *   <li>Slots ({@link #acquire}) are counted across brokers: at most {@code max} of a key are held
- *       at once, cluster-wide; a broker that closes or dies gives its slots back (a dead one once
- *       its lease runs out, with its presence).
  *   <li>{@link #history} pages back through what {@link #read} would return: contiguous stored
  *       messages, oldest first, each page ending just below the seq it was asked for.
  *   <li>{@link #disconnect} reaches every started broker of the cluster, this one included, that
@@ -41,9 +35,6 @@ public interface Broker {
   /** Sets where live traffic of subscribed rooms and connection events go. */
   void listener(BrokerListener listener);
 
-  /** Starts the broker; completes when it can serve (or fails if it cannot reach its store). */
-  Future<Void> start();
-
   /** Subscribes to a room's live stream; completes once the subscription is confirmed live. */
   Future<Void> subscribe(String room);
 
@@ -52,13 +43,6 @@ public interface Broker {
 
   /** Stores and publishes a message, or returns the earlier result for a repeated client id. */
   Future<Stored> publish(Draft draft);
-
-  /**
-   * Registers {@code user} as present in {@code room} through this broker (announcing a join if it
-   * is the user's first presence in the cluster, unless {@code silent}) and reads the room. A null
-   * user only reads.
-   */
-  Future<Snapshot> join(String room, String user, ReadRequest read, boolean silent);
 
   /**
    * A direct message from {@code from} to {@code to}: stored in the recipient's inbox, then in the
@@ -93,29 +77,5 @@ public interface Broker {
   Future<Disconnected> disconnect(String user);
 
   /** Reads a room's state and history without touching presence. */
-  default Future<Snapshot> read(String room, ReadRequest read) {
-    return join(room, null, read, true);
-  }
-
-  /**
-   * Removes this broker's presence of {@code user} in {@code room}, announcing a leave if it was
-   * the last.
-   */
-  Future<Void> leave(String room, String user);
-
-  /**
-   * Takes a slot of {@code key} (a user's or an address's connections) unless {@code max} are
-   * already held across the cluster; completes with whether it was taken. Check and take are
-   * atomic.
-   */
-  Future<Boolean> acquire(String key, int max);
-
-  /** Gives back a slot of {@code key} taken through this broker. */
-  Future<Void> release(String key);
-
-  /** True while the broker can store and deliver. */
-  boolean ready();
-
-  /** Announces this broker's leaves and releases its connections. */
-  Future<Void> close();
+  Future<Snapshot> read(String room, ReadRequest read);
 }

@@ -9,7 +9,7 @@ import java.util.function.ToIntFunction;
 
 /**
  * The embedded single-node broker for one event loop: a view of the node's {@link MemoryStore} that
- * hands live traffic to this loop.
+ * hands live traffic (messages and the presence events of {@link MemoryPresence}) to this loop.
  */
 public final class MemoryBroker implements Broker {
 
@@ -31,12 +31,6 @@ public final class MemoryBroker implements Broker {
   }
 
   @Override
-  public Future<Void> start() {
-    store.started(this);
-    return Future.succeededFuture();
-  }
-
-  @Override
   public Future<Void> subscribe(String room) {
     store.subscribe(room, this);
     return Future.succeededFuture();
@@ -54,8 +48,8 @@ public final class MemoryBroker implements Broker {
   }
 
   @Override
-  public Future<Snapshot> join(String room, String user, ReadRequest read, boolean silent) {
-    return Future.succeededFuture(store.join(room, user, this, read, silent, joinedUsersMax));
+  public Future<Snapshot> read(String room, ReadRequest read) {
+    return Future.succeededFuture(store.join(room, null, this, read, true, joinedUsersMax));
   }
 
   @Override
@@ -90,35 +84,6 @@ public final class MemoryBroker implements Broker {
               }
               return new Disconnected(sum, true);
             });
-  }
-
-  @Override
-  public Future<Void> leave(String room, String user) {
-    store.leave(room, user, this);
-    return Future.succeededFuture();
-  }
-
-  @Override
-  public Future<Boolean> acquire(String key, int max) {
-    return Future.succeededFuture(store.acquire(key, max, this));
-  }
-
-  @Override
-  public Future<Void> release(String key) {
-    store.release(key, this);
-    return Future.succeededFuture();
-  }
-
-  @Override
-  public boolean ready() {
-    return true;
-  }
-
-  @Override
-  public Future<Void> close() {
-    store.closed(this);
-    store.leaveAll(this);
-    return Future.succeededFuture();
   }
 
   // Called by the store under its lock: enqueueing keeps each loop's stream in seq order.

@@ -11,23 +11,19 @@ import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
 import java.util.function.ToIntFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The Redis broker of one event loop: scripts store messages atomically, pub/sub fans them out, and
- * a lease per broker ("owner") lets the survivors clear the presence and slots of a node that died.
+ * The Redis broker of one event loop: scripts store messages atomically and pub/sub fans them out.
+ * It also runs the room script that reads a room, and registers a presence on the way for {@link
+ * RedisPresence}; what the backend's lease and reconnects mean for the live stream is decided here.
  */
-public final class RedisBroker implements Broker {
+final class RedisBroker implements Broker {
 
   private static final Logger LOG = LoggerFactory.getLogger(RedisBroker.class);
-  private static final int REAP_BATCH = 16;
 
   private final Vertx vertx;
   private final Config config;
@@ -36,49 +32,30 @@ public final class RedisBroker implements Broker {
   private final RedisSubscriber subscriber;
   private final RedisDisconnects disconnects;
   private final long probeMs;
-  private final long reconcileRetryMs;
-  // This broker's presences by room: the owner's room list in Redis drops a room when the last
-  // of them leaves, a decision taken here so it goes out in order with any later join's SADD.
-  private final Map<String, Set<String>> present = new HashMap<>();
-  // Slots this broker holds or is taking, by key: the owner's slot list in Redis drops a key when
-  // its count here reaches zero, decided here for the same reason as rooms above.
-  private final Map<String, Integer> slots = new HashMap<>();
   private final Metrics metrics;
   private BrokerListener listener;
-  private boolean commandsConnectedBefore;
-  private long leaseTimer = -1;
   private long probeTimer = -1;
   private long lastProbeSeen;
-  private boolean leased;
   private boolean resyncPending;
-  // Redis may hold presence of this owner that differs from `present`: a leave failed (Redis
-  // unreachable or slow), or Redis lost or dropped what we had registered. Reconciling needs no
-  // queue of what failed, so an outage costs no memory however many users leave during it.
-  private boolean presenceDirty;
-  private boolean reconciling;
-  private long reconcileTimer = -1;
-  private boolean closed;
 
-  /** {@code owner} names this broker's presence and lease; unique per event loop in the cluster. */
-  public RedisBroker(Vertx vertx, Config config, String owner, Metrics metrics) {
+  RedisBroker(
+      Vertx vertx,
+      Config config,
+      String owner,
+      RedisCommands commands,
+      RedisOptions options,
+      long probeMs,
+      Metrics metrics) {
     this.vertx = vertx;
     this.config = config;
     this.owner = owner;
     this.metrics = metrics;
-    RedisOptions options =
-        new RedisOptions().setConnectionString(config.redisUrl()).setMaxWaitingHandlers(65_536);
-    this.commands =
-        new RedisCommands(vertx, options, config.brokerTimeoutMs(), this::onCommandsConnected);
+    this.commands = commands;
     this.subscriber =
         new RedisSubscriber(
-            vertx,
-            new RedisOptions(options),
-            config.brokerTimeoutMs(),
-            this::onPush,
-            this::onRestored);
+            vertx, options, config.brokerTimeoutMs(), this::onPush, this::onRestored);
     this.disconnects = new RedisDisconnects(vertx, commands, owner, config.brokerTimeoutMs());
-    this.probeMs = Math.max(200, Math.min(1_000, config.nodeLeaseMs() / 5));
-    this.reconcileRetryMs = probeMs;
+    this.probeMs = probeMs;
   }
 
   @Override
@@ -86,22 +63,28 @@ public final class RedisBroker implements Broker {
     this.listener = listener;
   }
 
-  @Override
-  public Future<Void> start() {
+  /** Starts the subscriber and its liveness probe. */
+  Future<Void> start() {
     subscriber.subscribe(RedisKeys.probe(owner));
     disconnects.channels().forEach(subscriber::subscribe);
-    leaseTimer = vertx.setPeriodic(config.nodeLeaseMs() / 3, t -> renewLease());
     probeTimer = vertx.setPeriodic(probeMs, t -> probe());
     lastProbeSeen = System.currentTimeMillis();
-    // Start even when Redis is down: the node reports not ready and keeps reconnecting.
-    return Future.all(commands.start(), subscriber.start())
-        // A previous process with the same owner (a node restarted under the same CHAT_NODE_ID
-        // before its lease ran out) left presence behind; renewing the lease would keep it forever.
-        .compose(v -> reap(owner))
-        .onSuccess(v -> renewLease())
-        .onFailure(e -> LOG.warn("redis not reachable at start, retrying: {}", e.getMessage()))
-        .otherwiseEmpty()
-        .mapEmpty();
+    return subscriber.start();
+  }
+
+  boolean live() {
+    return commands.connected() && subscriber.live();
+  }
+
+  /** Stops the probe: a closing backend must not reset its subscriber. */
+  void stopProbing() {
+    vertx.cancelTimer(probeTimer);
+    disconnects.close();
+  }
+
+  Future<Void> close() {
+    stopProbing();
+    return subscriber.close();
   }
 
   @Override
@@ -166,7 +149,7 @@ public final class RedisBroker implements Broker {
 
   @Override
   public Future<Disconnected> disconnect(String user) {
-    if (!ready()) {
+    if (!live()) {
       // Without a live subscriber this broker would hear neither its own request nor the answers.
       return Future.failedFuture(new BrokerUnavailableException("Redis is not connected"));
     }
@@ -174,13 +157,15 @@ public final class RedisBroker implements Broker {
   }
 
   @Override
-  public Future<Snapshot> join(String room, String user, ReadRequest read, boolean silent) {
-    if (user != null) {
-      present.computeIfAbsent(room, r -> new HashSet<>()).add(user);
-      // Recorded before the presence itself, so a reaper that finds the room finds every presence
-      // in it.
-      commands.send(Request.cmd(Command.SADD).arg(RedisKeys.ownerRooms(owner)).arg(room));
-    }
+  public Future<Snapshot> read(String room, ReadRequest read) {
+    return join(room, null, read, true);
+  }
+
+  /**
+   * Runs the join script: registers {@code user} (unless null) and reads the room in one step. The
+   * caller records the presence for the reaper first ({@link RedisPresence#join}).
+   */
+  Future<Snapshot> join(String room, String user, ReadRequest read, boolean silent) {
     List<String> keys =
         List.of(
             RedisKeys.seq(room),
@@ -200,192 +185,6 @@ public final class RedisBroker implements Broker {
             Integer.toString(config.joinedUsersMax()),
             silent ? "1" : "0");
     return commands.evalRoom(RedisScript.JOIN, keys, args).map(RedisBroker::snapshot);
-  }
-
-  /**
-   * Removes the presence; if Redis cannot be reached, the leave is not lost: Redis is reconciled
-   * with this broker's presences once it answers again (see {@link #reconcile}).
-   */
-  @Override
-  public Future<Void> leave(String room, String user) {
-    Future<Void> left = leaveInRedis(room, user).onFailure(this::presenceMayDiffer);
-    Set<String> users = present.get(room);
-    if (users != null && users.remove(user) && users.isEmpty()) {
-      present.remove(room);
-      commands
-          .send(Request.cmd(Command.SREM).arg(RedisKeys.ownerRooms(owner)).arg(room))
-          .onFailure(this::presenceMayDiffer);
-    }
-    return left;
-  }
-
-  private Future<Void> leaveInRedis(String room, String user) {
-    return commands
-        .eval(
-            RedisScript.LEAVE,
-            List.of(RedisKeys.users(room), RedisKeys.presence(room, owner)),
-            List.of(RedisKeys.channel(room), user))
-        .mapEmpty();
-  }
-
-  /**
-   * A presence write failed or was lost. Only an outage heals by itself; a script or argument error
-   * would fail the same way again.
-   */
-  private void presenceMayDiffer(Throwable e) {
-    if (e instanceof BrokerUnavailableException) {
-      presenceDirty = true;
-      scheduleReconcile();
-    }
-  }
-
-  private void scheduleReconcile() {
-    // Without a command connection the reconnect runs it (onCommandsConnected).
-    if (closed || reconciling || reconcileTimer != -1 || !commands.connected()) {
-      return;
-    }
-    reconcileTimer =
-        vertx.setTimer(
-            reconcileRetryMs,
-            t -> {
-              reconcileTimer = -1;
-              reconcile();
-            });
-  }
-
-  /**
-   * Makes Redis hold exactly this broker's presences: a user Redis lists for this owner who left
-   * meanwhile gets the leave (announced, as any last leave), and a user present here whom Redis
-   * lost is registered again (silently, as after a resync). Idempotent, so a run that overlaps a
-   * join or a leave of the same user, or runs twice, changes nothing more: all of them go down the
-   * one command connection in order, and the scripts only act on a change.
-   */
-  private void reconcile() {
-    if (closed || !presenceDirty || !commands.connected()) {
-      return;
-    }
-    presenceDirty = false;
-    reconciling = true;
-    commands
-        .send(Request.cmd(Command.SMEMBERS).arg(RedisKeys.ownerRooms(owner)))
-        .compose(
-            listed -> {
-              Set<String> rooms = new HashSet<>(present.keySet());
-              listed.forEach(r -> rooms.add(r.toString()));
-              Future<Void> chain = Future.succeededFuture();
-              for (String room : rooms) {
-                chain = chain.compose(v -> reconcileRoom(room));
-              }
-              return chain;
-            })
-        .onComplete(
-            ar -> {
-              reconciling = false;
-              if (ar.failed()) {
-                LOG.debug("presence reconciliation failed, retrying: {}", ar.cause().getMessage());
-                presenceDirty = true;
-              }
-              if (presenceDirty) {
-                scheduleReconcile();
-              }
-            });
-  }
-
-  private Future<Void> reconcileRoom(String room) {
-    return commands
-        .send(Request.cmd(Command.SMEMBERS).arg(RedisKeys.presence(room, owner)))
-        .compose(
-            registered -> {
-              // Read now, not before the SMEMBERS: joins and leaves since are already on the wire.
-              Set<String> here = present.getOrDefault(room, Set.of());
-              Set<String> inRedis = new HashSet<>();
-              registered.forEach(u -> inRedis.add(u.toString()));
-              List<Future<?>> fixes = new ArrayList<>();
-              for (String user : inRedis) {
-                if (!here.contains(user)) {
-                  fixes.add(leaveInRedis(room, user));
-                }
-              }
-              for (String user : Set.copyOf(here)) {
-                if (!inRedis.contains(user)) {
-                  fixes.add(join(room, user, ReadRequest.stateOnly(), true));
-                }
-              }
-              if (here.isEmpty()) {
-                fixes.add(
-                    commands.send(
-                        Request.cmd(Command.SREM).arg(RedisKeys.ownerRooms(owner)).arg(room)));
-              }
-              return Future.all(fixes).mapEmpty();
-            });
-  }
-
-  @Override
-  public Future<Boolean> acquire(String key, int max) {
-    if (slots.merge(key, 1, Integer::sum) == 1) {
-      // Recorded before the slot itself, so a reaper finds every slot it must give back.
-      commands.send(Request.cmd(Command.SADD).arg(RedisKeys.ownerSlots(owner)).arg(key));
-    }
-    return commands
-        .eval(
-            RedisScript.ACQUIRE,
-            List.of(RedisKeys.slots(key)),
-            List.of(owner, Integer.toString(max)))
-        .map(r -> r.toInteger() == 1)
-        .andThen(
-            ar -> {
-              if (ar.failed() || !ar.result()) {
-                forgetSlot(key);
-              }
-            });
-  }
-
-  /**
-   * Gives a slot back. If this broker's lease was lost while it lived (a long pause, Redis losing
-   * its data), its slots were reaped and are not counted again: its connections count for nothing
-   * until they close, and their releases only remove an already missing count. The limits are
-   * lenient for a while rather than refusing users who hold no connection.
-   */
-  @Override
-  public Future<Void> release(String key) {
-    if (!slots.containsKey(key)) {
-      return Future.succeededFuture();
-    }
-    Future<Void> released =
-        commands
-            .eval(RedisScript.RELEASE, List.of(RedisKeys.slots(key)), List.of(owner))
-            .mapEmpty();
-    forgetSlot(key);
-    return released;
-  }
-
-  private void forgetSlot(String key) {
-    if (slots.merge(key, -1, Integer::sum) <= 0) {
-      slots.remove(key);
-      commands.send(Request.cmd(Command.SREM).arg(RedisKeys.ownerSlots(owner)).arg(key));
-    }
-  }
-
-  @Override
-  public boolean ready() {
-    return commands.connected() && subscriber.live();
-  }
-
-  @Override
-  public Future<Void> close() {
-    if (closed) {
-      return Future.succeededFuture();
-    }
-    closed = true;
-    slots.clear();
-    vertx.cancelTimer(leaseTimer);
-    vertx.cancelTimer(probeTimer);
-    vertx.cancelTimer(reconcileTimer);
-    disconnects.close();
-    return reap(owner)
-        .otherwiseEmpty()
-        .compose(v -> Future.all(subscriber.close(), commands.close()).otherwiseEmpty())
-        .mapEmpty();
   }
 
   private static Snapshot snapshot(Response r) {
@@ -448,21 +247,20 @@ public final class RedisBroker implements Broker {
     }
   }
 
-  private void onCommandsConnected() {
-    if (commandsConnectedBefore) {
-      metrics.commandsReconnected();
-    }
-    if (commandsConnectedBefore && !closed) {
-      // At once rather than at the next period: the lease is what lets the survivors reap this
-      // owner if it dies, and finding it missing is how a Redis that lost its data is noticed.
-      renewLease();
-    }
-    commandsConnectedBefore = true;
+  /** The command connection is back: a resync that waited for it runs now. */
+  void commandsConnected() {
     if (resyncPending && subscriber.live()) {
       resync();
     }
-    if (presenceDirty) {
-      reconcile();
+  }
+
+  /**
+   * The store lost what this owner had registered (its lease went missing): every room must be
+   * re-read, and the hub's resync registers the presences again.
+   */
+  void storeLost() {
+    if (listener != null && subscriber.live()) {
+      listener.onResync();
     }
   }
 
@@ -484,85 +282,6 @@ public final class RedisBroker implements Broker {
       return;
     }
     commands.send(Request.cmd(Command.PUBLISH).arg(RedisKeys.probe(owner)).arg("p"));
-  }
-
-  private void renewLease() {
-    commands
-        .eval(
-            RedisScript.LEASE,
-            List.of(RedisKeys.OWNERS),
-            List.of(owner, Long.toString(config.nodeLeaseMs()), Integer.toString(REAP_BATCH)))
-        .onSuccess(
-            r -> {
-              if (r.get(0).toInteger() == 1 && leased) {
-                // The lease we had is gone: Redis lost its data or a peer reaped us after a pause.
-                // (Our very first lease is missing by nature: nothing was missed, no resync.)
-                // Our presence went with it; the hub's resync registers it again, and the
-                // reconciliation repairs whatever of that fails.
-                presenceDirty = true;
-                if (listener != null && subscriber.live()) {
-                  listener.onResync();
-                }
-                scheduleReconcile();
-              }
-              leased = true;
-              r.get(1)
-                  .forEach(
-                      dead -> {
-                        if (!dead.toString().equals(owner)) {
-                          claimAndReap(dead.toString());
-                        }
-                      });
-            });
-  }
-
-  private void claimAndReap(String dead) {
-    // ZREM decides which survivor reaps: only one sees 1.
-    commands
-        .send(Request.cmd(Command.ZREM).arg(RedisKeys.OWNERS).arg(dead))
-        .onSuccess(
-            r -> {
-              if (r.toInteger() == 1) {
-                LOG.info("lease of {} ran out, announcing its leaves", dead);
-                reap(dead);
-              }
-            });
-  }
-
-  private Future<Void> reap(String who) {
-    return commands
-        .send(Request.cmd(Command.SMEMBERS).arg(RedisKeys.ownerRooms(who)))
-        .compose(
-            rooms -> {
-              List<Future<Response>> leaves = new ArrayList<>();
-              rooms.forEach(
-                  room ->
-                      leaves.add(
-                          commands.eval(
-                              RedisScript.LEAVE,
-                              List.of(
-                                  RedisKeys.users(room.toString()),
-                                  RedisKeys.presence(room.toString(), who)),
-                              List.of(RedisKeys.channel(room.toString()), ""))));
-              return Future.all(leaves);
-            })
-        .compose(v -> commands.send(Request.cmd(Command.DEL).arg(RedisKeys.ownerRooms(who))))
-        .compose(v -> commands.send(Request.cmd(Command.SMEMBERS).arg(RedisKeys.ownerSlots(who))))
-        .compose(
-            keys -> {
-              List<Future<Response>> freed = new ArrayList<>();
-              keys.forEach(
-                  key ->
-                      freed.add(
-                          commands.send(
-                              Request.cmd(Command.HDEL)
-                                  .arg(RedisKeys.slots(key.toString()))
-                                  .arg(who))));
-              return Future.all(freed);
-            })
-        .compose(v -> commands.send(Request.cmd(Command.DEL).arg(RedisKeys.ownerSlots(who))))
-        .compose(v -> commands.send(Request.cmd(Command.ZREM).arg(RedisKeys.OWNERS).arg(who)))
-        .mapEmpty();
   }
 
   private static int indexOf(byte[] payload, int from) {

@@ -3,7 +3,6 @@ package dev.chat.broker;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Command;
-import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.RedisOptions;
 import io.vertx.redis.client.Request;
@@ -28,24 +27,22 @@ final class RedisCommands {
   private static final Logger LOG = LoggerFactory.getLogger(RedisCommands.class);
 
   private final Vertx vertx;
-  private final Backoff backoff;
-  private final Redis client;
+  private final RedisReconnect reconnect;
   private final long timeoutMs;
   private final Runnable onConnected;
   private volatile Link connection;
-  private boolean connecting;
-  private boolean closed;
+  // The identity read by the connection being prepared, which serves once it has one.
+  private String preparedDataset;
 
   RedisCommands(Vertx vertx, RedisOptions options, long timeoutMs, Runnable onConnected) {
     this.vertx = vertx;
-    this.backoff = new Backoff(vertx);
-    this.client = Redis.createClient(vertx, options);
     this.timeoutMs = timeoutMs;
     this.onConnected = onConnected;
+    this.reconnect = new RedisReconnect(vertx, options, timeoutMs, "command", new Handler());
   }
 
   Future<Void> start() {
-    return connect();
+    return reconnect.start();
   }
 
   boolean connected() {
@@ -108,15 +105,8 @@ final class RedisCommands {
   }
 
   Future<Void> close() {
-    closed = true;
-    backoff.cancel();
-    Link c = connection;
     connection = null;
-    Future<Void> done = c == null ? Future.succeededFuture() : c.connection().close();
-    // The client's own close completes on the acceptor thread: not chained, so close() stays on our
-    // loop.
-    done.onComplete(ar -> client.close());
-    return done;
+    return reconnect.close();
   }
 
   private static Request scriptRequest(
@@ -127,39 +117,32 @@ final class RedisCommands {
     return r;
   }
 
-  private Future<Void> connect() {
-    if (connecting || closed) {
-      return Future.succeededFuture();
+  private final class Handler implements RedisReconnect.Handler {
+
+    @Override
+    public Future<Void> prepare(RedisConnection c) {
+      return identify(c)
+          .map(
+              dataset -> {
+                preparedDataset = dataset;
+                return null;
+              });
     }
-    connecting = true;
-    // Bounded: a server that accepts TCP but never answers the handshake (a paused or partitioned
-    // Redis) would otherwise leave this attempt, and with it every later reconnect, pending for
-    // good.
-    Future<Link> attempt = client.connect().compose(this::identify);
-    return Deadline.within(vertx, attempt, timeoutMs, "Redis connect")
-        .onSuccess(
-            link -> {
-              connecting = false;
-              RedisConnection c = link.connection();
-              if (closed) {
-                c.close();
-                return;
-              }
-              connection = link;
-              backoff.reset();
-              c.exceptionHandler(e -> lost(c, e));
-              c.endHandler(v -> lost(c, null));
-              LOG.info("redis command connection established, dataset {}", link.dataset());
-              onConnected.run();
-            })
-        .onFailure(
-            e -> {
-              connecting = false;
-              // An attempt given up on may still succeed: its connection is not used.
-              attempt.onSuccess(late -> late.connection().close());
-              retryLater(e);
-            })
-        .mapEmpty();
+
+    @Override
+    public void up(RedisConnection c) {
+      connection = new Link(c, preparedDataset);
+      LOG.info("redis command connection established, dataset {}", preparedDataset);
+      onConnected.run();
+    }
+
+    @Override
+    public void down(RedisConnection c, Throwable cause) {
+      Link link = connection;
+      if (link != null && link.connection() == c) {
+        connection = null;
+      }
+    }
   }
 
   /**
@@ -167,10 +150,9 @@ final class RedisCommands {
    * every Redis process (a restart from RDB or AOF); {@code master_replid} with every promotion,
    * also of a process that was demoted and promoted again without restarting.
    */
-  private Future<Link> identify(RedisConnection c) {
+  private Future<String> identify(RedisConnection c) {
     return send(c, Request.cmd(Command.INFO).arg("server").arg("replication"))
-        .map(info -> new Link(c, dataset(info.toString())))
-        .onFailure(e -> c.close());
+        .map(info -> dataset(info.toString()));
   }
 
   /** {@code <run_id>:<master_replid>} from an INFO answer. */
@@ -190,26 +172,6 @@ final class RedisCommands {
       }
     }
     return null;
-  }
-
-  private void lost(RedisConnection c, Throwable e) {
-    Link link = connection;
-    if (link == null || link.connection() != c) {
-      return;
-    }
-    connection = null;
-    LOG.warn("redis command connection lost: {}", e == null ? "closed" : e.getMessage());
-    c.close();
-    retryLater(e);
-  }
-
-  private void retryLater(Throwable e) {
-    if (closed) {
-      return;
-    }
-    long delay = backoff.schedule(this::connect);
-    LOG.debug(
-        "redis command connection retry in {} ms: {}", delay, e == null ? "" : e.getMessage());
   }
 
   private static Throwable unavailable(Throwable e) {

@@ -4,7 +4,6 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Command;
-import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.RedisOptions;
 import io.vertx.redis.client.Request;
@@ -34,8 +33,7 @@ final class RedisSubscriber {
   private static final Logger LOG = LoggerFactory.getLogger(RedisSubscriber.class);
 
   private final Vertx vertx;
-  private final Backoff backoff;
-  private final Redis client;
+  private final RedisReconnect reconnect;
   private final BiConsumer<String, byte[]> onMessage;
   private final Runnable onRestored;
   private final long timeoutMs;
@@ -43,8 +41,6 @@ final class RedisSubscriber {
   private final Map<String, ArrayDeque<Promise<Void>>> confirmations = new HashMap<>();
   private volatile RedisConnection connection;
   private volatile boolean live;
-  private boolean connecting;
-  private boolean closed;
   private boolean everLive;
 
   RedisSubscriber(
@@ -54,11 +50,10 @@ final class RedisSubscriber {
       BiConsumer<String, byte[]> onMessage,
       Runnable onRestored) {
     this.vertx = vertx;
-    this.backoff = new Backoff(vertx);
     this.timeoutMs = timeoutMs;
-    this.client = Redis.createClient(vertx, options);
     this.onMessage = onMessage;
     this.onRestored = onRestored;
+    this.reconnect = new RedisReconnect(vertx, options, timeoutMs, "subscriber", new Handler());
   }
 
   /**
@@ -66,7 +61,7 @@ final class RedisSubscriber {
    * error.
    */
   Future<Void> start() {
-    return connect();
+    return reconnect.start();
   }
 
   /** True while connected with every wanted channel confirmed. */
@@ -83,7 +78,7 @@ final class RedisSubscriber {
     Promise<Void> confirmed = Promise.promise();
     confirmations.computeIfAbsent(channel, c -> new ArrayDeque<>()).add(confirmed);
     RedisConnection c = connection;
-    c.send(Request.cmd(Command.SUBSCRIBE).arg(channel)).onFailure(e -> lost(c, e));
+    c.send(Request.cmd(Command.SUBSCRIBE).arg(channel)).onFailure(e -> reconnect.drop(c, e));
     return Deadline.within(vertx, confirmed.future(), timeoutMs, "SUBSCRIBE " + channel);
   }
 
@@ -98,65 +93,44 @@ final class RedisSubscriber {
   void reset(String why) {
     if (connection != null) {
       LOG.warn("redis subscriber reset: {}", why);
-      lost(connection, null);
+      reconnect.drop(connection, null);
     }
   }
 
   Future<Void> close() {
-    closed = true;
-    backoff.cancel();
-    RedisConnection c = connection;
     connection = null;
     live = false;
     failConfirmations();
-    Future<Void> done = c == null ? Future.succeededFuture() : c.close();
-    // The client's own close completes on the acceptor thread: not chained, so close() stays on our
-    // loop.
-    done.onComplete(ar -> client.close());
-    return done;
+    return reconnect.close();
   }
 
-  private Future<Void> connect() {
-    if (connecting || closed) {
-      return Future.succeededFuture();
+  private final class Handler implements RedisReconnect.Handler {
+
+    @Override
+    public Future<Void> prepare(RedisConnection c) {
+      connection = c;
+      c.handler(RedisSubscriber.this::handle);
+      return resubscribeAll(c);
     }
-    connecting = true;
-    // Bounded for the same reason as the command connection's (RedisCommands#connect).
-    Future<RedisConnection> attempt = client.connect();
-    return Deadline.within(vertx, attempt, timeoutMs, "Redis subscriber connect")
-        .compose(
-            c -> {
-              connecting = false;
-              if (closed) {
-                return c.close();
-              }
-              connection = c;
-              c.handler(this::handle);
-              c.exceptionHandler(e -> lost(c, e));
-              c.endHandler(v -> lost(c, null));
-              return resubscribeAll(c);
-            })
-        .onSuccess(
-            v -> {
-              backoff.reset();
-              live = true;
-              LOG.info("redis subscriber live on {} channels", channels.size());
-              if (everLive) {
-                onRestored.run();
-              }
-              everLive = true;
-            })
-        .onFailure(
-            e -> {
-              connecting = false;
-              attempt.onSuccess(
-                  late -> {
-                    if (late != connection) {
-                      late.close();
-                    }
-                  });
-              retryLater(e);
-            });
+
+    @Override
+    public void up(RedisConnection c) {
+      live = true;
+      LOG.info("redis subscriber live on {} channels", channels.size());
+      if (everLive) {
+        onRestored.run();
+      }
+      everLive = true;
+    }
+
+    @Override
+    public void down(RedisConnection c, Throwable cause) {
+      if (connection == c) {
+        connection = null;
+        live = false;
+        failConfirmations();
+      }
+    }
   }
 
   private Future<Void> resubscribeAll(RedisConnection c) {
@@ -171,10 +145,10 @@ final class RedisSubscriber {
       confirmations.computeIfAbsent(channel, k -> new ArrayDeque<>()).add(confirmed);
       waits.add(confirmed.future());
     }
-    c.send(all).onFailure(e -> lost(c, e));
+    c.send(all).onFailure(e -> reconnect.drop(c, e));
     return Deadline.within(
             vertx, Future.all(waits), timeoutMs, "SUBSCRIBE of " + waits.size() + " channels")
-        .onFailure(e -> lost(c, e))
+        .onFailure(e -> reconnect.drop(c, e))
         .mapEmpty();
   }
 
@@ -204,31 +178,11 @@ final class RedisSubscriber {
     }
   }
 
-  private void lost(RedisConnection c, Throwable e) {
-    if (c == null || connection != c) {
-      return;
-    }
-    connection = null;
-    live = false;
-    LOG.warn("redis subscriber connection lost: {}", e == null ? "closed" : e.getMessage());
-    failConfirmations();
-    c.close();
-    retryLater(e);
-  }
-
   private void failConfirmations() {
     var pending = new java.util.ArrayList<Promise<Void>>();
     confirmations.values().forEach(pending::addAll);
     confirmations.clear();
     pending.forEach(
         p -> p.tryFail(new BrokerUnavailableException("Redis subscriber connection lost")));
-  }
-
-  private void retryLater(Throwable e) {
-    if (closed) {
-      return;
-    }
-    long delay = backoff.schedule(this::connect);
-    LOG.debug("redis subscriber retry in {} ms: {}", delay, e == null ? "" : e.getMessage());
   }
 }

@@ -2,7 +2,7 @@ package dev.chat.http;
 
 import dev.chat.NodeState;
 import dev.chat.auth.Identity;
-import dev.chat.broker.Broker;
+import dev.chat.broker.Backend;
 import dev.chat.config.Config;
 import dev.chat.http.api.ServerApi;
 import dev.chat.metrics.Metrics;
@@ -52,12 +52,12 @@ public final class ChatVerticle extends VerticleBase {
 
   private final Config config;
   private final NodeState node;
-  private final Function<Context, Broker> brokers;
+  private final Function<Context, Backend> backends;
   private final HandshakeRules rules;
   private final Metrics metrics;
   // This loop's open sessions by connection id, for the drain.
   private final Map<String, Session> sessions = new HashMap<>();
-  private Broker broker;
+  private Backend backend;
   private ConnectionSlots slots;
   private RoomHub hub;
   private HttpServer server;
@@ -67,23 +67,30 @@ public final class ChatVerticle extends VerticleBase {
   public ChatVerticle(
       Config config,
       NodeState node,
-      Function<Context, Broker> brokers,
+      Function<Context, Backend> backends,
       HandshakeRules rules,
       Metrics metrics) {
     this.config = config;
     this.node = node;
-    this.brokers = brokers;
+    this.backends = backends;
     this.rules = rules;
     this.metrics = metrics;
   }
 
   @Override
   public Future<?> start() {
-    broker = brokers.apply(context);
-    hub = new RoomHub(vertx, broker, config.historyOnJoin(), config.presenceMaxOnline(), metrics);
-    slots = new ConnectionSlots(broker, config);
-    node.addBroker(broker::ready);
-    broker.disconnects(this::disconnect);
+    backend = backends.apply(context);
+    hub =
+        new RoomHub(
+            vertx,
+            backend.broker(),
+            backend.presence(),
+            config.historyOnJoin(),
+            config.presenceMaxOnline(),
+            metrics);
+    slots = new ConnectionSlots(backend.connections(), config);
+    node.addBroker(backend::ready);
+    backend.broker().disconnects(this::disconnect);
     router = Router.router(vertx);
     if (config.echoEndpoint()) {
       router.get("/echo").handler(this::echo);
@@ -93,7 +100,8 @@ public final class ChatVerticle extends VerticleBase {
     router.get("/metrics").handler(PrometheusScrapingHandler.create(metrics.registry()));
     Router apiRouter = config.api().port() == 0 ? router : Router.router(vertx);
     if (config.api().enabled()) {
-      new ServerApi(broker, config.api().key(), config.maxFrameBytes(), metrics.registry())
+      new ServerApi(
+              backend.broker(), config.api().key(), config.maxFrameBytes(), metrics.registry())
           .mount(apiRouter);
     }
     router.route().handler(ChatVerticle::staticHeaders);
@@ -112,7 +120,7 @@ public final class ChatVerticle extends VerticleBase {
             // multi-producer ones: 16.6 -> 11.8 KB of heap per idle socket (docs/performance.md).
             .setStrictThreadMode(true);
     server = vertx.createHttpServer(options).requestHandler(this::route);
-    return broker
+    return backend
         .start()
         .compose(v -> server.listen(config.port()))
         .compose(v -> listenApi(apiRouter));
@@ -161,7 +169,7 @@ public final class ChatVerticle extends VerticleBase {
                 LOG.warn("broker did not close within {} ms", BROKER_CLOSE_MS);
               }
             });
-    broker
+    backend
         .close()
         .onComplete(
             ar -> {
@@ -292,7 +300,8 @@ public final class ChatVerticle extends VerticleBase {
         };
     SocketConnection socket =
         new SocketConnection(ws, config.maxFrameBytes(), config.maxWriteQueueBytes(), closed);
-    Session session = new Session(vertx, config, hub, broker, socket, identity, connId, metrics);
+    Session session =
+        new Session(vertx, config, hub, backend.broker(), socket, identity, connId, metrics);
     sessions.put(connId, session);
     socket.attach(session);
   }

@@ -1,6 +1,6 @@
 package dev.chat.http;
 
-import dev.chat.broker.Broker;
+import dev.chat.broker.ConnectionCounter;
 import dev.chat.config.Config;
 import io.vertx.core.Future;
 import java.util.ArrayList;
@@ -20,12 +20,12 @@ final class ConnectionSlots {
 
   private static final Logger LOG = LoggerFactory.getLogger(ConnectionSlots.class);
 
-  private final Broker broker;
+  private final ConnectionCounter counter;
   private final int perAddress;
   private final int perUser;
 
-  ConnectionSlots(Broker broker, Config config) {
-    this.broker = broker;
+  ConnectionSlots(ConnectionCounter counter, Config config) {
+    this.counter = counter;
     this.perAddress = config.maxConnectionsPerIp();
     this.perUser = config.maxConnectionsPerUser();
   }
@@ -52,7 +52,7 @@ final class ConnectionSlots {
 
   void release(List<String> held) {
     for (String key : held) {
-      broker.release(key);
+      counter.release(key);
     }
   }
 
@@ -60,7 +60,7 @@ final class ConnectionSlots {
     if (max <= 0) {
       return Future.succeededFuture(true);
     }
-    return broker
+    return counter
         .acquire(key, max)
         .map(
             taken -> {

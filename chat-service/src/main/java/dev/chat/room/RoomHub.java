@@ -2,6 +2,7 @@ package dev.chat.room;
 
 import dev.chat.broker.Broker;
 import dev.chat.broker.BrokerListener;
+import dev.chat.broker.Presence;
 import dev.chat.broker.ReadRequest;
 import dev.chat.broker.Snapshot;
 import dev.chat.metrics.Metrics;
@@ -33,6 +34,7 @@ public final class RoomHub implements BrokerListener {
 
   private final Vertx vertx;
   private final Broker broker;
+  private final Presence presence;
   private final int historyOnJoin;
   private final int presenceMaxOnline;
   private final Metrics metrics;
@@ -43,9 +45,15 @@ public final class RoomHub implements BrokerListener {
    * limit).
    */
   public RoomHub(
-      Vertx vertx, Broker broker, int historyOnJoin, int presenceMaxOnline, Metrics metrics) {
+      Vertx vertx,
+      Broker broker,
+      Presence presence,
+      int historyOnJoin,
+      int presenceMaxOnline,
+      Metrics metrics) {
     this.vertx = vertx;
     this.broker = broker;
+    this.presence = presence;
     this.historyOnJoin = historyOnJoin;
     this.presenceMaxOnline = presenceMaxOnline;
     this.metrics = metrics;
@@ -67,7 +75,7 @@ public final class RoomHub implements BrokerListener {
               }
               room.busy++;
               String presenceUser = Names.isInbox(name) ? null : member.user();
-              return broker
+              return presence
                   .join(name, presenceUser, new ReadRequest(epoch, since, historyOnJoin), false)
                   .andThen(ar -> room.busy--)
                   .map(
@@ -102,7 +110,7 @@ public final class RoomHub implements BrokerListener {
       return;
     }
     if (room.removeUser(member.user()) && !Names.isInbox(name)) {
-      broker.leave(name, member.user());
+      presence.leave(name, member.user());
     }
     if (room.empty()) {
       rooms.remove(name);
@@ -151,7 +159,7 @@ public final class RoomHub implements BrokerListener {
       if (!Names.isInbox(room.name)) {
         room.localUsers
             .keySet()
-            .forEach(u -> broker.join(room.name, u, ReadRequest.stateOnly(), true));
+            .forEach(u -> presence.join(room.name, u, ReadRequest.stateOnly(), true));
       }
       room.needsRepair = true;
       settle(room);

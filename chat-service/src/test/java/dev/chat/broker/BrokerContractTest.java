@@ -4,107 +4,22 @@ import static dev.chat.broker.BrokerNode.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.chat.broker.BrokerNode.Message;
-import dev.chat.broker.BrokerNode.Presence;
 import dev.chat.protocol.Names;
-import dev.chat.protocol.ServerFrames;
-import io.vertx.core.CompositeFuture;
-import io.vertx.core.Context;
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
-import java.util.function.Function;
 import java.util.stream.IntStream;
 import java.util.stream.LongStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.Timeout;
 
 /**
- * The {@link Broker} guarantees, run against every implementation. A "node" is one broker on its
- * own event loop ({@link BrokerNode}); the brokers of a {@link Cluster} share one store, so two of
- * them stand for two nodes of a deployment.
- *
- * <p>Some tests show that something was <em>not</em> delivered with a fence: a later event that
- * must arrive after it. Within a room the seq order is the guarantee itself; across rooms it rests
- * on each broker having one ordered inbound stream (one subscriber connection, one event loop).
+ * The {@link Broker} guarantees (seq, dedup, history, the live stream), run against every
+ * implementation.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@Timeout(30)
-abstract class BrokerContractTest {
-
-  /** Redis stamps ts with its own clock; it runs on this machine, so the clocks agree closely. */
-  private static final long CLOCK_SKEW_MS = 1_000;
-
-  protected Vertx vertx;
-  private final List<BrokerNode> nodes = new ArrayList<>();
-
-  /** Makes brokers that share one store, configured as the environment would ({@code CHAT_*}). */
-  protected abstract Function<Context, Broker> brokers(Map<String, String> settings);
-
-  /** Waits until a just-started node has settled (its start-up work done); nothing by default. */
-  protected void settled(BrokerNode node) {}
-
-  @BeforeAll
-  void startVertx() {
-    vertx = Vertx.vertx();
-  }
-
-  @AfterAll
-  void closeVertx() {
-    await(vertx.close().toCompletionStage().toCompletableFuture(), "closing Vert.x");
-  }
-
-  @AfterEach
-  void closeNodes() {
-    List<String> offLoop = new ArrayList<>();
-    for (BrokerNode node : nodes) {
-      node.close();
-      offLoop.addAll(node.offLoop());
-    }
-    nodes.clear();
-    assertThat(offLoop).as("callbacks off the broker's event loop").isEmpty();
-  }
-
-  /** Brokers sharing one store. */
-  protected final class Cluster {
-    private final Function<Context, Broker> brokers;
-
-    private Cluster(Function<Context, Broker> brokers) {
-      this.brokers = brokers;
-    }
-
-    /** A started broker on a new event loop of the test's Vert.x. */
-    BrokerNode node() {
-      return node(vertx);
-    }
-
-    /** A started broker on a new event loop of {@code owner}. */
-    BrokerNode node(Vertx owner) {
-      BrokerNode node = BrokerNode.start(owner, brokers);
-      nodes.add(node);
-      settled(node);
-      return node;
-    }
-  }
-
-  protected final Cluster cluster(Map<String, String> settings) {
-    return new Cluster(brokers(settings));
-  }
-
-  protected final Cluster cluster() {
-    return cluster(Map.of());
-  }
-
-  // ---- seq and publish ----
+abstract class BrokerContractTest extends BackendContract {
 
   @Test
   @DisplayName(
@@ -152,8 +67,8 @@ abstract class BrokerContractTest {
     BrokerNode b = cluster.node();
     String r = room();
     int each = 100;
-    var fromA = a.async(broker -> publishMany(broker, r, user(), each));
-    var fromB = b.async(broker -> publishMany(broker, r, user(), each));
+    var fromA = a.async(backend -> publishMany(backend.broker(), r, user(), each));
+    var fromB = b.async(backend -> publishMany(backend.broker(), r, user(), each));
     List<Stored> all = new ArrayList<>(await(fromA, "publishes through a"));
     all.addAll(await(fromB, "publishes through b"));
 
@@ -295,25 +210,28 @@ abstract class BrokerContractTest {
       "history pages back below a seq, oldest first, at most limit messages, and says whether older ones are still stored")
   void historyPagesBackBelowASeq() {
     FullRoom full = new FullRoom();
-    Page newest = full.node.call(b -> b.history(full.room, null, 2));
+    Page newest = full.node.call(backend -> backend.broker().history(full.room, null, 2));
     assertThat(newest.epoch()).isEqualTo(full.epoch);
     assertFrames(newest.messages(), full.from(7));
     assertThat(newest.more()).isTrue();
 
-    Page middle = full.node.call(b -> b.history(full.room, 7L, 2));
+    Page middle = full.node.call(backend -> backend.broker().history(full.room, 7L, 2));
     assertFrames(middle.messages(), full.frames.subList(4, 6));
     assertThat(middle.more()).as("seq 4 is still stored").isTrue();
 
-    Page oldest = full.node.call(b -> b.history(full.room, 6L, 10));
+    Page oldest = full.node.call(backend -> backend.broker().history(full.room, 6L, 10));
     assertFrames(oldest.messages(), full.frames.subList(3, 5));
     assertThat(oldest.more()).as("seqs 1-3 were trimmed").isFalse();
 
-    assertThat(full.node.call(b -> b.history(full.room, 4L, 10)).messages())
+    assertThat(full.node.call(backend -> backend.broker().history(full.room, 4L, 10)).messages())
         .as("everything below seq 4 is gone")
         .isEmpty();
-    assertThat(full.node.call(b -> b.history(full.room, 4L, 10)).more()).isFalse();
-    assertFrames(full.node.call(b -> b.history(full.room, 100L, 3)).messages(), full.from(6));
-    Page none = full.node.call(b -> b.history(room(), null, 50));
+    assertThat(full.node.call(backend -> backend.broker().history(full.room, 4L, 10)).more())
+        .isFalse();
+    assertFrames(
+        full.node.call(backend -> backend.broker().history(full.room, 100L, 3)).messages(),
+        full.from(6));
+    Page none = full.node.call(backend -> backend.broker().history(room(), null, 50));
     assertThat(none.messages()).isEmpty();
     assertThat(none.more()).isFalse();
     assertThat(none.epoch()).isNotBlank();
@@ -331,12 +249,14 @@ abstract class BrokerContractTest {
       Draft d = draft(r, u, "p" + i);
       published.add(frame(d, a.publish(d)));
     }
-    assertFrames(a.call(b -> b.history(r, null, 3)).messages(), a.read(r, latest(3)).messages());
+    assertFrames(
+        a.call(backend -> backend.broker().history(r, null, 3)).messages(),
+        a.read(r, latest(3)).messages());
     List<byte[]> paged = new ArrayList<>();
     Long before = null;
     while (true) {
       Long below = before;
-      Page page = a.call(b -> b.history(r, below, 3));
+      Page page = a.call(backend -> backend.broker().history(r, below, 3));
       paged.addAll(0, page.messages());
       if (!page.more()) {
         break;
@@ -482,8 +402,8 @@ abstract class BrokerContractTest {
     outsider.subscribe(fence);
 
     int each = 30;
-    var fromA = a.async(broker -> publishMany(broker, r, user(), each));
-    var fromB = b.async(broker -> publishMany(broker, r, user(), each));
+    var fromA = a.async(backend -> publishMany(backend.broker(), r, user(), each));
+    var fromB = b.async(backend -> publishMany(backend.broker(), r, user(), each));
     await(fromA, "publishes through a");
     await(fromB, "publishes through b");
     long last = a.publish(draft(r, user(), "last")).seq();
@@ -513,7 +433,7 @@ abstract class BrokerContractTest {
     b.publish(draft(r, user(), "heard"));
     a.awaitSeq(r, 1);
 
-    a.call(broker -> broker.unsubscribe(r));
+    a.call(backend -> backend.broker().unsubscribe(r));
     b.publish(draft(r, user(), "unheard"));
     b.publish(draft(fence, user(), "fence"));
     a.awaitSeq(fence, 1);
@@ -529,12 +449,13 @@ abstract class BrokerContractTest {
     // One at a time, then many at once: each publish leaves right behind its subscribe.
     List<String> oneByOne = IntStream.range(0, 20).mapToObj(i -> room()).toList();
     for (String r : oneByOne) {
-      a.call(broker -> subscribeThenPublish(broker, r, u));
+      a.call(backend -> subscribeThenPublish(backend.broker(), r, u));
     }
     List<String> together = IntStream.range(0, 300).mapToObj(i -> room()).toList();
     a.call(
-        broker ->
-            Future.all(together.stream().map(r -> subscribeThenPublish(broker, r, u)).toList()));
+        backend ->
+            Future.all(
+                together.stream().map(r -> subscribeThenPublish(backend.broker(), r, u)).toList()));
 
     for (String r : oneByOne) {
       a.awaitSeq(r, 1);
@@ -548,216 +469,6 @@ abstract class BrokerContractTest {
     return broker.subscribe(room).compose(v -> broker.publish(draft(room, user, "right-after")));
   }
 
-  // ---- presence ----
-
-  @Test
-  @DisplayName(
-      "presence announces a user's first join and last leave across brokers, and online counts distinct users")
-  void presenceCountsDistinctUsersAcrossBrokers() {
-    Cluster cluster = cluster();
-    BrokerNode a = cluster.node();
-    BrokerNode b = cluster.node();
-    String r = room();
-    String u1 = user();
-    String u2 = user();
-    String fence = user();
-    a.subscribe(r);
-    b.subscribe(r);
-
-    Snapshot s1 = a.join(r, u1, latest(0));
-    assertThat(s1.online()).isEqualTo(1);
-    assertThat(s1.users()).containsExactly(u1);
-    Snapshot s2 = b.join(r, u2, latest(0));
-    assertThat(s2.online()).isEqualTo(2);
-    assertThat(s2.users()).containsExactlyInAnyOrder(u1, u2);
-    assertThat(s2.usersTruncated()).isFalse();
-
-    Snapshot again = b.join(r, u1, latest(0));
-    assertThat(again.online()).as("u1 twice is still one user").isEqualTo(2);
-    assertThat(again.users()).containsExactlyInAnyOrder(u1, u2);
-    a.call(broker -> broker.leave(r, u1));
-    b.call(broker -> broker.leave(r, user()));
-    a.join(r, fence, latest(0));
-
-    List<Presence> expected =
-        List.of(
-            new Presence(r, "join", u1, 1),
-            new Presence(r, "join", u2, 2),
-            new Presence(r, "join", fence, 3));
-    assertThat(a.awaitPresence(r, "join", fence)).containsExactlyElementsOf(expected);
-    assertThat(b.awaitPresence(r, "join", fence)).containsExactlyElementsOf(expected);
-    assertThat(a.read(r, ReadRequest.stateOnly()).users())
-        .as("u1 is still here through b")
-        .containsExactlyInAnyOrder(u1, u2, fence);
-
-    b.call(broker -> broker.leave(r, u1));
-    assertThat(a.awaitPresence(r, "leave", u1)).last().isEqualTo(new Presence(r, "leave", u1, 2));
-    Snapshot after = b.read(r, ReadRequest.stateOnly());
-    assertThat(after.online()).isEqualTo(2);
-    assertThat(after.users()).containsExactlyInAnyOrder(u2, fence);
-  }
-
-  @Test
-  @DisplayName(
-      "a silent join announces nothing but counts in online and users; a read touches no presence")
-  void silentJoinAnnouncesNothing() {
-    Cluster cluster = cluster();
-    BrokerNode a = cluster.node();
-    BrokerNode b = cluster.node();
-    String r = room();
-    String quiet = user();
-    String loud = user();
-    a.subscribe(r);
-
-    Snapshot s = b.call(broker -> broker.join(r, quiet, latest(0), true));
-    assertThat(s.online()).isEqualTo(1);
-    assertThat(s.users()).containsExactly(quiet);
-    assertThat(b.read(r, ReadRequest.stateOnly()).online()).isEqualTo(1);
-    b.join(r, loud, latest(0));
-
-    assertThat(a.awaitPresence(r, "join", loud)).containsExactly(new Presence(r, "join", loud, 2));
-    b.call(broker -> broker.leave(r, quiet));
-    assertThat(a.awaitPresence(r, "leave", quiet))
-        .last()
-        .isEqualTo(new Presence(r, "leave", quiet, 1));
-  }
-
-  @Test
-  @DisplayName("the users list stops at CHAT_JOINED_USERS_MAX and then says it was truncated")
-  void usersListIsTruncated() {
-    Cluster cluster = cluster(Map.of("CHAT_JOINED_USERS_MAX", "2"));
-    BrokerNode a = cluster.node();
-    BrokerNode b = cluster.node();
-    String r = room();
-    List<String> users = List.of(user(), user(), user());
-
-    a.join(r, users.get(0), latest(0));
-    Snapshot two = b.join(r, users.get(1), latest(0));
-    assertThat(two.users()).containsExactlyInAnyOrderElementsOf(users.subList(0, 2));
-    assertThat(two.usersTruncated()).isFalse();
-
-    for (Snapshot three :
-        List.of(a.join(r, users.get(2), latest(0)), b.read(r, ReadRequest.stateOnly()))) {
-      assertThat(three.online()).isEqualTo(3);
-      assertThat(three.users()).hasSize(2).doesNotHaveDuplicates();
-      assertThat(users).containsAll(three.users());
-      assertThat(three.usersTruncated()).isTrue();
-    }
-  }
-
-  @Test
-  @DisplayName(
-      "close removes the broker's remaining presences and announces the leaves of users it was the last for")
-  void closeAnnouncesLeaves() {
-    Cluster cluster = cluster();
-    BrokerNode closing = cluster.node();
-    BrokerNode staying = cluster.node();
-    String r1 = room();
-    String r2 = room();
-    String only = user();
-    String both = user();
-    String other = user();
-    staying.subscribe(r1);
-    staying.subscribe(r2);
-    closing.join(r1, only, latest(0));
-    closing.join(r1, both, latest(0));
-    // presence does not depend on the live stream: a room the broker stopped listening to still
-    // counts
-    closing.subscribe(r2);
-    closing.join(r2, other, latest(0));
-    closing.call(broker -> broker.unsubscribe(r2));
-    staying.join(r1, both, latest(0));
-    staying.awaitPresence(r2, "join", other);
-
-    closing.close();
-    staying.awaitPresence(r2, "leave", other);
-    staying.call(broker -> broker.leave(r1, both));
-    assertThat(staying.awaitPresence(r1, "leave", both))
-        .containsExactly(
-            new Presence(r1, "join", only, 1), new Presence(r1, "join", both, 2),
-            new Presence(r1, "leave", only, 1), new Presence(r1, "leave", both, 0));
-    assertThat(staying.presences(r2))
-        .containsExactly(new Presence(r2, "join", other, 1), new Presence(r2, "leave", other, 0));
-    assertThat(staying.read(r1, ReadRequest.stateOnly()).online()).isZero();
-  }
-
-  // ---- slots ----
-
-  @Test
-  @DisplayName(
-      "slots of a key are counted across brokers: the one over max is refused, a release frees one")
-  void slotsAreCountedAcrossBrokers() {
-    Cluster cluster = cluster();
-    BrokerNode a = cluster.node();
-    BrokerNode b = cluster.node();
-    String key = "user:" + user();
-    assertThat(a.acquire(key, 3)).isTrue();
-    assertThat(b.acquire(key, 3)).isTrue();
-    assertThat(a.acquire(key, 3)).isTrue();
-    assertThat(b.acquire(key, 3)).as("a fourth slot of three").isFalse();
-    assertThat(a.acquire(key, 3)).as("a refusal takes nothing").isFalse();
-
-    b.call(broker -> broker.release(key));
-    assertThat(a.acquire(key, 3)).as("after one was given back").isTrue();
-    assertThat(b.acquire(key, 3)).isFalse();
-    // a larger max for the same key counts the same slots
-    assertThat(b.acquire(key, 4)).isTrue();
-    assertThat(b.acquire(key, 4)).isFalse();
-  }
-
-  @Test
-  @DisplayName("concurrent acquires through two brokers take exactly max slots")
-  void concurrentAcquiresTakeExactlyMax() {
-    Cluster cluster = cluster();
-    BrokerNode a = cluster.node();
-    BrokerNode b = cluster.node();
-    String key = "ip:" + user();
-    List<java.util.concurrent.CompletableFuture<Boolean>> tries = new ArrayList<>();
-    for (int i = 0; i < 20; i++) {
-      tries.add((i % 2 == 0 ? a : b).async(broker -> broker.acquire(key, 7)));
-    }
-    long taken = tries.stream().filter(f -> await(f, "an acquire")).count();
-    assertThat(taken).isEqualTo(7);
-  }
-
-  @Test
-  @DisplayName("keys are counted apart, and releasing a slot a broker does not hold frees nothing")
-  void keysAreCountedApart() {
-    Cluster cluster = cluster();
-    BrokerNode a = cluster.node();
-    BrokerNode b = cluster.node();
-    String k1 = "user:" + user();
-    String k2 = "user:" + user();
-    assertThat(a.acquire(k1, 1)).isTrue();
-    assertThat(a.acquire(k2, 1)).isTrue();
-    assertThat(b.acquire(k1, 1)).isFalse();
-    b.call(broker -> broker.release(k1));
-    assertThat(b.acquire(k1, 1)).as("b's release of a slot held by a").isFalse();
-    a.call(broker -> broker.release(k1));
-    assertThat(b.acquire(k1, 1)).isTrue();
-    assertThat(b.acquire(k2, 1)).isFalse();
-  }
-
-  @Test
-  @DisplayName("close gives back every slot the broker held, and only those")
-  void closeGivesBackSlots() {
-    Cluster cluster = cluster();
-    BrokerNode closing = cluster.node();
-    BrokerNode staying = cluster.node();
-    String key = "user:" + user();
-    assertThat(closing.acquire(key, 3)).isTrue();
-    assertThat(closing.acquire(key, 3)).isTrue();
-    assertThat(staying.acquire(key, 3)).isTrue();
-    assertThat(staying.acquire(key, 3)).isFalse();
-
-    closing.close();
-    assertThat(staying.acquire(key, 3)).isTrue();
-    assertThat(staying.acquire(key, 3)).isTrue();
-    assertThat(staying.acquire(key, 3)).as("the staying broker's own slots still count").isFalse();
-  }
-
-  // ---- disconnect ----
-
   @Test
   @DisplayName(
       "a disconnect through one broker reaches every broker, each closing on its own loop, and sums what they closed")
@@ -770,86 +481,32 @@ abstract class BrokerContractTest {
     closes(a, "a", alice, 2, asked);
     closes(b, "b", alice, 1, asked);
 
-    Disconnected d = a.call(broker -> broker.disconnect(alice));
+    Disconnected d = a.call(backend -> backend.broker().disconnect(alice));
 
     assertThat(d).isEqualTo(new Disconnected(3, true));
     assertThat(asked).containsExactlyInAnyOrder("a:" + alice, "b:" + alice);
-    Disconnected nobody = b.call(broker -> broker.disconnect(user()));
+    Disconnected nobody = b.call(backend -> backend.broker().disconnect(user()));
     assertThat(nobody).as("a user with no connections").isEqualTo(new Disconnected(0, true));
   }
 
   /** Makes {@code node}'s broker report {@code count} connections of {@code user} closed. */
   private static void closes(
       BrokerNode node, String name, String user, int count, List<String> asked) {
-    Thread loop = await(node.async(b -> Future.succeededFuture(Thread.currentThread())), "loop");
+    Thread loop =
+        await(node.async(backend -> Future.succeededFuture(Thread.currentThread())), "loop");
     node.call(
-        broker -> {
-          broker.disconnects(
-              u -> {
-                if (Thread.currentThread() != loop) {
-                  asked.add("off loop: " + Thread.currentThread().getName());
-                }
-                asked.add(name + ":" + u);
-                return u.equals(user) ? count : 0;
-              });
+        backend -> {
+          backend
+              .broker()
+              .disconnects(
+                  u -> {
+                    if (Thread.currentThread() != loop) {
+                      asked.add("off loop: " + Thread.currentThread().getName());
+                    }
+                    asked.add(name + ":" + u);
+                    return u.equals(user) ? count : 0;
+                  });
           return Future.succeededFuture();
         });
-  }
-
-  // ---- helpers ----
-
-  static String room() {
-    return "r-" + UUID.randomUUID().toString().substring(0, 12);
-  }
-
-  static String user() {
-    return "u-" + UUID.randomUUID().toString().substring(0, 12);
-  }
-
-  static Draft draft(String room, String user, String id) {
-    return new Draft(room, user, id, "text of " + id, null);
-  }
-
-  static ReadRequest latest(int limit) {
-    return new ReadRequest(null, null, limit);
-  }
-
-  /** What a stored draft must look like on the wire. */
-  static byte[] frame(Draft d, Stored s) {
-    return ServerFrames.message(d.room(), s.seq(), d.id(), d.from(), d.text(), d.to(), s.ts());
-  }
-
-  static List<Long> seqs(List<Message> messages) {
-    return messages.stream().map(Message::seq).toList();
-  }
-
-  static List<byte[]> framesOf(List<Message> messages) {
-    return messages.stream().map(Message::frame).toList();
-  }
-
-  /** Byte equality, reported as text so a failure shows where the frames differ. */
-  static void assertFrames(List<byte[]> actual, List<byte[]> expected) {
-    assertThat(actual.stream().map(BrokerContractTest::text).toList())
-        .containsExactlyElementsOf(expected.stream().map(BrokerContractTest::text).toList());
-    for (int i = 0; i < expected.size(); i++) {
-      assertThat(actual.get(i)).isEqualTo(expected.get(i));
-    }
-  }
-
-  static Future<List<Stored>> publishMany(Broker broker, String room, String user, int count) {
-    List<Future<Stored>> all = new ArrayList<>();
-    for (int i = 0; i < count; i++) {
-      all.add(broker.publish(draft(room, user, "m" + i)));
-    }
-    return Future.all(all).map(CompositeFuture::<Stored>list);
-  }
-
-  /** The seq of a stored message frame. */
-  static long seqOfFrame(byte[] frame) {
-    return new io.vertx.core.json.JsonObject(text(frame)).getLong("seq");
-  }
-
-  private static String text(byte[] frame) {
-    return new String(frame, StandardCharsets.UTF_8);
   }
 }

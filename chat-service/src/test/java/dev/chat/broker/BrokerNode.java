@@ -54,40 +54,41 @@ final class BrokerNode {
 
   private final Context context;
   private final Thread loop;
-  private final Broker broker;
+  private final Backend backend;
   private final List<Event> events = new CopyOnWriteArrayList<>();
   private final List<String> offLoop = new CopyOnWriteArrayList<>();
   private boolean stopped;
 
-  private BrokerNode(Context context, Thread loop, Broker broker) {
+  private BrokerNode(Context context, Thread loop, Backend backend) {
     this.context = context;
     this.loop = loop;
-    this.broker = broker;
+    this.backend = backend;
   }
 
   /** Creates the broker on a new event-loop context of {@code vertx} and starts it there. */
-  static BrokerNode start(Vertx vertx, Function<Context, Broker> brokers) {
+  static BrokerNode start(Vertx vertx, Function<Context, Backend> backends) {
     Context context = vertx.getOrCreateContext();
     CompletableFuture<BrokerNode> created = new CompletableFuture<>();
     context.runOnContext(
         v -> {
-          BrokerNode node = new BrokerNode(context, Thread.currentThread(), brokers.apply(context));
-          node.broker.listener(node.new Recorder());
+          BrokerNode node =
+              new BrokerNode(context, Thread.currentThread(), backends.apply(context));
+          node.backend.broker().listener(node.new Recorder());
           created.complete(node);
         });
     BrokerNode node = await(created, "creating the broker");
-    node.call(Broker::start);
+    node.call(Backend::start);
     return node;
   }
 
   /** Runs {@code op} on the broker's loop; completes with its future's outcome. */
-  <T> CompletableFuture<T> async(Function<Broker, Future<T>> op) {
+  <T> CompletableFuture<T> async(Function<Backend, Future<T>> op) {
     CompletableFuture<T> done = new CompletableFuture<>();
     context.runOnContext(
         v -> {
           Future<T> f;
           try {
-            f = op.apply(broker);
+            f = op.apply(backend);
           } catch (RuntimeException e) {
             done.completeExceptionally(e);
             return;
@@ -106,14 +107,14 @@ final class BrokerNode {
   }
 
   /** Runs {@code op} on the broker's loop and returns its result; fails the test if it fails. */
-  <T> T call(Function<Broker, Future<T>> op) {
+  <T> T call(Function<Backend, Future<T>> op) {
     return await(async(op), "a broker call");
   }
 
   /**
    * Runs {@code op} on the broker's loop and returns why it failed; fails the test if it succeeds.
    */
-  <T> Throwable failure(Function<Broker, Future<T>> op) {
+  <T> Throwable failure(Function<Backend, Future<T>> op) {
     CompletableFuture<T> f = async(op);
     try {
       Object result = f.get(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
@@ -129,23 +130,23 @@ final class BrokerNode {
   }
 
   Stored publish(Draft draft) {
-    return call(b -> b.publish(draft));
+    return call(b -> b.broker().publish(draft));
   }
 
   Snapshot join(String room, String user, ReadRequest read) {
-    return call(b -> b.join(room, user, read, false));
+    return call(b -> b.presence().join(room, user, read, false));
   }
 
   boolean acquire(String key, int max) {
-    return call(b -> b.acquire(key, max));
+    return call(b -> b.connections().acquire(key, max));
   }
 
   Snapshot read(String room, ReadRequest read) {
-    return call(b -> b.read(room, read));
+    return call(b -> b.broker().read(room, read));
   }
 
   void subscribe(String room) {
-    call(b -> b.subscribe(room));
+    call(b -> b.broker().subscribe(room));
   }
 
   boolean ready() {
@@ -207,7 +208,7 @@ final class BrokerNode {
   void close() {
     if (!stopped) {
       stopped = true;
-      call(Broker::close);
+      call(Backend::close);
     }
   }
 

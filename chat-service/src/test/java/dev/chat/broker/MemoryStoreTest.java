@@ -87,8 +87,9 @@ class MemoryStoreTest {
   void subscribeTwiceDeliversOnce() throws Exception {
     Vertx vertx = Vertx.vertx();
     try (TestLoop loop = TestLoop.on(vertx)) {
-      MemoryBroker broker = new MemoryBroker(store, loop.context(), 10);
-      assertThat(broker.ready()).isTrue();
+      MemoryBackend backend = new MemoryBackend(store, loop.context(), 10);
+      assertThat(backend.ready()).isTrue();
+      MemoryBroker broker = backend.broker();
       List<Long> seqs = new ArrayList<>();
       loop.run(
           () -> {

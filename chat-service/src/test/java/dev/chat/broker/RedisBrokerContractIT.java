@@ -1,24 +1,15 @@
 package dev.chat.broker;
 
-import static dev.chat.broker.BrokerNode.await;
 import static dev.chat.broker.BrokerNode.waitUntil;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.chat.broker.BrokerNode.Message;
-import dev.chat.broker.BrokerNode.Presence;
-import dev.chat.config.Config;
-import dev.chat.metrics.Metrics;
 import dev.chat.testing.RedisServer;
 import dev.chat.testing.RespClient;
 import io.vertx.core.Context;
-import io.vertx.core.Vertx;
-import java.net.URI;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -26,33 +17,20 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 /**
- * The broker contract against Redis, plus what only a networked store can do: lose a node, lose the
- * subscriber connection, lose Redis itself. One Redis for the class; every broker has its own
- * owner, as every event loop of every node has.
+ * The broker contract against Redis, plus what only a networked store can do: lose the subscriber
+ * connection, lose Redis itself.
  */
 @DisplayName(
-    "The Redis broker keeps the broker contract and survives losing nodes, connections and Redis")
+    "The Redis broker keeps the broker contract and survives losing its connections and Redis")
 class RedisBrokerContractIT extends BrokerContractTest {
-
-  /**
-   * The short lease of the dead-node test. Only that test uses it: the subscriber's liveness probe
-   * runs at a fifth of the lease and gives up after three silent periods, which a loaded 2-core
-   * machine can exceed with a 1.5 s lease; the other tests keep the default.
-   */
-  private static final long LEASE_MS = 1_500;
-
-  /** Lease renewals run every third of the lease; a survivor notices within one more renewal. */
-  private static final Duration REAPED_WITHIN = Duration.ofMillis(LEASE_MS + LEASE_MS / 3 + 1_500);
 
   private static final Duration RECONNECTED_WITHIN = Duration.ofSeconds(10);
 
-  private RedisServer redis;
-  private final Map<Context, String> owners = new ConcurrentHashMap<>();
-  private final Map<Context, URI> redisOf = new ConcurrentHashMap<>();
+  private RedisBackends redis;
 
   @BeforeAll
   void startRedis() {
-    redis = RedisServer.start();
+    redis = new RedisBackends();
   }
 
   @AfterAll
@@ -63,32 +41,13 @@ class RedisBrokerContractIT extends BrokerContractTest {
   }
 
   @Override
-  protected Function<Context, Broker> brokers(Map<String, String> settings) {
-    Map<String, String> env = new HashMap<>(Map.of("CHAT_REDIS_URL", redis.uri()));
-    env.putAll(settings);
-    Config config = Config.from(env);
-    return context -> {
-      String owner = "test-" + UUID.randomUUID().toString().substring(0, 8);
-      owners.put(context, owner);
-      redisOf.put(context, URI.create(config.redisUrl()));
-      return new RedisBroker(context.owner(), config, owner, Metrics.create(owner));
-    };
+  protected Function<Context, Backend> backends(Map<String, String> settings) {
+    return redis.backends(settings);
   }
 
-  /** Waits for the broker's first lease, and for the answer to it to have been handled. */
   @Override
   protected void settled(BrokerNode node) {
-    String owner = owners.get(node.context());
-    URI uri = redisOf.get(node.context());
-    try (RespClient client = RespClient.connect(uri.getHost(), uri.getPort())) {
-      waitUntil(
-          "the lease of " + owner,
-          Duration.ofSeconds(5),
-          () -> client.call("ZSCORE", "chat:owners", owner) != null);
-    }
-    // Replies come back in order on the broker's one command connection: once this read is
-    // answered, so was the lease renewal before it.
-    node.read(room(), ReadRequest.stateOnly());
+    redis.settled(node);
   }
 
   @Test
@@ -97,62 +56,6 @@ class RedisBrokerContractIT extends BrokerContractTest {
     BrokerNode a = cluster().node();
     assertThat(a.resyncs()).isZero();
     assertThat(a.ready()).isTrue();
-  }
-
-  @Test
-  @DisplayName(
-      "when a broker dies without a goodbye, a survivor announces the leaves of its users once its lease runs out")
-  void deadBrokersUsersLeave() {
-    Cluster cluster = cluster(Map.of("CHAT_NODE_LEASE_MS", Long.toString(LEASE_MS)));
-    BrokerNode survivor = cluster.node();
-    Vertx doomedVertx = Vertx.vertx();
-    BrokerNode doomed = cluster.node(doomedVertx);
-    String r = room();
-    String lonely = user();
-    String shared = user();
-    survivor.subscribe(r);
-    doomed.join(r, lonely, latest(0));
-    doomed.join(r, shared, latest(0));
-    survivor.join(r, shared, latest(0));
-    survivor.awaitPresence(r, "join", shared);
-
-    // A dead node: its timers and connections stop with its Vert.x, and close() never runs.
-    doomed.forget();
-    await(
-        doomedVertx.close().toCompletionStage().toCompletableFuture(), "closing the doomed Vert.x");
-    survivor.awaitPresence(r, "leave", lonely, REAPED_WITHIN);
-
-    survivor.call(broker -> broker.leave(r, shared));
-    assertThat(survivor.awaitPresence(r, "leave", shared))
-        .containsExactly(
-            new Presence(r, "join", lonely, 1), new Presence(r, "join", shared, 2),
-            new Presence(r, "leave", lonely, 1), new Presence(r, "leave", shared, 0));
-  }
-
-  @Test
-  @DisplayName(
-      "when a broker dies without a goodbye, its slots are given back once its lease runs out")
-  void deadBrokersSlotsAreFreed() {
-    Cluster cluster = cluster(Map.of("CHAT_NODE_LEASE_MS", Long.toString(LEASE_MS)));
-    BrokerNode survivor = cluster.node();
-    Vertx doomedVertx = Vertx.vertx();
-    BrokerNode doomed = cluster.node(doomedVertx);
-    String key = "user:" + user();
-    assertThat(doomed.acquire(key, 2)).isTrue();
-    assertThat(doomed.acquire(key, 2)).isTrue();
-    assertThat(survivor.acquire(key, 2)).isFalse();
-
-    doomed.forget();
-    await(
-        doomedVertx.close().toCompletionStage().toCompletableFuture(), "closing the doomed Vert.x");
-    waitUntil("the dead broker's slots given back", REAPED_WITHIN, () -> survivor.acquire(key, 2));
-    assertThat(survivor.acquire(key, 2)).isTrue();
-    assertThat(survivor.acquire(key, 2)).isFalse();
-    try (RespClient client = redis.client()) {
-      assertThat(client.call("EXISTS", "chat:owner:{" + owners.get(doomed.context()) + "}:slots"))
-          .as("the dead owner's slot list")
-          .isEqualTo(0L);
-    }
   }
 
   @Test
@@ -169,7 +72,7 @@ class RedisBrokerContractIT extends BrokerContractTest {
       a.awaitSeq(r, 1);
     }
 
-    try (RespClient client = redis.client()) {
+    try (RespClient client = redis.redis.client()) {
       assertThat((Long) client.call("CLIENT", "KILL", "TYPE", "pubsub")).isGreaterThanOrEqualTo(2);
     }
     waitUntil("a resync", RECONNECTED_WITHIN, () -> a.resyncs() > 0);
@@ -192,11 +95,11 @@ class RedisBrokerContractIT extends BrokerContractTest {
     String before = a.read(r, ReadRequest.stateOnly()).epoch();
     a.awaitSeq(r, 1);
 
-    redis.kill();
+    redis.redis.kill();
     try {
       waitUntil("not ready", RECONNECTED_WITHIN, () -> !a.ready());
     } finally {
-      redis.restart();
+      redis.redis.restart();
     }
     waitUntil("ready again", RECONNECTED_WITHIN, a::ready);
     waitUntil("a resync", RECONNECTED_WITHIN, () -> a.resyncs() > 0);
@@ -220,16 +123,16 @@ class RedisBrokerContractIT extends BrokerContractTest {
     BrokerNode a = cluster(Map.of("CHAT_BROKER_TIMEOUT_MS", "1000")).node();
     String r = room();
     String u = user();
-    redis.kill();
+    redis.redis.kill();
     try {
       // at once, before the broker noticed, and again once it has
-      Throwable atOnce = a.failure(broker -> broker.publish(draft(r, u, "m1")));
+      Throwable atOnce = a.failure(backend -> backend.broker().publish(draft(r, u, "m1")));
       waitUntil("not ready", RECONNECTED_WITHIN, () -> !a.ready());
-      Throwable noticed = a.failure(broker -> broker.publish(draft(r, u, "m2")));
+      Throwable noticed = a.failure(backend -> backend.broker().publish(draft(r, u, "m2")));
       assertThat(atOnce).isInstanceOf(BrokerUnavailableException.class);
       assertThat(noticed).isInstanceOf(BrokerUnavailableException.class);
     } finally {
-      redis.restart();
+      redis.redis.restart();
     }
     waitUntil("ready again", RECONNECTED_WITHIN, a::ready);
     assertThat(a.publish(draft(r, u, "m3")).seq()).isEqualTo(1);

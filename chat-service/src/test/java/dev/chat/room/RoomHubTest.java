@@ -75,7 +75,9 @@ class RoomHubTest {
     metrics = Metrics.create("unit-node");
     broker = loop.call(() -> new ShakyBroker(vertx, loop.context(), store, HISTORY_MAX));
     hub =
-        loop.call(() -> new RoomHub(vertx, broker, HISTORY_ON_JOIN, PRESENCE_MAX_ONLINE, metrics));
+        loop.call(
+            () ->
+                new RoomHub(vertx, broker, broker, HISTORY_ON_JOIN, PRESENCE_MAX_ONLINE, metrics));
     room = "r-" + UUID.randomUUID().toString().substring(0, 8);
   }
 

@@ -4,9 +4,10 @@ import dev.chat.broker.Broker;
 import dev.chat.broker.BrokerListener;
 import dev.chat.broker.Disconnected;
 import dev.chat.broker.Draft;
-import dev.chat.broker.MemoryBroker;
+import dev.chat.broker.MemoryBackend;
 import dev.chat.broker.MemoryStore;
 import dev.chat.broker.Page;
+import dev.chat.broker.Presence;
 import dev.chat.broker.ReadRequest;
 import dev.chat.broker.Snapshot;
 import dev.chat.broker.Stored;
@@ -23,18 +24,18 @@ import java.util.function.ToIntFunction;
  * The real embedded broker seen through the weaknesses the {@link Broker} contract allows and the
  * Redis broker has: reads that take time (answered in the order they were made, like commands on
  * one pipelined connection), a live stream that loses messages, and a store that loses its data and
- * starts a new epoch. Everything else is the {@link MemoryBroker}'s own behaviour.
+ * starts a new epoch. Everything else is the {@link MemoryBackend}'s own behaviour.
  *
  * <p>Lives on one event loop, like the broker it wraps.
  */
-final class ShakyBroker implements Broker {
+final class ShakyBroker implements Broker, Presence {
 
   private final Vertx vertx;
   private final Context context;
   private final int historyMax;
   private final BrokerListener relay = new Relay();
   private final Set<String> subscribed = new LinkedHashSet<>();
-  private MemoryBroker delegate;
+  private MemoryBackend delegate;
   private BrokerListener listener;
   private long readDelayMs;
   private BiPredicate<String, Long> dropLive = (room, seq) -> false;
@@ -86,13 +87,13 @@ final class ShakyBroker implements Broker {
 
   /** The epoch the store has now. */
   String epoch() {
-    return delegate.read("-", ReadRequest.stateOnly()).result().epoch();
+    return delegate.broker().read("-", ReadRequest.stateOnly()).result().epoch();
   }
 
   private void use(MemoryStore store) {
-    delegate = new MemoryBroker(store, context, 200);
-    delegate.listener(relay);
-    subscribed.forEach(delegate::subscribe);
+    delegate = new MemoryBackend(store, context, 200);
+    delegate.broker().listener(relay);
+    subscribed.forEach(delegate.broker()::subscribe);
   }
 
   @Override
@@ -101,32 +102,32 @@ final class ShakyBroker implements Broker {
   }
 
   @Override
-  public Future<Void> start() {
-    return Future.succeededFuture();
-  }
-
-  @Override
   public Future<Void> subscribe(String room) {
     subscribed.add(room);
-    return delegate.subscribe(room);
+    return delegate.broker().subscribe(room);
   }
 
   @Override
   public Future<Void> unsubscribe(String room) {
     subscribed.remove(room);
-    return delegate.unsubscribe(room);
+    return delegate.broker().unsubscribe(room);
   }
 
   @Override
   public Future<Stored> publish(Draft draft) {
-    return delegate.publish(draft);
+    return delegate.broker().publish(draft);
+  }
+
+  @Override
+  public Future<Snapshot> read(String room, ReadRequest read) {
+    return join(room, null, read, true);
   }
 
   @Override
   public Future<Snapshot> join(String room, String user, ReadRequest read, boolean silent) {
     reads++;
     if (readDelayMs == 0) {
-      return delegate.join(room, user, read, silent);
+      return delegate.presence().join(room, user, read, silent);
     }
     readsInFlight++;
     Promise<Snapshot> answer = Promise.promise();
@@ -134,11 +135,11 @@ final class ShakyBroker implements Broker {
         readDelayMs,
         t -> {
           // Read whatever the store holds when the read reaches it, as Redis would.
-          Snapshot s = delegate.join(room, user, read, silent).result();
+          Snapshot s = delegate.presence().join(room, user, read, silent).result();
           vertx.setTimer(
               readDelayMs,
               t2 -> {
-                Snapshot now = delegate.join(room, null, ReadRequest.stateOnly(), true).result();
+                Snapshot now = delegate.broker().read(room, ReadRequest.stateOnly()).result();
                 if (now.epoch().equals(s.epoch()) && now.seq() > s.seq()) {
                   readsOvertaken++;
                 }
@@ -151,42 +152,22 @@ final class ShakyBroker implements Broker {
 
   @Override
   public Future<Page> history(String room, Long before, int limit) {
-    return delegate.history(room, before, limit);
+    return delegate.broker().history(room, before, limit);
   }
 
   @Override
   public void disconnects(ToIntFunction<String> closer) {
-    delegate.disconnects(closer);
+    delegate.broker().disconnects(closer);
   }
 
   @Override
   public Future<Disconnected> disconnect(String user) {
-    return delegate.disconnect(user);
+    return delegate.broker().disconnect(user);
   }
 
   @Override
   public Future<Void> leave(String room, String user) {
-    return delegate.leave(room, user);
-  }
-
-  @Override
-  public Future<Boolean> acquire(String key, int max) {
-    return delegate.acquire(key, max);
-  }
-
-  @Override
-  public Future<Void> release(String key) {
-    return delegate.release(key);
-  }
-
-  @Override
-  public boolean ready() {
-    return true;
-  }
-
-  @Override
-  public Future<Void> close() {
-    return delegate.close();
+    return delegate.presence().leave(room, user);
   }
 
   /** Passes the store's live traffic on, losing what {@link #dropLive} says. */

@@ -2,6 +2,7 @@ package dev.chat.session;
 
 import dev.chat.auth.Identity;
 import dev.chat.broker.Draft;
+import dev.chat.broker.MemoryBackend;
 import dev.chat.broker.MemoryBroker;
 import dev.chat.broker.MemoryStore;
 import dev.chat.broker.Stored;
@@ -27,6 +28,7 @@ final class SessionHarness implements AutoCloseable {
   final Config config;
   final TestLoop loop;
   final MemoryStore store;
+  final MemoryBackend backend;
   final MemoryBroker broker;
   final RoomHub hub;
   final Metrics metrics = Metrics.create("unit-node");
@@ -45,13 +47,15 @@ final class SessionHarness implements AutoCloseable {
     config = Config.from(all);
     loop = TestLoop.on(vertx);
     store = new MemoryStore(config.historyMax(), config.dedupWindowMs(), System::currentTimeMillis);
-    broker = new MemoryBroker(store, loop.context(), config.joinedUsersMax());
+    backend = new MemoryBackend(store, loop.context(), config.joinedUsersMax());
+    broker = backend.broker();
     hub =
         loop.call(
             () ->
                 new RoomHub(
                     loop.vertx(),
                     broker,
+                    backend.presence(),
                     config.historyOnJoin(),
                     config.presenceMaxOnline(),
                     metrics));
