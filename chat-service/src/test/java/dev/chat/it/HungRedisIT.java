@@ -6,7 +6,6 @@ import dev.chat.testing.ChatCluster;
 import dev.chat.testing.ChatNode;
 import dev.chat.testing.RedisServer;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -83,7 +82,7 @@ class HungRedisIT {
         try {
           s.close();
         } catch (IOException e) {
-          throw new UncheckedIOException(e);
+          // closing a held socket that is already gone: nothing left to release
         }
       }
     }
