@@ -350,7 +350,7 @@ final class ChaosClient {
       }
     }
     if (sending && now >= nextSendAt && unacked.size() < MAX_IN_FLIGHT) {
-      String id = user + "-" + (++nextId);
+      String id = user + "-" + ++nextId;
       String text = "hello " + nextId + " from " + user;
       unacked.put(id, text);
       ledger.sent++;

@@ -12,6 +12,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -130,7 +131,7 @@ final class ResumingClient implements AutoCloseable {
   }
 
   /** Messages kept after de-duplication, by seq, with their client ids. */
-  synchronized TreeMap<Long, String> received() {
+  synchronized SortedMap<Long, String> received() {
     return new TreeMap<>(received);
   }
 
@@ -227,7 +228,7 @@ final class ResumingClient implements AutoCloseable {
     long rejoinAt = 0;
     while (open) {
       if (stopped) {
-        ws.sendClose(WebSocket.NORMAL_CLOSURE, "");
+        var unused = ws.sendClose(WebSocket.NORMAL_CLOSURE, "");
         awaitClose(events, uri, 2_000);
         ws.abort();
         return;
@@ -428,7 +429,7 @@ final class ResumingClient implements AutoCloseable {
       if (outbox.size() >= IN_FLIGHT) {
         return true;
       }
-      id = user + "-" + (++sent);
+      id = user + "-" + ++sent;
       outbox.put(id, now);
     }
     nextSendAt = now + sendEveryNanos;
