@@ -14,12 +14,15 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * Redis backends for the contract suites: one Redis for a test class; every backend has its own
- * owner, as every event loop of every node has.
+ * Redis backends for the contract suites: one Redis for a test class, registered as an instance
+ * {@code @RegisterExtension} field of a (per-class) contract suite, which closes it after the
+ * class; every backend has its own owner, as every event loop of every node has.
  */
-final class RedisBackends implements AutoCloseable {
+final class RedisBackends implements AfterAllCallback, AutoCloseable {
 
   final RedisServer redis = RedisServer.start();
   private final Map<Context, String> owners = new ConcurrentHashMap<>();
@@ -54,6 +57,11 @@ final class RedisBackends implements AutoCloseable {
     // Replies come back in order on the backend's one command connection: once this read is
     // answered, so was the lease renewal before it.
     node.read(BackendContract.room(), ReadRequest.stateOnly());
+  }
+
+  @Override
+  public void afterAll(ExtensionContext context) {
+    close();
   }
 
   @Override

@@ -11,10 +11,9 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The broker contract against Redis, plus what only a networked store can do: lose the subscriber
@@ -26,19 +25,7 @@ class RedisBrokerContractIT extends BrokerContractTest {
 
   private static final Duration RECONNECTED_WITHIN = Duration.ofSeconds(10);
 
-  private RedisBackends redis;
-
-  @BeforeAll
-  void startRedis() {
-    redis = new RedisBackends();
-  }
-
-  @AfterAll
-  void stopRedis() {
-    if (redis != null) {
-      redis.close();
-    }
-  }
+  @RegisterExtension final RedisBackends redis = new RedisBackends();
 
   @Override
   protected Function<Context, Backend> backends(Map<String, String> settings) {

@@ -9,10 +9,9 @@ import io.vertx.core.Vertx;
 import java.time.Duration;
 import java.util.Map;
 import java.util.function.Function;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The presence contract against Redis, plus the reaping of a node that died. */
 @DisplayName("The Redis presence keeps the presence contract and outlives a dead node")
@@ -28,19 +27,7 @@ class RedisPresenceContractIT extends PresenceContractTest {
   /** Lease renewals run every third of the lease; a survivor notices within one more renewal. */
   private static final Duration REAPED_WITHIN = Duration.ofMillis(LEASE_MS + LEASE_MS / 3 + 1_500);
 
-  private RedisBackends redis;
-
-  @BeforeAll
-  void startRedis() {
-    redis = new RedisBackends();
-  }
-
-  @AfterAll
-  void stopRedis() {
-    if (redis != null) {
-      redis.close();
-    }
-  }
+  @RegisterExtension final RedisBackends redis = new RedisBackends();
 
   @Override
   protected Function<Context, Backend> backends(Map<String, String> settings) {
