@@ -47,7 +47,7 @@ export function testClient({ url, user, storage = new MemoryStorage(), ...opts }
   const wire = { sent: [], received: [] };
   const client = new ChatClient({ url, user, storage, WebSocket: recordingSocket(wire), ...opts });
   const events = new Map();
-  for (const type of ['status', 'welcome', 'joined', 'reset', 'message', 'presence', 'ack', 'outbox', 'error']) {
+  for (const type of ['status', 'welcome', 'joined', 'reset', 'message', 'update', 'typing', 'read', 'presence', 'ack', 'outbox', 'error']) {
     events.set(type, []);
     client.on(type, e => events.get(type).push(e));
   }

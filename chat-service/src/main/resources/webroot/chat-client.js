@@ -1,4 +1,4 @@
-// chat-client.js: the browser client of the chat service (wire protocol v1), one ES module with
+// chat-client.js: the browser client of the chat service (wire protocol v1.1), one ES module with
 // no dependencies and no build step. It also runs in Node 20+ when given a WebSocket constructor
 // and a storage object. Usage and guarantees: docs/client.md.
 
@@ -27,7 +27,18 @@ const DEFAULTS = Object.freeze({
   ackEvery: 32,
   cacheSize: 200,
   persistDelayMs: 250,
+  historyLimit: 50,
+  historyTimeoutMs: 15_000,
+  maxHeld: 2_000,
+  typingEveryMs: 1_000,
+  typingShowMs: 5_000,
+  readDelayMs: 300,
 });
+
+// Bounds on what a room keeps besides its messages: edits and deletes of messages not held, and
+// other users' read positions.
+const MAX_MODS = 500;
+const MAX_READS = 200;
 
 /** A user id as the service accepts it: 1–32 Unicode letters, digits, `_`, `-` or `.`. */
 export function isUserId(s) {
@@ -102,8 +113,9 @@ export class MemoryStorage {
 /**
  * One user's connection to the chat service: reconnects by itself, resumes rooms where it left
  * off, acknowledges what it received, and keeps every message the user sends in a persisted outbox
- * until the service acknowledged it. Events: `status`, `welcome`, `joined`, `reset`, `message`,
- * `presence`, `ack`, `outbox`, `error`, `disconnected` (see docs/client.md).
+ * until the service acknowledged it (edits and deletes too). Events: `status`, `welcome`, `joined`,
+ * `reset`, `message`, `update`, `typing`, `read`, `presence`, `ack`, `outbox`, `error`,
+ * `disconnected` (see docs/client.md).
  */
 export class ChatClient {
   #opts;
@@ -123,7 +135,9 @@ export class ChatClient {
   #onlineSince = 0;
   #lastHeard = 0;
   #lastPing = 0;
-  #timers = { reconnect: null, connect: null, heartbeat: null, ack: null, persist: null, flush: null, rejoin: null };
+  #timers = { reconnect: null, connect: null, heartbeat: null, ack: null, persist: null, flush: null, rejoin: null, read: null };
+  // Typing indicators shown, by room then user: { expiresAt, timer }.
+  #typers = new Map();
   #rooms = new Map();
   #outbox = [];
   // Own messages whose frame arrived before their ack, by id (bounded), so the ack still reports them.
@@ -204,11 +218,16 @@ export class ChatClient {
     globalThis.removeEventListener?.('online', this.#onBrowserOnline);
     globalThis.removeEventListener?.('pagehide', this.#onPageHide);
     this.#flushAcks();
+    this.#flushReads();
     this.#persistNow();
     this.#detach(1000, 'client closed');
     for (const t of Object.keys(this.#timers)) {
       this.#clear(t);
     }
+    for (const room of [...this.#typers.keys()]) {
+      this.#clearTypers(room);
+    }
+    this.#rejectHistory(null, 'closed', 'the client was closed');
     this.#setStatus(STATUS.OFFLINE, { reason: 'closed by the app' });
   }
 
@@ -239,6 +258,8 @@ export class ChatClient {
       return this;
     }
     this.#rooms.delete(room);
+    this.#clearTypers(room);
+    this.#rejectHistory(room, 'left', `left ${room}`);
     if (state.joined || state.joining) {
       this.#transmit({ type: 'leave', room });
     }
@@ -247,15 +268,79 @@ export class ChatClient {
     return this;
   }
 
-  /** The messages of `room` that this client keeps (the last `cacheSize`), oldest first. */
+  /**
+   * The messages of `room` that this client holds (the last `cacheSize`, plus pages loaded with
+   * loadOlder), oldest first, with edits and deletes applied (`edited`, `deleted`; a deleted one
+   * has no `text`). An edit or delete still in the outbox shows as `pending: 'edit' | 'delete'`
+   * (with `pendingText` for an edit).
+   */
   messages(room) {
-    return (this.#rooms.get(room)?.messages ?? []).map(m => ({ ...m, room, own: m.from === this.#user }));
+    const state = this.#rooms.get(room);
+    if (!state) {
+      return [];
+    }
+    const pending = new Map();
+    for (const e of this.#outbox) {
+      if ((e.kind === 'edit' || e.kind === 'delete') && e.room === room && !e.ack) {
+        pending.set(e.seq, e);
+      }
+    }
+    return state.messages.map(m => {
+      const out = { ...m, room, own: m.from === this.#user };
+      const p = pending.get(m.seq);
+      if (p && !m.deleted) {
+        out.pending = p.kind;
+        if (p.kind === 'edit') {
+          out.pendingText = p.text;
+        }
+      }
+      return out;
+    });
   }
 
-  /** Facts about a joined room: its `online` count and `users` as last reported, `epoch`, `seq`. */
+  /**
+   * Facts about a room: its `online` count and `users` as last reported, `epoch`, `seq`, whether
+   * older messages may still be stored (`hasOlder`), this user's read position `read`, the read
+   * positions of the others (`reads`, user → seq) and the `unread` count.
+   */
   roomInfo(room) {
     const s = this.#rooms.get(room);
-    return s ? { room, online: s.online, users: [...s.users], epoch: s.epoch, seq: s.seq, joined: s.joined } : null;
+    return s ? {
+      room, online: s.online, users: [...s.users], epoch: s.epoch, seq: s.seq, joined: s.joined,
+      hasOlder: this.#hasOlder(s), read: s.read, reads: { ...s.reads }, unread: this.unread(room),
+    } : null;
+  }
+
+  /**
+   * How many messages of others in `room` come after this user's read position (as the service
+   * keeps it, across devices, or as marked here since). Messages older than those held count as
+   * one each, whatever they were.
+   */
+  unread(room) {
+    const s = this.#rooms.get(room);
+    if (!s) {
+      return 0;
+    }
+    const read = Math.max(s.read, s.readWanted);
+    let n = 0;
+    for (const m of s.messages) {
+      if (m.seq > read && m.from !== this.#user && !m.deleted) {
+        n++;
+      }
+    }
+    const floor = s.messages.length ? Math.min(s.floor ?? Infinity, s.messages[0].seq) : (s.floor ?? s.seq + 1);
+    return n + Math.max(0, Math.min(floor, s.seq + 1) - 1 - read);
+  }
+
+  /** The users other than this one whose read position in `room` is at `seq` or later. */
+  readBy(room, seq) {
+    const s = this.#rooms.get(room);
+    return s ? Object.keys(s.reads).filter(u => u !== this.#user && s.reads[u] >= seq) : [];
+  }
+
+  /** The users shown as typing in `room` now (not this one). */
+  typingUsers(room) {
+    return [...(this.#typers.get(room)?.keys() ?? [])];
   }
 
   /** Every message the service has not yet stored, oldest first (acked ones carry `ack`). */
@@ -285,6 +370,99 @@ export class ChatClient {
     return this.#enqueue({ kind: 'dm', to, text });
   }
 
+  /**
+   * Replaces the text of message `seq` of `room` (your own). Goes through the outbox like send:
+   * stored once, re-sent with the same id until acknowledged. Returns its outbox entry.
+   */
+  edit(room, seq, text) {
+    this.#checkTarget(room, seq);
+    this.#checkText(text);
+    return this.#enqueue({ kind: 'edit', room, seq, text });
+  }
+
+  /** Deletes message `seq` of `room` (your own, or anyone's as a moderator), through the outbox. */
+  delete(room, seq) {
+    this.#checkTarget(room, seq);
+    return this.#enqueue({ kind: 'delete', room, seq });
+  }
+
+  /**
+   * Asks for the page of `room`'s history just older than the oldest message held. Resolves with
+   * `{room, messages, more}`: `messages` are the ones added (oldest first, edits and deletes
+   * applied; the stored edit and delete entries themselves are applied, not listed), and `more`
+   * whether older ones are still stored. One request per room at a time (a second call gets the
+   * same promise). Rejects (`err.code`) when the room resets, is left, or no answer comes.
+   */
+  loadOlder(room, limit = this.#opts.historyLimit) {
+    const state = this.#rooms.get(room);
+    if (!state) {
+      return Promise.reject(codedError('not_joined', `not in ${room}`));
+    }
+    if (state.history) {
+      return state.history.promise;
+    }
+    if (!this.#hasOlder(state)) {
+      return Promise.resolve({ room, messages: [], more: false });
+    }
+    const request = { limit: Math.max(1, Math.min(100, limit)), sent: false, timer: null };
+    request.promise = new Promise((resolve, reject) => {
+      request.resolve = resolve;
+      request.reject = reject;
+    });
+    request.timer = setTimeout(() => {
+      if (state.history === request) {
+        state.history = null;
+        request.reject(codedError('timeout', `no history answer for ${room}`));
+      }
+    }, this.#opts.historyTimeoutMs);
+    state.history = request;
+    if (state.joined) {
+      this.#sendHistory(room, state);
+    }
+    return request.promise;
+  }
+
+  /**
+   * Says the user is typing in `room`. Call it on every keystroke: at most one frame per
+   * `typingEveryMs` (1 s) per room goes out, and none while offline (typing is never queued).
+   * Returns whether a frame went out.
+   */
+  typing(room) {
+    const state = this.#rooms.get(room);
+    if (!state || !state.joined || !isRoomName(room)) {
+      return false;
+    }
+    const now = Date.now();
+    if (now - state.typingSentAt < this.#opts.typingEveryMs) {
+      return false;
+    }
+    if (this.#transmit({ type: 'typing', room })) {
+      state.typingSentAt = now;
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Marks `room` read up to `seq`. Positions only move forward; calls are coalesced per room and
+   * sent `readDelayMs` later (or on the next connection). The unread count follows at once.
+   */
+  markRead(room, seq) {
+    const state = this.#rooms.get(room);
+    if (!state || !Number.isSafeInteger(seq) || seq <= Math.max(state.read, state.readWanted)) {
+      return;
+    }
+    state.readWanted = Math.min(seq, state.seq);
+    if (state.readWanted <= state.read) {
+      return;
+    }
+    this.#markDirty(room);
+    this.#emit('read', { room, user: this.#user, seq: state.readWanted, own: true, local: true, unread: this.unread(room) });
+    if (this.#timers.read === null) {
+      this.#timers.read = setTimeout(() => this.#flushReads(), this.#opts.readDelayMs);
+    }
+  }
+
   /** Deletes everything this client stored (outbox, rooms, positions) and closes it. */
   forget() {
     this.close();
@@ -295,6 +473,21 @@ export class ChatClient {
     this.#remove('outbox');
     this.#rooms.clear();
     this.#outbox = [];
+  }
+
+  #checkTarget(room, seq) {
+    if (!isRoomName(room)) {
+      throw new TypeError(`not a room name: ${room}`);
+    }
+    if (!Number.isSafeInteger(seq) || seq < 1) {
+      throw new TypeError(`not a message seq: ${seq}`);
+    }
+    this.#ensureRoom(room);
+  }
+
+  #hasOlder(state) {
+    const floor = state.messages.length ? Math.min(state.floor ?? Infinity, state.messages[0].seq) : state.floor;
+    return state.more && (floor === null ? state.seq > 0 : floor > 1);
   }
 
   // ---- connection -------------------------------------------------------------------------
@@ -362,6 +555,10 @@ export class ChatClient {
     for (const state of this.#rooms.values()) {
       state.joined = false;
       state.joining = false;
+      state.readSent = 0;
+      if (state.history) {
+        state.history.sent = false;  // asked again once the room is joined on the next connection
+      }
     }
     if (ws && closeCode !== undefined) {
       ws.onmessage = ws.onclose = null;
@@ -470,6 +667,9 @@ export class ChatClient {
       case 'message': return this.#onMessage(f);
       case 'ack': return this.#onAck(f);
       case 'presence': return this.#onPresence(f);
+      case 'history': return this.#onHistory(f);
+      case 'typing': return this.#onTyping(f);
+      case 'read': return this.#onRead(f);
       case 'error': return this.#onError(f);
       default: return undefined;  // pong, left, and frames a newer service may add
     }
@@ -515,20 +715,48 @@ export class ChatClient {
     state.joined = true;
     state.online = f.online ?? 0;
     state.users = Array.isArray(f.users) ? f.users : [];
+    const sameEpoch = state.epoch === f.epoch;
     if (!f.recovered) {
       // Another epoch, or history no longer reaches back to our position: start the room over.
       const hadState = state.epoch !== null || state.messages.length > 0;
       state.messages = [];
       state.seq = 0;
+      state.floor = null;
+      state.more = true;
+      state.mods = new Map();
+      state.keep = 0;
       this.#dropAckedIn(f.room, Infinity);
+      this.#rejectHistory(f.room, 'reset', `${f.room} started over`);
       this.#emit('reset', { room: f.room, epoch: f.epoch, hadState });
     }
+    if (!sameEpoch) {
+      // Positions of another epoch name other messages.
+      state.read = 0;
+      state.readWanted = 0;
+      state.reads = {};
+    }
     state.epoch = f.epoch;
+    if (Number.isSafeInteger(f.seq) && f.seq === 0) {
+      state.floor = 1;  // an empty room: nothing older to load
+    }
+    if (f.read && typeof f.read === 'object') {
+      for (const [user, seq] of Object.entries(f.read)) {
+        if (Number.isSafeInteger(seq)) {
+          this.#setRead(state, user, seq);
+        }
+      }
+    }
     this.#markDirty(f.room);
     this.#emit('joined', {
       room: f.room, epoch: f.epoch, seq: f.seq, online: state.online, users: [...state.users],
-      recovered: !!f.recovered, usersTruncated: !!f.usersTruncated,
+      recovered: !!f.recovered, usersTruncated: !!f.usersTruncated, read: { ...state.reads },
     });
+    if (state.readWanted > state.read) {
+      this.#flushReadsSoon();
+    }
+    if (state.history && !state.history.sent) {
+      this.#sendHistory(f.room, state);
+    }
     this.#flushOutbox();
   }
 
@@ -549,16 +777,21 @@ export class ChatClient {
       return;
     }
     state.seq = f.seq;
-    const m = { seq: f.seq, id: f.id, from: f.from, text: f.text, ts: f.ts };
-    if (f.to !== undefined) {
-      m.to = f.to;
+    if (state.floor === null) {
+      state.floor = f.seq;  // the first message after a reset: what is held starts here
     }
-    state.messages.push(m);
-    if (state.messages.length > this.#opts.cacheSize) {
-      state.messages.splice(0, state.messages.length - this.#opts.cacheSize);
+    const own = f.from === this.#user;
+    const target = targetOf(f);
+    let m = null;
+    if (target === null) {
+      m = toMessage(f);
+      this.#applyMod(state, m);
+      state.messages.push(m);
+      this.#trim(state);
     }
     this.#markDirty(f.room);
-    const own = f.from === this.#user;
+    // Applied before the outbox event below, so a listener of either sees the edit applied.
+    const update = m ? null : this.#modify(f.room, state, f, target);
     if (own) {
       // The message frame may overtake its ack (they travel different paths in the service):
       // the entry leaves the outbox now, and is remembered so the ack still reports it.
@@ -570,7 +803,242 @@ export class ChatClient {
     }
     this.#dropAckedIn(f.room, f.seq);
     this.#scheduleAck(f.room);
-    this.#emit('message', { ...m, room: f.room, own });
+    if (m) {
+      this.#stopTyping(f.room, f.from);
+      this.#emit('message', { ...m, room: f.room, own });
+    } else if (update) {
+      this.#emit('update', update);
+    }
+  }
+
+  // ---- edits and deletes ------------------------------------------------------------------
+
+  /**
+   * Applies a stored edit or delete entry to its target: to the message if held, else kept (bounded)
+   * for when an older page brings the target. The entry with the higher seq wins; a delete is final.
+   */
+  #modify(room, state, f, target) {
+    const mod = f.deletes !== undefined
+        ? { seq: f.seq, by: f.from, deleted: true }
+        : { seq: f.seq, by: f.from, text: f.text, ts: f.ts };
+    const held = findBySeq(state.messages, target);
+    if (held) {
+      if (!applyTo(held, mod)) {
+        return null;
+      }
+    } else {
+      const known = state.mods.get(target);
+      if (known && !wins(mod, known)) {
+        return null;
+      }
+      state.mods.set(target, mod);
+      this.#boundMods(state);
+    }
+    this.#markDirty(room);
+    const event = {
+      room, seq: target, kind: mod.deleted ? 'delete' : 'edit', by: f.from, updateSeq: f.seq,
+      text: mod.deleted ? undefined : mod.text, message: held ? { ...held, room, own: held.from === this.#user } : null,
+    };
+    return event;
+  }
+
+  /** A message that arrives (live, replayed or paged) after an edit or delete of it. */
+  #applyMod(state, m) {
+    const mod = state.mods.get(m.seq);
+    if (mod) {
+      state.mods.delete(m.seq);
+      applyTo(m, mod);
+    }
+  }
+
+  #boundMods(state) {
+    while (state.mods.size > MAX_MODS) {
+      state.mods.delete(Math.min(...state.mods.keys()));
+    }
+  }
+
+  /** Keeps the held list bounded; a dropped message's edit or delete is kept for a later loadOlder. */
+  #trim(state) {
+    const max = Math.min(this.#opts.maxHeld, Math.max(this.#opts.cacheSize, state.keep));
+    if (state.messages.length > max) {
+      const dropped = state.messages.splice(0, state.messages.length - max);
+      for (const d of dropped) {
+        if (d.modSeq) {
+          state.mods.set(d.seq, d.deleted ? { seq: d.modSeq, deleted: true } : { seq: d.modSeq, text: d.text });
+        }
+      }
+      this.#boundMods(state);
+      state.floor = dropped.at(-1).seq + 1;
+      state.more = true;
+    }
+  }
+
+  // ---- older history ----------------------------------------------------------------------
+
+  #sendHistory(room, state) {
+    const request = state.history;
+    const floor = state.messages.length ? Math.min(state.floor ?? Infinity, state.messages[0].seq) : state.floor;
+    const frame = { type: 'history', room, limit: request.limit };
+    if (floor !== null) {
+      frame.before = floor;
+    } else if (state.seq > 0) {
+      frame.before = state.seq + 1;
+    }
+    request.before = frame.before ?? null;
+    request.epoch = state.epoch;
+    request.sent = this.#transmit(frame);
+  }
+
+  #onHistory(f) {
+    const state = this.#rooms.get(f.room);
+    const request = state?.history;
+    if (!request || !request.sent || (f.before ?? null) !== request.before) {
+      return;  // an answer to a request given up (timed out, reset) or not ours
+    }
+    state.history = null;
+    clearTimeout(request.timer);
+    if (f.epoch !== undefined && f.epoch !== state.epoch) {
+      request.reject(codedError('reset', `${f.room} changed its epoch`));
+      return;
+    }
+    const limit = request.before ?? Infinity;
+    const frames = (Array.isArray(f.messages) ? f.messages : [])
+        .filter(m => m && Number.isSafeInteger(m.seq) && m.seq < limit)
+        .sort((x, y) => x.seq - y.seq);
+    const added = [];
+    for (const m of frames) {
+      if (targetOf(m) === null) {
+        const msg = toMessage(m);
+        this.#applyMod(state, msg);
+        added.push(msg);
+      }
+    }
+    // Prepend first, so that an edit in this page finds its target in this page or held.
+    state.messages.unshift(...added);
+    for (const m of frames) {
+      const target = targetOf(m);
+      if (target !== null) {
+        // Older than anything held: it only counts when no newer edit or delete got there first.
+        this.#modify(f.room, state, m, target);
+      }
+    }
+    if (frames.length > 0) {
+      state.floor = frames[0].seq;
+    } else if (request.before !== null) {
+      state.floor = request.before;
+    }
+    state.more = f.more === true && state.floor > 1;
+    state.keep = Math.min(this.#opts.maxHeld, state.messages.length);
+    this.#markDirty(f.room);
+    request.resolve({ room: f.room, messages: added.map(m => ({ ...m, room: f.room, own: m.from === this.#user })), more: state.more });
+  }
+
+  #rejectHistory(room, code, message) {
+    for (const [name, state] of this.#rooms) {
+      if ((room === null || name === room) && state.history) {
+        const request = state.history;
+        state.history = null;
+        clearTimeout(request.timer);
+        request.reject(codedError(code, message));
+      }
+    }
+  }
+
+  // ---- typing -----------------------------------------------------------------------------
+
+  #onTyping(f) {
+    if (typeof f.user !== 'string' || f.user === this.#user || !this.#rooms.has(f.room)) {
+      return;
+    }
+    let typers = this.#typers.get(f.room);
+    if (!typers) {
+      typers = new Map();
+      this.#typers.set(f.room, typers);
+    }
+    const known = typers.get(f.user);
+    if (known) {
+      clearTimeout(known.timer);
+    }
+    const expiresAt = Date.now() + this.#opts.typingShowMs;
+    typers.set(f.user, { expiresAt, timer: setTimeout(() => this.#stopTyping(f.room, f.user), this.#opts.typingShowMs) });
+    this.#emit('typing', { room: f.room, user: f.user, typing: true, expiresAt, users: this.typingUsers(f.room) });
+  }
+
+  #stopTyping(room, user) {
+    const typers = this.#typers.get(room);
+    const known = typers?.get(user);
+    if (!known) {
+      return;
+    }
+    clearTimeout(known.timer);
+    typers.delete(user);
+    if (typers.size === 0) {
+      this.#typers.delete(room);
+    }
+    this.#emit('typing', { room, user, typing: false, users: this.typingUsers(room) });
+  }
+
+  #clearTypers(room) {
+    for (const user of [...(this.#typers.get(room)?.keys() ?? [])]) {
+      this.#stopTyping(room, user);
+    }
+  }
+
+  // ---- read positions ---------------------------------------------------------------------
+
+  #onRead(f) {
+    const state = this.#rooms.get(f.room);
+    if (!state || typeof f.user !== 'string' || !Number.isSafeInteger(f.seq)) {
+      return;
+    }
+    if (this.#setRead(state, f.user, f.seq)) {
+      this.#markDirty(f.room);
+      const own = f.user === this.#user;
+      this.#emit('read', { room: f.room, user: f.user, seq: f.seq, own, local: false, unread: this.unread(f.room) });
+    }
+  }
+
+  /** Moves a read position forward; returns whether it moved. */
+  #setRead(state, user, seq) {
+    if (user === this.#user) {
+      if (seq <= state.read) {
+        return false;
+      }
+      state.read = seq;
+      if (state.readWanted <= seq) {
+        state.readWanted = 0;
+      }
+    }
+    if ((state.reads[user] ?? 0) >= seq) {
+      return user === this.#user;
+    }
+    state.reads[user] = seq;
+    const users = Object.keys(state.reads);
+    if (users.length > MAX_READS) {
+      // Keep the most advanced positions: those are the ones that say "seen" on recent messages.
+      users.sort((x, y) => state.reads[x] - state.reads[y]);
+      for (const u of users.slice(0, users.length - MAX_READS)) {
+        delete state.reads[u];
+      }
+    }
+    return true;
+  }
+
+  #flushReadsSoon() {
+    if (this.#timers.read === null) {
+      this.#timers.read = setTimeout(() => this.#flushReads(), 0);
+    }
+  }
+
+  #flushReads() {
+    this.#clear('read');
+    for (const [room, state] of this.#rooms) {
+      if (state.readWanted > state.read && state.joined && state.readWanted > (state.readSent ?? 0)) {
+        if (this.#transmit({ type: 'read', room, seq: state.readWanted })) {
+          state.readSent = state.readWanted;
+        }
+      }
+    }
   }
 
   #rememberDelivered(entry) {
@@ -777,12 +1245,10 @@ export class ChatClient {
         next = Math.min(next, e.sentAt + this.#opts.resendMs);
         continue;
       }
-      if (e.kind === 'send' && !this.#rooms.get(e.room)?.joined) {
+      if (e.kind !== 'dm' && !this.#rooms.get(e.room)?.joined) {
         continue;  // sent once the room's joined frame arrives
       }
-      const frame = e.kind === 'send'
-          ? { type: 'send', room: e.room, id: e.id, text: e.text }
-          : { type: 'dm', to: e.to, id: e.id, text: e.text };
+      const frame = outboxFrame(e);
       if (this.#transmit(frame)) {
         e.sentOn = this.#connSerial;
         e.sentAt = now;
@@ -827,8 +1293,7 @@ export class ChatClient {
     }
     const outbox = this.#read('outbox');
     this.#outbox = Array.isArray(outbox)
-        ? outbox.filter(e => e && typeof e.id === 'string' && typeof e.text === 'string')
-            .map(({ sentOn, sentAt, drop, ...e }) => e)
+        ? outbox.filter(validEntry).map(({ sentOn, sentAt, drop, ...e }) => e)
         : [];
   }
 
@@ -849,7 +1314,7 @@ export class ChatClient {
     for (const room of this.#dirty) {
       const s = this.#rooms.get(room);
       if (s) {
-        this.#write(`room:${room}`, { epoch: s.epoch, seq: s.seq, messages: s.messages });
+        this.#write(`room:${room}`, savedRoom(s, this.#opts.cacheSize));
       }
     }
     this.#dirty.clear();
@@ -879,14 +1344,28 @@ export class ChatClient {
     } catch (e) {
       // Most likely the quota: shrink the message caches (the outbox matters more) and retry once.
       for (const [room, s] of this.#rooms) {
-        s.messages = s.messages.slice(Math.floor(s.messages.length / 2));
-        try { this.#storage.setItem(`${this.#prefix}room:${room}`, JSON.stringify({ epoch: s.epoch, seq: s.seq, messages: s.messages })); } catch { /* next */ }
+        const half = Math.floor(s.messages.length / 2);
+        if (half > 0) {
+          s.keep = 0;
+          this.#trimTo(s, s.messages.length - half);
+        }
+        try { this.#storage.setItem(`${this.#prefix}room:${room}`, JSON.stringify(savedRoom(s, this.#opts.cacheSize))); } catch { /* next */ }
       }
       try {
         this.#storage.setItem(this.#prefix + key, JSON.stringify(value));
       } catch {
         this.#emit('error', { code: 'storage', message: `could not save ${key}: ${e?.message ?? e}` });
       }
+    }
+  }
+
+  #trimTo(state, size) {
+    const cacheSize = this.#opts.cacheSize;
+    this.#opts.cacheSize = size;
+    try {
+      this.#trim(state);
+    } finally {
+      this.#opts.cacheSize = cacheSize;
     }
   }
 
@@ -928,16 +1407,150 @@ function inboxOf(user) {
 
 function newRoomState(saved) {
   const ok = saved && typeof saved === 'object';
+  const int = v => (Number.isSafeInteger(v) && v >= 0 ? v : 0);
+  const mods = new Map();
+  if (ok && Array.isArray(saved.mods)) {
+    for (const [target, mod] of saved.mods) {
+      if (Number.isSafeInteger(target) && mod && Number.isSafeInteger(mod.seq)) {
+        mods.set(target, mod);
+      }
+    }
+  }
+  const reads = {};
+  if (ok && saved.reads && typeof saved.reads === 'object') {
+    for (const [user, seq] of Object.entries(saved.reads)) {
+      if (Number.isSafeInteger(seq)) {
+        reads[user] = seq;
+      }
+    }
+  }
   return {
     epoch: ok && typeof saved.epoch === 'string' ? saved.epoch : null,
-    seq: ok && Number.isSafeInteger(saved.seq) ? saved.seq : 0,
-    messages: ok && Array.isArray(saved.messages) ? saved.messages : [],
+    seq: ok ? int(saved.seq) : 0,
+    messages: ok && Array.isArray(saved.messages) ? saved.messages.filter(m => m && Number.isSafeInteger(m.seq)) : [],
+    floor: ok && Number.isSafeInteger(saved.floor) ? saved.floor : null,
+    more: ok && saved.more === false ? false : true,
+    mods,
+    keep: 0,
+    read: ok ? int(saved.read) : 0,
+    readWanted: ok ? int(saved.readWanted) : 0,
+    readSent: 0,
+    reads,
+    history: null,
+    typingSentAt: 0,
     joined: false,
     joining: false,
     ackDue: false,
     online: 0,
     users: [],
   };
+}
+
+/**
+ * What is stored of a room: its position, the last `cacheSize` messages, and the edits and deletes
+ * of older messages (those the cache no longer holds included), so a reload loses none of them.
+ */
+function savedRoom(s, cacheSize) {
+  const kept = s.messages.slice(-cacheSize);
+  const mods = new Map(s.mods);
+  for (const m of s.messages.slice(0, s.messages.length - kept.length)) {
+    if (m.modSeq) {
+      mods.set(m.seq, m.deleted ? { seq: m.modSeq, deleted: true } : { seq: m.modSeq, text: m.text });
+    }
+  }
+  const floor = kept.length < s.messages.length ? kept[0]?.seq ?? s.floor : s.floor;
+  return {
+    epoch: s.epoch, seq: s.seq, floor, more: kept.length < s.messages.length ? true : s.more,
+    read: s.read, readWanted: s.readWanted, reads: s.reads,
+    mods: [...mods].sort((x, y) => y[0] - x[0]).slice(0, MAX_MODS), messages: kept,
+  };
+}
+
+function toMessage(f) {
+  const m = { seq: f.seq, id: f.id, from: f.from, text: f.text, ts: f.ts };
+  if (f.to !== undefined) {
+    m.to = f.to;
+  }
+  return m;
+}
+
+/** The seq an edit or delete entry names, or null for a plain message. */
+function targetOf(f) {
+  const t = f.deletes ?? f.edits;
+  return Number.isSafeInteger(t) ? t : null;
+}
+
+/** Whether modification `a` overrides `b`: a delete is final; otherwise the later entry wins. */
+function wins(a, b) {
+  if (b.deleted) {
+    return false;
+  }
+  return a.deleted || a.seq > b.seq;
+}
+
+/** Applies an edit or delete to a held message; returns whether it changed it. */
+function applyTo(m, mod) {
+  const current = m.modSeq ? (m.deleted ? { seq: m.modSeq, deleted: true } : { seq: m.modSeq }) : null;
+  if (current && !wins(mod, current)) {
+    return false;
+  }
+  m.modSeq = mod.seq;
+  if (mod.deleted) {
+    m.deleted = true;
+    delete m.text;
+    delete m.edited;
+  } else {
+    m.text = mod.text;
+    m.edited = true;
+  }
+  return true;
+}
+
+/** Binary search by seq in a list sorted by seq. */
+function findBySeq(list, seq) {
+  let lo = 0;
+  let hi = list.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const s = list[mid].seq;
+    if (s === seq) {
+      return list[mid];
+    }
+    if (s < seq) {
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return null;
+}
+
+function outboxFrame(e) {
+  switch (e.kind) {
+    case 'send': return { type: 'send', room: e.room, id: e.id, text: e.text };
+    case 'dm': return { type: 'dm', to: e.to, id: e.id, text: e.text };
+    case 'edit': return { type: 'edit', room: e.room, seq: e.seq, id: e.id, text: e.text };
+    default: return { type: 'delete', room: e.room, seq: e.seq, id: e.id };
+  }
+}
+
+function validEntry(e) {
+  if (!e || typeof e.id !== 'string') {
+    return false;
+  }
+  switch (e.kind) {
+    case 'send': return isRoomName(e.room) && typeof e.text === 'string';
+    case 'dm': return isUserId(e.to) && typeof e.text === 'string';
+    case 'edit': return isRoomName(e.room) && Number.isSafeInteger(e.seq) && typeof e.text === 'string';
+    case 'delete': return isRoomName(e.room) && Number.isSafeInteger(e.seq);
+    default: return false;
+  }
+}
+
+function codedError(code, message) {
+  const e = new Error(message);
+  e.code = code;
+  return e;
 }
 
 function defaultStorage() {
