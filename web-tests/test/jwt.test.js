@@ -12,10 +12,10 @@ function b64url(data) {
   return Buffer.from(data).toString('base64url');
 }
 
-/** An HS256 token for `sub`, valid for `seconds`. */
-function token(sub, seconds) {
+/** An HS256 token for `sub`, valid for `seconds`, with `roles` when given. */
+function token(sub, seconds, roles) {
   const head = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
-  const body = b64url(JSON.stringify({ sub, exp: Math.floor(Date.now() / 1000) + seconds }));
+  const body = b64url(JSON.stringify({ sub, exp: Math.floor(Date.now() / 1000) + seconds, ...(roles ? { roles } : {}) }));
   const sig = crypto.createHmac('sha256', SECRET).update(`${head}.${body}`).digest('base64url');
   return `${head}.${body}.${sig}`;
 }
@@ -61,6 +61,34 @@ describe('the chat page in auth mode jwt', () => {
     assert.deepEqual(who.problems, []);
     await screenshot(who, 'jwt-signed-in');
     await who.context.close();
+  });
+
+  test('a moderator (token roles ["moderator"]) can delete anyone\'s message, and others see it deleted', async () => {
+    const room = unique('r-');
+    const nick = unique('jo');
+    const modNick = unique('mod');
+    const user = await open(nick, token(nick, 600));
+    const mod = await open(modNick, token(modNick, 600, ['moderator']));
+    for (const who of [user, mod]) {
+      await waitFor('online', async () => (await status(who)) === 'online', 20_000, 100);
+      await joinRoom(who, room);
+    }
+    await say(user, 'something to moderate');
+    await waitShown(mod, ['something to moderate']);
+    const msg = mod.page.locator('#messages li.msg', { hasText: 'something to moderate' });
+    assert.equal(await msg.getByRole('button', { name: /^Edit/ }).count(), 0, 'moderators delete, they do not edit');
+    await msg.getByRole('button', { name: `Delete ${nick}'s message` }).click();
+    await mod.page.getByRole('button', { name: 'Delete', exact: true }).click();
+    await waitShown(user, ['This message was deleted']);
+    await waitShown(mod, ['This message was deleted']);
+    await screenshot(mod, 'jwt-moderator-deleted');
+    // Without the role, someone else's message has no delete.
+    await say(mod, 'from the moderator');
+    await waitShown(user, ['This message was deleted', 'from the moderator']);
+    assert.equal(await user.page.locator('#messages li.msg', { hasText: 'from the moderator' }).getByRole('button').count(), 0);
+    assert.deepEqual([...user.problems, ...mod.problems], []);
+    await user.context.close();
+    await mod.context.close();
   });
 
   test('goes offline and says so when the token expires', async () => {

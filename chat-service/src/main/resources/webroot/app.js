@@ -11,15 +11,21 @@ let client = null;
 let me = null;
 let current = null;            // { kind: 'room', room } or { kind: 'dm', peer }
 let lastRoom = DEFAULT_ROOM;   // whose people the sidebar lists
-let page = null;               // this user's page state: dms, read marks, current conversation
+let page = null;               // this user's page state: dms, read marks of DMs, current conversation
+let moderator = false;         // the token carries roles ["moderator"]: may delete anyone's message
+let editing = null;            // { room, seq } of the message whose edit form is open
+let confirming = null;         // { room, seq } of the message whose delete asks for confirmation
+let loadingOlder = false;
 
 // ---- entry ----------------------------------------------------------------------------------
 
 function start() {
   // Auth mode jwt: the app that signed the user in opens this page as /#token=<jwt>.
   const token = takeToken();
-  const subject = token && subjectOf(token);
+  const claims = token && claimsOf(token);
+  const subject = claims && isUserId(claims.sub) ? claims.sub : null;
   if (subject) {
+    moderator = Array.isArray(claims.roles) && claims.roles.includes('moderator');
     enter(subject, token);
     return;
   }
@@ -56,13 +62,16 @@ function takeToken() {
   return sessionStorage.getItem(TOKEN_KEY);
 }
 
-/** The token's `sub`, read without checking the signature (the service checks it); null if unreadable. */
-function subjectOf(token) {
+/**
+ * The token's claims, read without checking the signature (the service checks it, and refuses a
+ * moderator's delete from a token without the role); null if unreadable.
+ */
+function claimsOf(token) {
   try {
     const payload = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
     const json = new TextDecoder().decode(Uint8Array.from(atob(payload), c => c.charCodeAt(0)));
-    const sub = JSON.parse(json).sub;
-    return isUserId(sub) ? sub : null;
+    const claims = JSON.parse(json);
+    return claims && typeof claims === 'object' ? claims : null;
   } catch {
     return null;
   }
@@ -81,8 +90,11 @@ function enter(nick, token) {
   client.on('presence', onPresence);
   client.on('joined', onJoined);
   client.on('reset', onReset);
-  client.on('outbox', () => { syncPending(); renderLists(); });
+  client.on('outbox', () => { syncPending(); refreshItems(); renderLists(); });
   client.on('ack', onAck);
+  client.on('update', onUpdate);
+  client.on('typing', onTyping);
+  client.on('read', onRead);
   client.on('error', onError);
   if (client.rooms().filter(isRoomName).length === 0) {
     client.join(DEFAULT_ROOM);
@@ -153,23 +165,54 @@ function messagesOf(conv) {
   return client.messages(roomOf(conv)).filter(m => belongs(conv, m.room, m));
 }
 
+/**
+ * Unread messages of a conversation. A room's count follows the user's read position on the
+ * service, so reading on another device clears it here. DMs share the inbox's one position, which
+ * moves only past conversations read (see markRead); a DM read on this device but not yet covered
+ * by that position is remembered here too.
+ */
 function unread(conv) {
+  if (conv.kind === 'room') {
+    return client.unread(conv.room);
+  }
+  const info = client.roomInfo(client.inbox);
   const mark = page.read[convKey(conv)];
-  const epoch = client.roomInfo(roomOf(conv))?.epoch;
-  const after = mark && mark.epoch === epoch ? mark.seq : 0;
-  return messagesOf(conv).filter(m => !m.own && m.seq > after).length;
+  const local = mark && mark.epoch === info?.epoch ? mark.seq : 0;
+  const after = Math.max(local, info?.read ?? 0);
+  return messagesOf(conv).filter(m => !m.own && !m.deleted && m.seq > after).length;
 }
 
 function markRead(conv) {
-  const info = client.roomInfo(roomOf(conv));
   const list = messagesOf(conv);
   const seq = list.length ? list[list.length - 1].seq : 0;
+  if (seq === 0) {
+    return;
+  }
+  if (conv.kind === 'room') {
+    client.markRead(conv.room, seq);
+    return;
+  }
+  const info = client.roomInfo(client.inbox);
   const key = convKey(conv);
   const mark = page.read[key];
   if (!mark || mark.epoch !== info?.epoch || mark.seq < seq) {
     page.read[key] = { epoch: info?.epoch ?? null, seq };
     savePage();
   }
+  // The inbox position covers every conversation: move it only up to the first message still
+  // unread in another one, so reading alice's DMs does not mark carol's as read.
+  let upTo = seq;
+  for (const m of client.messages(client.inbox)) {
+    const peer = peerOf(m);
+    if (m.seq > upTo) {
+      break;
+    }
+    if (!m.own && !m.deleted && peer !== conv.peer && m.seq > Math.max(info?.read ?? 0, page.read[`dm:${peer}`]?.seq ?? 0)) {
+      upTo = m.seq - 1;
+      break;
+    }
+  }
+  client.markRead(client.inbox, upTo);
 }
 
 function isOpen(conv) {
@@ -190,7 +233,10 @@ function open(conv) {
   }
   savePage();
   $('title').textContent = conv.kind === 'room' ? `# ${conv.room}` : `@ ${conv.peer}`;
+  editing = null;
+  confirming = null;
   renderConversation();
+  renderTyping();
   markRead(conv);
   renderLists();
   renderPeople();
@@ -216,14 +262,192 @@ function time(ts) {
   return t;
 }
 
+/** What a message item shows, as a string: an item whose signature changed is drawn again. */
+function signature(m) {
+  return JSON.stringify([m.text ?? null, !!m.deleted, !!m.edited, m.pending ?? null, m.pendingText ?? null, seen(m),
+    isEditing(m), isConfirming(m)]);
+}
+
+function isEditing(m) {
+  return editing !== null && editing.room === m.room && editing.seq === m.seq;
+}
+
+function isConfirming(m) {
+  return confirming !== null && confirming.room === m.room && confirming.seq === m.seq;
+}
+
+/** Your own direct message that its recipient has read. */
+function seen(m) {
+  return current?.kind === 'dm' && m.own && m.room === client.inbox && client.readBy(client.inbox, m.seq).includes(m.to);
+}
+
+/** Edit and delete are for messages of rooms: your own, or anyone's for a moderator (delete only). */
+function canEdit(m) {
+  return m.own && !m.deleted && isRoomName(m.room);
+}
+
+function canDelete(m) {
+  return (m.own || moderator) && !m.deleted && isRoomName(m.room);
+}
+
 function messageItem(m) {
   const li = el('li', m.own ? 'msg own' : 'msg');
   li.dataset.seq = String(m.seq);
   li.dataset.id = m.id ?? '';
+  li.dataset.sig = signature(m);
+  const textId = `text-${m.room}-${m.seq}`;
   const head = el('div', 'head');
   head.append(el('span', 'from', m.own ? `${m.from} (you)` : m.from), time(m.ts));
-  li.append(head, el('p', 'text', m.text));
+  if (m.edited && !m.deleted) {
+    head.append(el('span', 'edited', '(edited)'));
+  }
+  if (m.pending === 'edit') {
+    head.append(el('span', 'state', 'Saving edit…'));
+  } else if (m.pending === 'delete') {
+    head.append(el('span', 'state', 'Deleting…'));
+  }
+  if (seen(m)) {
+    head.append(el('span', 'seen', 'Seen'));
+  }
+  li.append(head);
+  if (m.deleted) {
+    li.classList.add('deleted');
+    li.append(el('p', 'text gone', 'This message was deleted'));
+    return li;
+  }
+  if (isEditing(m)) {
+    li.append(editForm(m));
+    return li;
+  }
+  const text = el('p', 'text', m.pending === 'edit' ? m.pendingText : m.text);
+  text.id = textId;
+  li.append(text);
+  const actions = el('div', 'actions');
+  if (isConfirming(m)) {
+    const question = el('span', 'confirm', 'Delete for everyone?');
+    const yes = button('Delete', () => {
+      confirming = null;
+      client.delete(m.room, m.seq);
+      refreshItems();
+    }, 'danger');
+    yes.setAttribute('aria-describedby', textId);
+    yes.dataset.action = 'confirm-delete';
+    const no = button('Cancel', () => {
+      confirming = null;
+      refreshItems();
+      focusAction(m.seq, 'delete');
+    });
+    actions.append(question, yes, no);
+    li.append(actions);
+    return li;
+  }
+  if (canEdit(m) && !m.pending) {
+    const b = button('Edit', () => {
+      editing = { room: m.room, seq: m.seq };
+      confirming = null;
+      refreshItems();
+      $('messages').querySelector(`li[data-seq="${m.seq}"] textarea`)?.focus();
+    });
+    b.setAttribute('aria-label', m.own ? 'Edit your message' : 'Edit message');
+    b.setAttribute('aria-describedby', textId);
+    b.dataset.action = 'edit';
+    actions.append(b);
+  }
+  if (canDelete(m) && !m.pending) {
+    const b = button('Delete', () => {
+      confirming = { room: m.room, seq: m.seq };
+      editing = null;
+      refreshItems();
+      focusAction(m.seq, 'confirm-delete');
+    });
+    b.setAttribute('aria-label', m.own ? 'Delete your message' : `Delete ${m.from}'s message`);
+    b.setAttribute('aria-describedby', textId);
+    b.dataset.action = 'delete';
+    actions.append(b);
+  }
+  if (actions.childElementCount > 0) {
+    li.append(actions);
+  }
   return li;
+}
+
+function button(label, onClick, className) {
+  const b = el('button', className ? `small ${className}` : 'small', label);
+  b.type = 'button';
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+function focusAction(seq, action) {
+  $('messages').querySelector(`li[data-seq="${seq}"] button[data-action="${action}"]`)?.focus();
+}
+
+function editForm(m) {
+  const form = el('form', 'edit-form');
+  form.noValidate = true;
+  const label = el('label', 'visually-hidden', 'Edit message');
+  const area = el('textarea');
+  area.id = `edit-${m.seq}`;
+  label.htmlFor = area.id;
+  area.rows = 2;
+  area.value = m.text ?? '';
+  const error = el('p', 'error');
+  error.setAttribute('role', 'alert');
+  error.hidden = true;
+  const cancel = () => {
+    editing = null;
+    refreshItems();
+    focusAction(m.seq, 'edit');
+  };
+  const save = () => {
+    const problem = textProblem(area.value);
+    if (problem) {
+      error.textContent = problem;
+      error.hidden = false;
+      return;
+    }
+    editing = null;
+    if (area.value !== m.text) {
+      client.edit(m.room, m.seq, area.value);
+    }
+    refreshItems();
+    $('message-input').focus();
+  };
+  area.addEventListener('keydown', e => {
+    if (e.key === 'Escape') {
+      e.preventDefault();
+      cancel();
+    } else if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      save();
+    }
+  });
+  form.addEventListener('submit', e => {
+    e.preventDefault();
+    save();
+  });
+  const saveButton = el('button', 'small', 'Save');
+  saveButton.type = 'submit';
+  form.append(label, area, saveButton, button('Cancel', cancel), error);
+  return form;
+}
+
+/** Draws again every message item of the open conversation whose content changed. */
+function refreshItems() {
+  if (!current) {
+    return;
+  }
+  const list = $('messages');
+  const focused = document.activeElement;
+  for (const m of messagesOf(current)) {
+    const li = list.querySelector(`li.msg[data-seq="${m.seq}"]:not(.pending)`);
+    if (li && li.dataset.sig !== signature(m)) {
+      if (li.contains(focused) && isEditing(m)) {
+        continue;  // never pull an open edit form from under the user's keyboard
+      }
+      li.replaceWith(messageItem(m));
+    }
+  }
 }
 
 function pendingItem(e) {
@@ -245,17 +469,82 @@ function renderConversation() {
   list.replaceChildren(...messagesOf(current).map(messageItem));
   syncPending();
   list.removeAttribute('aria-busy');
-  list.scrollTop = list.scrollHeight;
+  const scroller = $('scroller');
+  scroller.scrollTop = scroller.scrollHeight;
   updateOnline();
+  updateOlder();
 }
 
 function append(li) {
   const list = $('messages');
-  const stick = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  const scroller = $('scroller');
+  const stick = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 40;
   list.insertBefore(li, firstPending());
   if (stick) {
-    list.scrollTop = list.scrollHeight;
+    scroller.scrollTop = scroller.scrollHeight;
   }
+}
+
+function updateOlder() {
+  const info = current && client.roomInfo(roomOf(current));
+  $('load-older').hidden = !info?.hasOlder;
+  $('load-older').disabled = loadingOlder;
+  if (!loadingOlder) {
+    $('older-status').textContent = info && !info.hasOlder && messagesOf(current).length > 0 ? 'Beginning of the conversation' : '';
+  }
+}
+
+/** Loads the page before the oldest message shown and keeps the view where it was. */
+async function loadOlder() {
+  const conv = current;
+  const info = client.roomInfo(roomOf(conv));
+  if (loadingOlder || !info?.hasOlder) {
+    return;
+  }
+  loadingOlder = true;
+  $('older-status').textContent = 'Loading older messages…';
+  updateOlder();
+  const scroller = $('scroller');
+  try {
+    // A DM conversation is the part of the inbox with one person: page on until some of it shows.
+    let added = [];
+    for (let i = 0; i < 5 && added.length === 0; i++) {
+      const page = await client.loadOlder(roomOf(conv));
+      added = page.messages.filter(m => belongs(conv, m.room, m));
+      if (!page.more) {
+        break;
+      }
+    }
+    if (current !== conv) {
+      return;
+    }
+    const fromBottom = scroller.scrollHeight - scroller.scrollTop;
+    const list = $('messages');
+    const first = list.firstElementChild;
+    for (const m of messagesOf(conv).filter(x => added.some(a => a.seq === x.seq))) {
+      list.insertBefore(messageItem(m), first);
+    }
+    scroller.scrollTop = scroller.scrollHeight - fromBottom;
+    $('older-status').textContent = added.length ? `Loaded ${added.length} older messages` : '';
+  } catch (e) {
+    $('older-status').textContent = `Could not load older messages: ${e.message}`;
+  } finally {
+    loadingOlder = false;
+    updateOlder();
+  }
+}
+
+function renderTyping() {
+  const users = current?.kind === 'room' ? client.typingUsers(current.room) : [];
+  let text = '';
+  if (users.length === 1) {
+    text = `${users[0]} is typing…`;
+  } else if (users.length === 2) {
+    text = `${users[0]} and ${users[1]} are typing…`;
+  } else if (users.length > 2) {
+    text = `${users.length} people are typing…`;
+  }
+  $('typing').textContent = text;
 }
 
 /** Makes the pending items at the end of the list match the outbox entries of the conversation. */
@@ -384,6 +673,8 @@ function onMessage(m) {
     if (!document.hidden) {
       markRead(current);
     }
+    renderTyping();
+    updateOlder();
   }
   if (m.room === client.inbox && peerOf(m)) {
     rememberDm(peerOf(m));
@@ -403,14 +694,13 @@ function onPresence(p) {
 }
 
 function onJoined(j) {
-  if (!j.recovered && j.room !== client.inbox) {
-    // A first join (or a room that lost its history): its replayed past is not news.
-    const conv = { kind: 'room', room: j.room };
-    page.read[convKey(conv)] = { epoch: j.epoch, seq: j.seq };
-    savePage();
+  if (!j.recovered && j.room !== client.inbox && j.read?.[me] === undefined) {
+    // A room this user never read anywhere: its replayed past is not news.
+    client.markRead(j.room, j.seq);
   }
   if (current && roomOf(current) === j.room) {
     updateOnline();
+    updateOlder();
   }
   if (j.room === lastRoom) {
     renderPeople();
@@ -426,6 +716,29 @@ function onReset(r) {
 
 function onAck(a) {
   syncPending();
+}
+
+function onUpdate(u) {
+  if (current && u.message && belongs(current, u.room, u.message)) {
+    if (editing && editing.seq === u.seq && u.kind === 'delete') {
+      editing = null;
+    }
+    refreshItems();
+  }
+  renderLists();
+}
+
+function onTyping(t) {
+  if (current?.kind === 'room' && t.room === current.room) {
+    renderTyping();
+  }
+}
+
+function onRead(r) {
+  if (current && roomOf(current) === r.room) {
+    refreshItems();  // "Seen" on your own direct messages
+  }
+  renderLists();
 }
 
 function onError(e) {
@@ -450,7 +763,24 @@ function bindApp() {
       sendTyped();
     }
   });
-  input.addEventListener('input', () => showError('composer-error', ''));
+  input.addEventListener('input', () => {
+    showError('composer-error', '');
+    if (current?.kind === 'room' && input.value.trim() !== '') {
+      client.typing(current.room);
+    }
+  });
+  $('load-older').addEventListener('click', () => loadOlder());
+  $('scroller').addEventListener('scroll', () => {
+    if ($('scroller').scrollTop < 40) {
+      loadOlder();
+    }
+  }, { passive: true });
+  // With too few messages to scroll, scrolling up at the top still asks for older ones.
+  $('scroller').addEventListener('wheel', e => {
+    if (e.deltaY < 0 && $('scroller').scrollTop === 0) {
+      loadOlder();
+    }
+  }, { passive: true });
   $('join-form').addEventListener('submit', e => {
     e.preventDefault();
     const room = $('room-name').value.trim();

@@ -452,7 +452,8 @@ export class ChatClient {
     if (!state || !Number.isSafeInteger(seq) || seq <= Math.max(state.read, state.readWanted)) {
       return;
     }
-    state.readWanted = Math.min(seq, state.seq);
+    // Not past the newest seq known (the joined frame's may be ahead of the replay still arriving).
+    state.readWanted = Math.min(seq, Math.max(state.seq, state.head));
     if (state.readWanted <= state.read) {
       return;
     }
@@ -736,6 +737,7 @@ export class ChatClient {
       state.reads = {};
     }
     state.epoch = f.epoch;
+    state.head = Number.isSafeInteger(f.seq) ? f.seq : state.seq;
     if (Number.isSafeInteger(f.seq) && f.seq === 0) {
       state.floor = 1;  // an empty room: nothing older to load
     }
@@ -1435,6 +1437,7 @@ function newRoomState(saved) {
     read: ok ? int(saved.read) : 0,
     readWanted: ok ? int(saved.readWanted) : 0,
     readSent: 0,
+    head: 0,
     reads,
     history: null,
     typingSentAt: 0,
