@@ -23,6 +23,7 @@ import dev.chat.config.AuthSettings;
 import dev.chat.protocol.Names;
 import java.text.ParseException;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -133,7 +134,7 @@ public final class TokenVerifier {
     if (!Names.isUserId(user)) {
       throw new InvalidTokenException(ClaimRules.SUB_RULE);
     }
-    return new Identity(user, claims.validUntil(check.expMs()), rooms(payload));
+    return new Identity(user, claims.validUntil(check.expMs()), rooms(payload), roles(payload));
   }
 
   /** The token as a signed JWT whose algorithm a configured key has. */
@@ -236,6 +237,25 @@ public final class TokenVerifier {
     } catch (IllegalArgumentException e) {
       throw new InvalidTokenException("rooms: " + e.getMessage());
     }
+  }
+
+  /** The {@code roles} claim (v1.1), e.g. {@code ["moderator"]}; none when absent. */
+  private static Set<String> roles(Map<String, Object> claims) throws InvalidTokenException {
+    Object value = claims.get("roles");
+    if (value == null) {
+      return Set.of();
+    }
+    if (!(value instanceof List<?> list)) {
+      throw new InvalidTokenException("roles must be a list of strings");
+    }
+    Set<String> roles = new HashSet<>();
+    for (Object r : list) {
+      if (!(r instanceof String s)) {
+        throw new InvalidTokenException("roles must be a list of strings");
+      }
+      roles.add(s);
+    }
+    return Set.copyOf(roles);
   }
 
   /** A NumericDate claim (seconds, possibly fractional) in epoch milliseconds; null when absent. */

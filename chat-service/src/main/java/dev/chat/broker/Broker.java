@@ -25,6 +25,14 @@ import java.util.function.ToIntFunction;
  *       is reused for a different message within one epoch.
  *   <li>{@link #history} pages back through what {@link #read} would return: contiguous stored
  *       messages, oldest first, each page ending just below the seq it was asked for.
+ *   <li>A {@link Draft} with a {@link Draft.Change} (an edit or delete) is stored like any message
+ *       only when its target is a plain message the room still stores, by the same author unless
+ *       the change allows any author; otherwise it fails with {@link ChangeRefusedException}, after
+ *       the dedup check, so a repeat of a stored change still gets its first result.
+ *   <li>{@link #signal} reaches every broker subscribed to the room, this one included, at most
+ *       once; nothing is stored.
+ *   <li>A read position ({@link #markRead}, {@link #markSeen}) only moves forward and never past
+ *       the room's last seq; {@link Snapshot#read} carries the positions of the users it lists.
  *   <li>{@link #disconnect} reaches every started broker of the cluster, this one included, that
  *       can hear the broker at that moment; each closes its loop's connections of the user and
  *       reports how many.
@@ -75,6 +83,23 @@ public interface Broker {
    * completes with the connections they report closed within the broker timeout.
    */
   Future<Disconnected> disconnect(String user);
+
+  /** Fans an ephemeral frame out to every broker subscribed to {@code room}; stores nothing. */
+  Future<Void> signal(String room, Signal signal);
+
+  /**
+   * Moves {@code user}'s read position in {@code room} forward to {@code seq} (capped at the room's
+   * last seq); completes with the new position, or -1 when it did not move.
+   */
+  Future<Long> markRead(String room, String user, long seq);
+
+  /**
+   * A direct message's "seen": {@code reader} has read the direct message with client id {@code id}
+   * from {@code sender}; moves the reader's position in the sender's inbox forward to the seq of
+   * the sender's own copy. Completes with the new position, or -1 when it did not move or that copy
+   * is no longer stored.
+   */
+  Future<Long> markSeen(String sender, String reader, String id);
 
   /** Reads a room's state and history without touching presence. */
   Future<Snapshot> read(String room, ReadRequest read);

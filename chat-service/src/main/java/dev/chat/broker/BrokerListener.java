@@ -11,6 +11,9 @@ public interface BrokerListener {
    */
   void onPresence(String room, String event, String user, int online);
 
+  /** An ephemeral frame of a subscribed room (typing, a read receipt); see {@link Signal}. */
+  void onSignal(String room, Signal signal);
+
   /**
    * The live stream was interrupted and is back (subscriptions restored): anything may have been
    * missed, and the store may have lost its data, so every room must be re-read.

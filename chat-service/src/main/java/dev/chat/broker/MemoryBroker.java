@@ -44,7 +44,27 @@ public final class MemoryBroker implements Broker {
 
   @Override
   public Future<Stored> publish(Draft draft) {
-    return Future.succeededFuture(store.publish(draft));
+    try {
+      return Future.succeededFuture(store.publish(draft));
+    } catch (ChangeRefusedException e) {
+      return Future.failedFuture(e);
+    }
+  }
+
+  @Override
+  public Future<Void> signal(String room, Signal signal) {
+    store.signal(room, signal);
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<Long> markRead(String room, String user, long seq) {
+    return Future.succeededFuture(store.markRead(room, user, seq));
+  }
+
+  @Override
+  public Future<Long> markSeen(String sender, String reader, String id) {
+    return Future.succeededFuture(store.markSeen(sender, reader, id));
   }
 
   @Override
@@ -92,6 +112,15 @@ public final class MemoryBroker implements Broker {
         v -> {
           if (listener != null) {
             listener.onMessage(room, epoch, seq, frame);
+          }
+        });
+  }
+
+  void deliverSignal(String room, Signal signal) {
+    context.runOnContext(
+        v -> {
+          if (listener != null) {
+            listener.onSignal(room, signal);
           }
         });
   }

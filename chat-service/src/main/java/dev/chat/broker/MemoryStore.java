@@ -1,5 +1,6 @@
 package dev.chat.broker;
 
+import dev.chat.protocol.Names;
 import dev.chat.protocol.ServerFrames;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -41,6 +42,7 @@ public final class MemoryStore {
     this.clock = clock;
   }
 
+  /** Stores a message; throws {@link ChangeRefusedException} for a change the target refuses. */
   synchronized Stored publish(Draft d) {
     long now = clock.getAsLong();
     sweepDedup(now);
@@ -50,9 +52,23 @@ public final class MemoryStore {
       return new Stored(d.room(), seen.seq, seen.ts, true);
     }
     RoomData room = room(d.room());
+    Draft.Change change = d.change();
+    if (change != null) {
+      check(room, d.from(), change);
+    }
     long seq = ++room.seq;
-    byte[] frame = ServerFrames.message(d.room(), seq, d.id(), d.from(), d.text(), d.to(), now);
-    room.history.addLast(frame);
+    byte[] frame =
+        ServerFrames.message(
+            d.room(),
+            seq,
+            d.id(),
+            d.from(),
+            change == null ? null : change.field(),
+            change == null ? 0 : change.target(),
+            d.text(),
+            d.to(),
+            now);
+    room.history.addLast(new Entry(frame, d.from(), d.id(), change != null));
     if (room.history.size() > historyMax) {
       room.history.removeFirst();
     }
@@ -61,6 +77,46 @@ public final class MemoryStore {
       b.deliverMessage(d.room(), epoch, seq, frame);
     }
     return new Stored(d.room(), seq, now, false);
+  }
+
+  /** The target of a change must be a stored plain message of its author (or anyone's). */
+  private static void check(RoomData room, String user, Draft.Change change) {
+    long first = room.seq - room.history.size() + 1;
+    long target = change.target();
+    if (target < first || target > room.seq) {
+      throw ChangeRefusedException.noSuchMessage(target);
+    }
+    Entry e = room.entry(target - first);
+    if (e.change) {
+      throw ChangeRefusedException.notAMessage(target);
+    }
+    if (!change.anyAuthor() && !e.from.equals(user)) {
+      throw ChangeRefusedException.notYours(target, change.delete());
+    }
+  }
+
+  synchronized long markRead(String roomName, String user, long seq) {
+    RoomData room = room(roomName);
+    return room.advance(user, Math.min(seq, room.seq));
+  }
+
+  /** Finds {@code sender}'s own copy of its message {@code id} and moves the reader there. */
+  synchronized long markSeen(String sender, String reader, String id) {
+    RoomData inbox = room(Names.inboxOf(sender));
+    long s = inbox.seq;
+    for (Iterator<Entry> it = inbox.history.descendingIterator(); it.hasNext(); s--) {
+      Entry e = it.next();
+      if (!e.change && e.from.equals(sender) && e.id.equals(id)) {
+        return inbox.advance(reader, s);
+      }
+    }
+    return -1;
+  }
+
+  synchronized void signal(String room, Signal signal) {
+    for (MemoryBroker b : subscribers.getOrDefault(room, List.of())) {
+      b.deliverSignal(room, signal);
+    }
   }
 
   synchronized Snapshot join(
@@ -78,9 +134,9 @@ public final class MemoryStore {
     long from = recovered ? req.since() + 1 : Math.max(first, room.seq - req.limit() + 1);
     List<byte[]> messages = new ArrayList<>();
     long s = first;
-    for (byte[] frame : room.history) {
+    for (Entry e : room.history) {
       if (s >= from) {
-        messages.add(frame);
+        messages.add(e.frame);
       }
       s++;
     }
@@ -98,7 +154,8 @@ public final class MemoryStore {
         recovered,
         room.online.size(),
         users,
-        users.size() < room.online.size());
+        users.size() < room.online.size(),
+        room.readsOf(roomName, users, user, usersMax));
   }
 
   synchronized Page history(String roomName, Long before, int limit) {
@@ -108,12 +165,12 @@ public final class MemoryStore {
     long bottom = Math.max(first, top - limit + 1);
     List<byte[]> messages = new ArrayList<>();
     long s = first;
-    for (byte[] frame : room.history) {
+    for (Entry e : room.history) {
       if (s > top) {
         break;
       }
       if (s >= bottom) {
-        messages.add(frame);
+        messages.add(e.frame);
       }
       s++;
     }
@@ -224,10 +281,60 @@ public final class MemoryStore {
 
   private record DedupEntry(long seq, long ts, long expiresAt) {}
 
-  /** One room: its seq, capped history and who is present through which broker. */
+  /** A stored frame and what edits, deletes and "seen" check it against. */
+  @SuppressWarnings("ArrayRecordComponent") // the frame is passed on as is, never compared
+  private record Entry(byte[] frame, String from, String id, boolean change) {}
+
+  /** One room: its seq, capped history, read positions and who is present through which broker. */
   private static final class RoomData {
     long seq;
-    final ArrayDeque<byte[]> history = new ArrayDeque<>();
+    final ArrayDeque<Entry> history = new ArrayDeque<>();
+    final Map<String, Long> reads = new HashMap<>();
+
+    Entry entry(long index) {
+      Iterator<Entry> it = history.iterator();
+      for (long i = 0; i < index; i++) {
+        it.next();
+      }
+      return it.next();
+    }
+
+    /** Moves a read position forward; the new position, or -1 when it did not move. */
+    long advance(String user, long to) {
+      if (to <= reads.getOrDefault(user, 0L)) {
+        return -1;
+      }
+      reads.put(user, to);
+      return to;
+    }
+
+    /**
+     * The read positions a joined frame carries: of the listed users and {@code joiner}; of an
+     * inbox, every position kept in it (its owner's and its peers' "seen"), up to {@code max}.
+     */
+    Map<String, Long> readsOf(String name, List<String> users, String joiner, int max) {
+      Map<String, Long> out = new LinkedHashMap<>();
+      if (Names.isInbox(name)) {
+        for (Map.Entry<String, Long> e : reads.entrySet()) {
+          if (out.size() == max) {
+            break;
+          }
+          out.put(e.getKey(), e.getValue());
+        }
+        return out;
+      }
+      for (String u : users) {
+        Long at = reads.get(u);
+        if (at != null) {
+          out.put(u, at);
+        }
+      }
+      if (joiner != null && reads.containsKey(joiner)) {
+        out.put(joiner, reads.get(joiner));
+      }
+      return out;
+    }
+
     final Map<String, Integer> online = new LinkedHashMap<>();
     final Map<Object, Set<String>> byOwner = new HashMap<>();
 

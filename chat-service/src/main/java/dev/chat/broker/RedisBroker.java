@@ -2,6 +2,7 @@ package dev.chat.broker;
 
 import dev.chat.config.Config;
 import dev.chat.metrics.Metrics;
+import dev.chat.protocol.Names;
 import dev.chat.protocol.ServerFrames;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -11,7 +12,9 @@ import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.ToIntFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -99,6 +102,9 @@ final class RedisBroker implements Broker {
 
   @Override
   public Future<Stored> publish(Draft d) {
+    if (d.change() != null) {
+      return change(d);
+    }
     ServerFrames.MessageTemplate t =
         ServerFrames.messageTemplate(d.room(), d.id(), d.from(), d.text(), d.to());
     List<String> keys =
@@ -122,6 +128,95 @@ final class RedisBroker implements Broker {
             r ->
                 new Stored(
                     d.room(), r.get(1).toLong(), r.get(2).toLong(), r.get(0).toInteger() == 1));
+  }
+
+  /** An edit or delete: change.lua checks the target and stores it as publish.lua would. */
+  private Future<Stored> change(Draft d) {
+    Draft.Change c = d.change();
+    ServerFrames.MessageTemplate t =
+        ServerFrames.messageTemplate(
+            d.room(), d.id(), d.from(), c.field(), c.target(), d.text(), d.to());
+    List<String> keys =
+        List.of(
+            RedisKeys.seq(d.room()),
+            RedisKeys.history(d.room()),
+            RedisKeys.epoch(d.room()),
+            RedisKeys.dedup(d.room(), d.from(), d.id()),
+            RedisKeys.dataset(d.room()));
+    List<String> args =
+        List.of(
+            t.head(),
+            t.mid(),
+            Long.toString(config.dedupWindowMs()),
+            Integer.toString(config.historyMax()),
+            RedisKeys.channel(d.room()),
+            Epochs.next(),
+            Long.toString(c.target()),
+            d.from(),
+            c.anyAuthor() ? "1" : "0");
+    return commands
+        .evalRoom(RedisScript.CHANGE, keys, args)
+        .compose(
+            r ->
+                switch (r.get(0).toInteger()) {
+                  case 0, 1 ->
+                      Future.succeededFuture(
+                          new Stored(
+                              d.room(),
+                              r.get(1).toLong(),
+                              r.get(2).toLong(),
+                              r.get(0).toInteger() == 1));
+                  case 3 ->
+                      Future.failedFuture(ChangeRefusedException.notYours(c.target(), c.delete()));
+                  case 4 -> Future.failedFuture(ChangeRefusedException.notAMessage(c.target()));
+                  default -> Future.failedFuture(ChangeRefusedException.noSuchMessage(c.target()));
+                });
+  }
+
+  @Override
+  public Future<Void> signal(String room, Signal signal) {
+    byte[] user = signal.user().getBytes(StandardCharsets.UTF_8);
+    byte[] frame = signal.frame();
+    // Payload: "<T|R>|<user>|<frame>" (user ids have no '|').
+    byte[] payload = new byte[3 + user.length + frame.length];
+    payload[0] = (byte) signal.kind().tag();
+    payload[1] = '|';
+    System.arraycopy(user, 0, payload, 2, user.length);
+    payload[2 + user.length] = '|';
+    System.arraycopy(frame, 0, payload, 3 + user.length, frame.length);
+    return publishLive(RedisKeys.channel(room), payload);
+  }
+
+  /**
+   * The one place this broker publishes from Java (the scripts publish the stream itself): typing
+   * and read receipts, on the room's channel, so Redis Cluster can switch it to SPUBLISH here.
+   */
+  private Future<Void> publishLive(String channel, byte[] payload) {
+    return commands.send(Request.cmd(Command.PUBLISH).arg(channel).arg(payload)).mapEmpty();
+  }
+
+  @Override
+  public Future<Long> markRead(String room, String user, long seq) {
+    return commands
+        .eval(
+            RedisScript.READ,
+            List.of(RedisKeys.seq(room), RedisKeys.reads(room)),
+            List.of(user, Long.toString(seq)))
+        .map(Response::toLong);
+  }
+
+  @Override
+  public Future<Long> markSeen(String sender, String reader, String id) {
+    String inbox = Names.inboxOf(sender);
+    String marker = ServerFrames.messageTemplate(inbox, id, sender, "", null).mid();
+    // mid is ',"id":<id>,"from":<sender>,"text":"","ts":'; the script looks for its start.
+    marker = marker.substring(0, marker.indexOf(",\"text\":") + 8);
+    return commands
+        .eval(
+            RedisScript.SEEN,
+            List.of(RedisKeys.seq(inbox), RedisKeys.history(inbox), RedisKeys.reads(inbox)),
+            List.of(marker, reader))
+        .map(Response::toLong);
   }
 
   @Override
@@ -184,7 +279,40 @@ final class RedisBroker implements Broker {
             RedisKeys.channel(room),
             Integer.toString(config.joinedUsersMax()),
             silent ? "1" : "0");
-    return commands.evalRoom(RedisScript.JOIN, keys, args).map(RedisBroker::snapshot);
+    return commands
+        .evalRoom(RedisScript.JOIN, keys, args)
+        .map(RedisBroker::snapshot)
+        .compose(s -> withReads(room, user, s));
+  }
+
+  /**
+   * Adds the read positions {@code joined} carries (reads.lua): of the listed users and the joiner,
+   * or of an inbox every position kept in it (its owner's and its peers' "seen"). A second script
+   * after join.lua, pipelined on the same connection, so join.lua stays as it is; positions only
+   * move forward, so one a little newer than the snapshot tells the client nothing false.
+   */
+  private Future<Snapshot> withReads(String room, String user, Snapshot s) {
+    List<String> args = new ArrayList<>(s.users().size() + 2);
+    args.add(Integer.toString(config.joinedUsersMax()));
+    if (!Names.isInbox(room)) {
+      args.addAll(s.users());
+      if (user != null && !s.users().contains(user)) {
+        args.add(user);
+      }
+      if (args.size() == 1) {
+        return Future.succeededFuture(s);
+      }
+    }
+    return commands
+        .eval(RedisScript.READS, List.of(RedisKeys.reads(room)), args)
+        .map(
+            r -> {
+              Map<String, Long> read = new LinkedHashMap<>();
+              for (int i = 0; i + 1 < r.size(); i += 2) {
+                read.put(r.get(i).toString(), r.get(i + 1).toLong());
+              }
+              return s.withRead(read);
+            });
   }
 
   private static Snapshot snapshot(Response r) {
@@ -214,6 +342,18 @@ final class RedisBroker implements Broker {
       return;
     }
     if (listener == null || payload.length < 2) {
+      return;
+    }
+    Signal.Kind kind = Signal.Kind.of(payload[0]);
+    if (kind != null) {
+      int end = indexOf(payload, 2);
+      if (end < 0) {
+        LOG.warn("malformed payload on {}", channel);
+        return;
+      }
+      String user = new String(payload, 2, end - 2, StandardCharsets.UTF_8);
+      byte[] frame = java.util.Arrays.copyOfRange(payload, end + 1, payload.length);
+      listener.onSignal(room, new Signal(kind, user, frame));
       return;
     }
     // Payloads: "M|<epoch>|<seq>|<frame>" or "P|<event>|<online>|<user>" (see the scripts).

@@ -30,6 +30,11 @@ final class RedisKeys {
     return "chat:{" + room + "}:dataset";
   }
 
+  /** A room's read positions (v1.1): a hash of user → the seq they read up to. */
+  static String reads(String room) {
+    return "chat:{" + room + "}:read";
+  }
+
   static String users(String room) {
     return "chat:{" + room + "}:users";
   }

@@ -18,6 +18,10 @@ record RedisScript(String name, String source, String sha1) {
   static final RedisScript ACQUIRE = load("acquire");
   static final RedisScript RELEASE = load("release");
   static final RedisScript HISTORY = load("history");
+  static final RedisScript CHANGE = load("change");
+  static final RedisScript READ = load("read");
+  static final RedisScript SEEN = load("seen");
+  static final RedisScript READS = load("reads");
 
   private static RedisScript load(String name) {
     String path = "/lua/" + name + ".lua";

@@ -4,11 +4,16 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import dev.chat.protocol.ClientFrame.Ack;
+import dev.chat.protocol.ClientFrame.Delete;
 import dev.chat.protocol.ClientFrame.Dm;
+import dev.chat.protocol.ClientFrame.Edit;
+import dev.chat.protocol.ClientFrame.History;
 import dev.chat.protocol.ClientFrame.Join;
 import dev.chat.protocol.ClientFrame.Leave;
 import dev.chat.protocol.ClientFrame.Ping;
+import dev.chat.protocol.ClientFrame.Read;
 import dev.chat.protocol.ClientFrame.Send;
+import dev.chat.protocol.ClientFrame.Typing;
 import dev.chat.protocol.Decoded.Invalid;
 import dev.chat.protocol.Decoded.Parsed;
 import java.io.IOException;
@@ -23,6 +28,8 @@ public final class ClientCodec {
 
   public static final int MAX_TEXT = 4000;
   public static final int MAX_ID = 64;
+  public static final int HISTORY_LIMIT_MAX = 100;
+  public static final int HISTORY_LIMIT_DEFAULT = 50;
   private static final int MAX_TYPE_ECHO = 32;
 
   static final Invalid MALFORMED = new Invalid("malformed JSON", null);
@@ -35,6 +42,9 @@ public final class ClientCodec {
   static final String TEXT_TOO_LONG = "text must be at most 4000 characters";
   static final String SINCE_RULE = "since must be a non-negative integer";
   static final String SEQ_RULE = "seq must be a non-negative integer";
+  static final String BEFORE_RULE = "before must be a non-negative integer";
+  static final String LIMIT_RULE = "limit must be an integer from 1 to 100";
+  static final String TARGET_RULE = "seq must be a positive integer (the target message)";
 
   // Stands for a field that was present but of the wrong JSON type (or a negative or huge integer).
   private static final Object WRONG = new Object();
@@ -82,6 +92,8 @@ public final class ClientCodec {
         case "text" -> f.text = string(p, value);
         case "to" -> f.to = string(p, value);
         case "seq" -> f.seq = naturalNumber(p, value);
+        case "before" -> f.before = naturalNumber(p, value);
+        case "limit" -> f.limit = naturalNumber(p, value);
         default -> p.skipChildren();
       }
     }
@@ -125,6 +137,41 @@ public final class ClientCodec {
               room(f.room),
               f.seq == null ? "seq is required" : f.seq == WRONG ? SEQ_RULE : null);
       case "ping" -> new Parsed(new Ping());
+      case "history" ->
+          result(
+              () ->
+                  new History(
+                      (String) f.room,
+                      (Long) f.before,
+                      f.limit == null ? HISTORY_LIMIT_DEFAULT : (int) (long) (Long) f.limit),
+              null,
+              room(f.room),
+              f.before == WRONG ? BEFORE_RULE : null,
+              f.limit == null || (f.limit instanceof Long n && n >= 1 && n <= HISTORY_LIMIT_MAX)
+                  ? null
+                  : LIMIT_RULE);
+      case "typing" -> result(() -> new Typing((String) f.room), null, room(f.room));
+      case "read" ->
+          result(
+              () -> new Read((String) f.room, (Long) f.seq),
+              null,
+              room(f.room),
+              f.seq == null ? "seq is required" : f.seq == WRONG ? SEQ_RULE : null);
+      case "edit" ->
+          result(
+              () -> new Edit((String) f.room, (Long) f.seq, (String) f.id, (String) f.text),
+              echo(f.id),
+              room(f.room),
+              target(f.seq),
+              id(f.id),
+              text(f.text));
+      case "delete" ->
+          result(
+              () -> new Delete((String) f.room, (Long) f.seq, (String) f.id),
+              echo(f.id),
+              room(f.room),
+              target(f.seq),
+              id(f.id));
       default -> new Invalid("unknown type: " + truncate(type), null);
     };
   }
@@ -137,6 +184,13 @@ public final class ClientCodec {
       }
     }
     return new Parsed(frame.get());
+  }
+
+  private static String target(Object seq) {
+    if (seq == null) {
+      return "seq is required";
+    }
+    return seq instanceof Long n && n >= 1 ? null : TARGET_RULE;
   }
 
   static String room(Object value) {
@@ -248,6 +302,6 @@ public final class ClientCodec {
    * The known fields of one frame as read: a String or Long, null when absent, or {@link #WRONG}.
    */
   private static final class Fields {
-    Object type, room, epoch, since, id, text, to, seq;
+    Object type, room, epoch, since, id, text, to, seq, before, limit;
   }
 }

@@ -23,4 +23,21 @@ public sealed interface ClientFrame {
   record Ack(String room, long seq) implements ClientFrame {}
 
   record Ping() implements ClientFrame {}
+
+  /**
+   * Up to {@code limit} stored messages of {@code room} below {@code before} (null: the newest).
+   */
+  record History(String room, Long before, int limit) implements ClientFrame {}
+
+  /** The user is typing in {@code room}; forwarded to the other members, never stored. */
+  record Typing(String room) implements ClientFrame {}
+
+  /** The user has read {@code room} up to and including {@code seq}. */
+  record Read(String room, long seq) implements ClientFrame {}
+
+  /** Replaces the text of the user's stored message {@code seq}; {@code id} de-duplicates it. */
+  record Edit(String room, long seq, String id, String text) implements ClientFrame {}
+
+  /** Removes the stored message {@code seq}; {@code id} de-duplicates it. */
+  record Delete(String room, long seq, String id) implements ClientFrame {}
 }

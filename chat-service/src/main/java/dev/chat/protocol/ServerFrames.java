@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
 
 /** Encodes every frame the service sends as UTF-8 JSON, with the field order the contract shows. */
 public final class ServerFrames {
@@ -59,6 +60,22 @@ public final class ServerFrames {
       List<String> users,
       boolean usersTruncated,
       boolean recovered) {
+    return joined(room, epoch, seq, online, users, usersTruncated, recovered, null);
+  }
+
+  /**
+   * The {@code joined} frame with {@code read} (v1.1), the read positions of the listed users (and
+   * for an inbox, of the users who have seen its owner's messages); omitted when null.
+   */
+  public static byte[] joined(
+      String room,
+      String epoch,
+      long seq,
+      int online,
+      List<String> users,
+      boolean usersTruncated,
+      boolean recovered,
+      Map<String, Long> read) {
     return object(
         g -> {
           g.writeStringField("type", "joined");
@@ -75,6 +92,13 @@ public final class ServerFrames {
             g.writeBooleanField("usersTruncated", true);
           }
           g.writeBooleanField("recovered", recovered);
+          if (read != null) {
+            g.writeObjectFieldStart("read");
+            for (Map.Entry<String, Long> e : read.entrySet()) {
+              g.writeNumberField(e.getKey(), e.getValue());
+            }
+            g.writeEndObject();
+          }
         });
   }
 
@@ -101,6 +125,23 @@ public final class ServerFrames {
   /** A stored message; {@code to} is set only for direct messages and omitted when null. */
   public static byte[] message(
       String room, long seq, String id, String from, String text, String to, long ts) {
+    return message(room, seq, id, from, null, 0, text, to, ts);
+  }
+
+  /**
+   * A stored message that names its target (v1.1): {@code targetField} is {@code "edits"} or {@code
+   * "deletes"} (null: a plain message) and {@code text} is null for a delete.
+   */
+  public static byte[] message(
+      String room,
+      long seq,
+      String id,
+      String from,
+      String targetField,
+      long target,
+      String text,
+      String to,
+      long ts) {
     return object(
         g -> {
           g.writeStringField("type", "message");
@@ -108,7 +149,12 @@ public final class ServerFrames {
           g.writeNumberField("seq", seq);
           g.writeStringField("id", id);
           g.writeStringField("from", from);
-          g.writeStringField("text", text);
+          if (targetField != null) {
+            g.writeNumberField(targetField, target);
+          }
+          if (text != null) {
+            g.writeStringField("text", text);
+          }
           if (to != null) {
             g.writeStringField("to", to);
           }
@@ -122,14 +168,26 @@ public final class ServerFrames {
    */
   public static MessageTemplate messageTemplate(
       String room, String id, String from, String text, String to) {
+    return messageTemplate(room, id, from, null, 0, text, to);
+  }
+
+  /** The template of the v1.1 {@link #message} that names its target; see there. */
+  public static MessageTemplate messageTemplate(
+      String room,
+      String id,
+      String from,
+      String targetField,
+      long target,
+      String text,
+      String to) {
     String head = "{\"type\":\"message\",\"room\":" + quoted(room) + ",\"seq\":";
     String mid =
         ",\"id\":"
             + quoted(id)
             + ",\"from\":"
             + quoted(from)
-            + ",\"text\":"
-            + quoted(text)
+            + (targetField == null ? "" : ",\"" + targetField + "\":" + target)
+            + (text == null ? "" : ",\"text\":" + quoted(text))
             + (to == null ? "" : ",\"to\":" + quoted(to))
             + ",\"ts\":";
     return new MessageTemplate(head, mid);
@@ -143,6 +201,62 @@ public final class ServerFrames {
           g.writeStringField("event", event);
           g.writeStringField("user", user);
           g.writeNumberField("online", online);
+        });
+  }
+
+  /**
+   * The answer to a {@code history} frame: the stored {@code messages} spliced in as they are,
+   * oldest first. {@code before} is echoed when the request had one.
+   */
+  public static byte[] history(
+      String room, String epoch, Long before, List<byte[]> messages, boolean more) {
+    // UTF-8: an inbox's name carries a user id, which may be any Unicode letter.
+    byte[] head =
+        ("{\"type\":\"history\",\"room\":"
+                + quoted(room)
+                + ",\"epoch\":"
+                + quoted(epoch)
+                + (before == null ? "" : ",\"before\":" + before)
+                + ",\"messages\":[")
+            .getBytes(StandardCharsets.UTF_8);
+    byte[] tail = ascii("],\"more\":" + more + "}");
+    int size = head.length + tail.length + Math.max(0, messages.size() - 1);
+    for (byte[] m : messages) {
+      size += m.length;
+    }
+    byte[] out = new byte[size];
+    System.arraycopy(head, 0, out, 0, head.length);
+    int at = head.length;
+    for (int i = 0; i < messages.size(); i++) {
+      if (i > 0) {
+        out[at++] = ',';
+      }
+      byte[] m = messages.get(i);
+      System.arraycopy(m, 0, out, at, m.length);
+      at += m.length;
+    }
+    System.arraycopy(tail, 0, out, at, tail.length);
+    return out;
+  }
+
+  /** A member of {@code room} is typing (v1.1). */
+  public static byte[] typing(String room, String user) {
+    return object(
+        g -> {
+          g.writeStringField("type", "typing");
+          g.writeStringField("room", room);
+          g.writeStringField("user", user);
+        });
+  }
+
+  /** {@code user} has read {@code room} up to {@code seq} (v1.1). */
+  public static byte[] read(String room, String user, long seq) {
+    return object(
+        g -> {
+          g.writeStringField("type", "read");
+          g.writeStringField("room", room);
+          g.writeStringField("user", user);
+          g.writeNumberField("seq", seq);
         });
   }
 

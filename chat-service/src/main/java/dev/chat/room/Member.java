@@ -18,4 +18,10 @@ public interface Member {
 
   /** A presence frame about another user of the room. */
   void presence(String room, byte[] frame);
+
+  /**
+   * An ephemeral frame of the room (typing, a read receipt): never tracked, and dropped rather than
+   * queued when the member is not keeping up.
+   */
+  void signal(String room, byte[] frame);
 }

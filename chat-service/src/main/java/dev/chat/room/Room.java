@@ -22,6 +22,11 @@ final class Room {
   final Set<Member> joining = new LinkedHashSet<>();
   final Map<String, Integer> localUsers = new HashMap<>();
   final ArrayDeque<Held> held = new ArrayDeque<>();
+  // When each local user's last typing frame was forwarded (monotonic ms); entries leave with the
+  // user's last local connection, so it is bounded by the room's local users.
+  final Map<String, Long> typingAt = new HashMap<>();
+  // Users online across the cluster, as the last snapshot or presence event said.
+  int online;
   Future<Void> subscribed;
   String epoch;
   long seq;
@@ -48,6 +53,7 @@ final class Room {
     Integer n = localUsers.get(user);
     if (n == null || n <= 1) {
       localUsers.remove(user);
+      typingAt.remove(user);
       return n != null;
     }
     localUsers.put(user, n - 1);

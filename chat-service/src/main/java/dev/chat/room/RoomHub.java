@@ -4,6 +4,7 @@ import dev.chat.broker.Broker;
 import dev.chat.broker.BrokerListener;
 import dev.chat.broker.Presence;
 import dev.chat.broker.ReadRequest;
+import dev.chat.broker.Signal;
 import dev.chat.broker.Snapshot;
 import dev.chat.metrics.Metrics;
 import dev.chat.protocol.Names;
@@ -31,6 +32,7 @@ public final class RoomHub implements BrokerListener {
   private static final Logger LOG = LoggerFactory.getLogger(RoomHub.class);
   private static final int MAX_HELD = 10_000;
   private static final long REPAIR_RETRY_MS = 500;
+  private static final long TYPING_INTERVAL_MS = 1_000;
 
   private final Vertx vertx;
   private final Broker broker;
@@ -39,6 +41,7 @@ public final class RoomHub implements BrokerListener {
   private final int presenceMaxOnline;
   private final Metrics metrics;
   private final Map<String, Room> rooms = new HashMap<>();
+  private int typingMaxOnline;
 
   /**
    * {@code presenceMaxOnline}: rooms with more users online announce no joins and leaves (0: no
@@ -118,6 +121,38 @@ public final class RoomHub implements BrokerListener {
     }
   }
 
+  /**
+   * Rooms with more users online forward no typing frames (0: no limit), as {@code
+   * presenceMaxOnline} bounds presence.
+   */
+  public RoomHub typingMaxOnline(int max) {
+    this.typingMaxOnline = max;
+    return this;
+  }
+
+  /**
+   * Forwards that {@code member}'s user is typing in a room to every other member on every node: at
+   * most once a second per user and room on this node, nothing for a member that has not been
+   * admitted, and nothing in a room above {@code typingMaxOnline}. False when it was not a member.
+   */
+  public boolean typing(Member member, String name, long nowMs) {
+    Room room = rooms.get(name);
+    if (room == null || !room.members.contains(member)) {
+      return false;
+    }
+    if (typingMaxOnline > 0 && room.online > typingMaxOnline) {
+      return true;
+    }
+    Long last = room.typingAt.get(member.user());
+    if (last != null && nowMs - last < TYPING_INTERVAL_MS) {
+      return true;
+    }
+    room.typingAt.put(member.user(), nowMs);
+    byte[] frame = ServerFrames.typing(name, member.user());
+    broker.signal(name, new Signal(Signal.Kind.TYPING, member.user(), frame));
+    return true;
+  }
+
   /** Number of rooms with local members. */
   public int size() {
     return rooms.size();
@@ -139,15 +174,35 @@ public final class RoomHub implements BrokerListener {
   @Override
   public void onPresence(String name, String event, String user, int online) {
     Room room = rooms.get(name);
-    if (room == null
-        || room.members.isEmpty()
-        || (presenceMaxOnline > 0 && online > presenceMaxOnline)) {
+    if (room == null) {
+      return;
+    }
+    room.online = online;
+    if (room.members.isEmpty() || (presenceMaxOnline > 0 && online > presenceMaxOnline)) {
       return;
     }
     byte[] frame = ServerFrames.presence(name, event, user, online);
     for (Member m : room.members) {
       if (!m.user().equals(user)) {
         m.presence(name, frame);
+      }
+    }
+  }
+
+  /**
+   * One pass over the local members with the frame the sending node encoded: the same work per
+   * member as a message, and no broker call per member.
+   */
+  @Override
+  public void onSignal(String name, Signal signal) {
+    Room room = rooms.get(name);
+    if (room == null) {
+      return;
+    }
+    boolean others = signal.kind() == Signal.Kind.TYPING;
+    for (Member m : room.members) {
+      if (!others || !m.user().equals(signal.user())) {
+        m.signal(name, signal.frame());
       }
     }
   }
@@ -173,6 +228,7 @@ public final class RoomHub implements BrokerListener {
   }
 
   private void admit(Room room, Member member, Snapshot snapshot) {
+    room.online = snapshot.online();
     if (!room.initialized) {
       room.epoch = snapshot.epoch();
       room.seq = snapshot.seq();

@@ -3,6 +3,7 @@ package dev.chat.session;
 import dev.chat.auth.Identity;
 import dev.chat.broker.Broker;
 import dev.chat.broker.BrokerUnavailableException;
+import dev.chat.broker.ChangeRefusedException;
 import dev.chat.broker.Draft;
 import dev.chat.broker.Snapshot;
 import dev.chat.broker.Stored;
@@ -62,6 +63,8 @@ public final class Session implements Member {
   // Rooms with a join in flight, each with the join that arrived meanwhile (null if none).
   private final Map<String, ClientFrame.Join> joinsInFlight = new HashMap<>();
   private final PendingAcks pending;
+  private final HistoryPages history;
+  private final ReadReceipts reads;
   private final TokenBucket sends;
   private final TokenBucket frames;
   private long heartbeatTimer = -1;
@@ -96,6 +99,11 @@ public final class Session implements Member {
     this.user = identity.user();
     this.connId = connId;
     this.pending = new PendingAcks(config.ackTimeoutMs(), config.maxRedeliveries());
+    this.history =
+        new HistoryPages(
+            broker, out, lastSeq::containsKey, () -> closed, e -> brokerError(e, null));
+    this.reads =
+        new ReadReceipts(broker, out, user, lastSeq::containsKey, e -> brokerError(e, null));
     long now = now();
     this.sends = new TokenBucket(config.rateLimitPerSec(), config.rateLimitBurst(), now);
     this.frames = new TokenBucket(config.frameRatePerSec(), config.frameBurst(), now);
@@ -215,7 +223,21 @@ public final class Session implements Member {
         pending.ack(a.room(), a.seq());
       }
       case ClientFrame.Ping p -> out.send(ServerFrames.PONG);
+      case ClientFrame.History h -> history.request(h);
+      case ClientFrame.Typing t -> typing(t.room());
+      case ClientFrame.Read r -> reads.read(r);
+      case ClientFrame.Edit e -> store(e.room(), e.id(), MessageChanges.edit(e, identity));
+      case ClientFrame.Delete d -> store(d.room(), d.id(), MessageChanges.delete(d, identity));
     }
+  }
+
+  /** Typing is forwarded by the hub; one still joining is dropped like an extra one. */
+  private void typing(String room) {
+    if (!lastSeq.containsKey(room)) {
+      out.send(ServerFrames.error(ErrorCode.NOT_JOINED, "join " + room + " first", null));
+      return;
+    }
+    hub.typing(this, room, now());
   }
 
   private void join(ClientFrame.Join j) {
@@ -282,18 +304,22 @@ public final class Session implements Member {
   }
 
   private void send(ClientFrame.Send s) {
+    store(s.room(), s.id(), new Draft(s.room(), user, s.id(), s.text(), null));
+  }
+
+  /** A send, edit or delete: a new entry of a joined room's stream, acknowledged once stored. */
+  private void store(String room, String id, Draft draft) {
     metrics.messageIn();
-    if (!lastSeq.containsKey(s.room())) {
+    if (!lastSeq.containsKey(room)) {
       out.send(
-          ServerFrames.error(
-              ErrorCode.NOT_JOINED, "join " + s.room() + " before sending to it", s.id()));
+          ServerFrames.error(ErrorCode.NOT_JOINED, "join " + room + " before sending to it", id));
       return;
     }
-    if (rateLimited(s.id())) {
+    if (rateLimited(id)) {
       return;
     }
     long start = System.nanoTime();
-    acknowledge(broker.publish(new Draft(s.room(), user, s.id(), s.text(), null)), s.id(), start);
+    acknowledge(broker.publish(draft), id, start);
   }
 
   private void dm(ClientFrame.Dm d) {
@@ -349,6 +375,12 @@ public final class Session implements Member {
   }
 
   private byte[] brokerError(Throwable e, String id) {
+    if (e instanceof ChangeRefusedException refused) {
+      return ServerFrames.error(
+          refused.forbidden() ? ErrorCode.FORBIDDEN : ErrorCode.BAD_REQUEST,
+          refused.getMessage(),
+          id);
+    }
     if (!(e instanceof BrokerUnavailableException)) {
       LOG.atWarn()
           .addKeyValue("user", user)
@@ -383,7 +415,14 @@ public final class Session implements Member {
     lastSeq.put(room, position);
     out.send(
         ServerFrames.joined(
-            room, s.epoch(), s.seq(), s.online(), s.users(), s.usersTruncated(), s.recovered()));
+            room,
+            s.epoch(),
+            s.seq(),
+            s.online(),
+            s.users(),
+            s.usersTruncated(),
+            s.recovered(),
+            s.read()));
     for (int i = 0; i < s.messages().size(); i++) {
       write(room, s.seqOf(i), s.messages().get(i));
     }
@@ -407,6 +446,16 @@ public final class Session implements Member {
   public void presence(String room, byte[] frame) {
     Position position = room == lastRoom ? lastPosition : position(room);
     if (!closed && position != null && position.seq >= 0) {
+      out.send(frame);
+    }
+  }
+
+  @SuppressWarnings("ReferenceEquality") // as in deliver()
+  @Override
+  public void signal(String room, byte[] frame) {
+    Position position = room == lastRoom ? lastPosition : position(room);
+    // Ephemeral: a client that is not keeping up loses it rather than queueing more.
+    if (!closed && position != null && position.seq >= 0 && !out.writeQueueFull()) {
       out.send(frame);
     }
   }

@@ -52,6 +52,9 @@ final class BrokerNode {
 
   record Resync() implements Event {}
 
+  @SuppressWarnings("ArrayRecordComponent") // read as text, never compared
+  record Signalled(String room, Signal.Kind kind, String user, byte[] frame) implements Event {}
+
   private final Context context;
   private final Thread loop;
   private final Backend backend;
@@ -296,6 +299,12 @@ final class BrokerNode {
     public void onPresence(String room, String event, String user, int online) {
       checkLoop("onPresence");
       events.add(new Presence(room, event, user, online));
+    }
+
+    @Override
+    public void onSignal(String room, Signal signal) {
+      checkLoop("onSignal");
+      events.add(new Signalled(room, signal.kind(), signal.user(), signal.frame()));
     }
 
     @Override

@@ -104,6 +104,9 @@ class MemoryStoreTest {
                   public void onPresence(String room, String event, String user, int online) {}
 
                   @Override
+                  public void onSignal(String room, Signal signal) {}
+
+                  @Override
                   public void onResync() {}
                 });
             broker.unsubscribe("never-subscribed");

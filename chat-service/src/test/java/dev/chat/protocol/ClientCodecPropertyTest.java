@@ -99,6 +99,27 @@ class ClientCodecPropertyTest {
           case Ping p -> {
             // nothing to check
           }
+          case ClientFrame.History h -> {
+            assertThat(Names.isRoom(h.room())).isTrue();
+            assertThat(h.limit()).isBetween(1, ClientCodec.HISTORY_LIMIT_MAX);
+            assertThat(h.before() == null || h.before() >= 0).isTrue();
+          }
+          case ClientFrame.Typing t -> assertThat(Names.isRoom(t.room())).isTrue();
+          case ClientFrame.Read r -> {
+            assertThat(Names.isRoom(r.room())).isTrue();
+            assertThat(r.seq()).isNotNegative();
+          }
+          case ClientFrame.Edit e -> {
+            assertThat(Names.isRoom(e.room())).isTrue();
+            assertThat(ClientCodec.isId(e.id())).isTrue();
+            assertThat(e.seq()).isPositive();
+            assertText(e.text());
+          }
+          case ClientFrame.Delete d -> {
+            assertThat(Names.isRoom(d.room())).isTrue();
+            assertThat(ClientCodec.isId(d.id())).isTrue();
+            assertThat(d.seq()).isPositive();
+          }
         }
       }
     }

@@ -18,7 +18,7 @@ final class RecordingMember implements Member {
 
   static final Duration WAIT = Duration.ofSeconds(5);
 
-  sealed interface Event permits Joined, Delivered, Presence {
+  sealed interface Event permits Joined, Delivered, Presence, Signalled {
     String room();
   }
 
@@ -48,6 +48,9 @@ final class RecordingMember implements Member {
   }
 
   record Presence(String room, JsonObject frame) implements Event {}
+
+  /** A typing frame or read receipt. */
+  record Signalled(String room, JsonObject frame) implements Event {}
 
   private final String user;
   private final List<Event> events = new ArrayList<>();
@@ -88,6 +91,12 @@ final class RecordingMember implements Member {
       stream.add(seq);
       last = seq;
     }
+    notifyAll();
+  }
+
+  @Override
+  public synchronized void signal(String room, byte[] frame) {
+    events.add(new Signalled(room, new JsonObject(new String(frame, UTF_8))));
     notifyAll();
   }
 

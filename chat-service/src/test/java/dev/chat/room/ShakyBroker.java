@@ -9,6 +9,7 @@ import dev.chat.broker.MemoryStore;
 import dev.chat.broker.Page;
 import dev.chat.broker.Presence;
 import dev.chat.broker.ReadRequest;
+import dev.chat.broker.Signal;
 import dev.chat.broker.Snapshot;
 import dev.chat.broker.Stored;
 import io.vertx.core.Context;
@@ -156,6 +157,21 @@ final class ShakyBroker implements Broker, Presence {
   }
 
   @Override
+  public Future<Void> signal(String room, Signal signal) {
+    return delegate.broker().signal(room, signal);
+  }
+
+  @Override
+  public Future<Long> markRead(String room, String user, long seq) {
+    return delegate.broker().markRead(room, user, seq);
+  }
+
+  @Override
+  public Future<Long> markSeen(String sender, String reader, String id) {
+    return delegate.broker().markSeen(sender, reader, id);
+  }
+
+  @Override
   public void disconnects(ToIntFunction<String> closer) {
     delegate.broker().disconnects(closer);
   }
@@ -184,6 +200,13 @@ final class ShakyBroker implements Broker, Presence {
     public void onPresence(String room, String event, String user, int online) {
       if (listener != null) {
         listener.onPresence(room, event, user, online);
+      }
+    }
+
+    @Override
+    public void onSignal(String room, Signal signal) {
+      if (listener != null) {
+        listener.onSignal(room, signal);
       }
     }
 
