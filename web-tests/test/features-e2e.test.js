@@ -45,14 +45,18 @@ describe('the v1.1 chat features in Chromium, through nginx, on two nodes', () =
   });
 
   const item = (who, text) => who.page.locator('#messages li.msg:not(.pending)', { hasText: text });
+  /** Waits until the open conversation ends with `tail` (it may hold older ones before). */
+  const waitEnds = (who, tail) => waitFor(`${who.nick} to end with ${JSON.stringify(tail.at(-1))}`, async () =>
+    JSON.stringify((await shownTexts(who)).slice(-tail.length)) === JSON.stringify(tail), 20_000, 100);
   const noProblems = () => assert.deepEqual([alice, bob, bob2].flatMap(w => w?.problems ?? []), []);
 
   test('scrolling up loads older messages, in order, until the beginning', async () => {
-    // The room has a past: 30 messages from someone before alice and bob come.
+    // The room has a past: 75 messages from someone before alice and bob come (10 come with the
+    // join, a page holds 50).
     seeder = testClient({ url: nodes[0].wsUrl, user: unique('old') });
     seeder.client.join(room).connect();
     await seeder.waitJoined(room);
-    for (let i = 1; i <= 30; i++) {
+    for (let i = 1; i <= 75; i++) {
       const text = `old ${i}`;
       seeder.client.send(room, text);
       said.push(text);
@@ -75,6 +79,7 @@ describe('the v1.1 chat features in Chromium, through nginx, on two nodes', () =
       await bob.page.mouse.wheel(0, -2000);
       return (await shownTexts(bob)).length > 10;
     });
+    await waitShown(bob, said.slice(-60));  // one page of 50 before the ten
     // The button does the same from the keyboard.
     for (let i = 0; i < 5 && await button.isVisible(); i++) {
       await button.focus();
@@ -110,7 +115,7 @@ describe('the v1.1 chat features in Chromium, through nginx, on two nodes', () =
     await say(alice, 'this has a typo');
     await say(alice, 'this will go');
     said.push('this has a typo', 'this will go');
-    await waitShown(alice, said);
+    await waitEnds(alice, said.slice(-3));
     await waitShown(bob, said);
     assert.equal(await item(bob, 'this has a typo').getByRole('button').count(), 0, 'no edit or delete on others\' messages');
 
@@ -124,14 +129,14 @@ describe('the v1.1 chat features in Chromium, through nginx, on two nodes', () =
     await box.press('Enter');
     said[said.indexOf('this has a typo')] = 'this had a typo';
     await waitShown(bob, said);
-    await waitShown(alice, said);
+    await waitEnds(alice, said.slice(-3));
     assert.equal(await item(bob, 'this had a typo').locator('.edited').textContent(), '(edited)');
 
     await item(alice, 'this will go').getByRole('button', { name: 'Delete your message' }).click();
     await alice.page.getByRole('button', { name: 'Delete', exact: true }).click();
     said[said.indexOf('this will go')] = 'This message was deleted';
     await waitShown(bob, said);
-    await waitShown(alice, said);
+    await waitEnds(alice, said.slice(-3));
     assert.equal(await bob.page.locator('#messages li.msg.deleted').count(), 1);
     await screenshot(bob, 'f05-bob-sees-edit-and-delete');
 

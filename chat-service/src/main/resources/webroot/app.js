@@ -442,7 +442,7 @@ function refreshItems() {
   for (const m of messagesOf(current)) {
     const li = list.querySelector(`li.msg[data-seq="${m.seq}"]:not(.pending)`);
     if (li && li.dataset.sig !== signature(m)) {
-      if (li.contains(focused) && isEditing(m)) {
+      if (isEditing(m) && li.querySelector('form.edit-form')?.contains(focused)) {
         continue;  // never pull an open edit form from under the user's keyboard
       }
       li.replaceWith(messageItem(m));
@@ -770,14 +770,20 @@ function bindApp() {
     }
   });
   $('load-older').addEventListener('click', () => loadOlder());
-  $('scroller').addEventListener('scroll', () => {
-    if ($('scroller').scrollTop < 40) {
+  // Scrolling up near the top loads more. Only the user's own gestures count: scroll events also
+  // come from the page itself (a conversation drawn afresh starts at the top). The wheel also works
+  // when there are too few messages to scroll; the keyboard has the button.
+  const nearTop = () => $('scroller').scrollTop < 40;
+  $('scroller').addEventListener('wheel', e => {
+    if (e.deltaY < 0 && nearTop()) {
       loadOlder();
     }
   }, { passive: true });
-  // With too few messages to scroll, scrolling up at the top still asks for older ones.
-  $('scroller').addEventListener('wheel', e => {
-    if (e.deltaY < 0 && $('scroller').scrollTop === 0) {
+  let touchY = null;
+  $('scroller').addEventListener('touchstart', e => { touchY = e.touches[0]?.clientY ?? null; }, { passive: true });
+  $('scroller').addEventListener('touchmove', e => {
+    const y = e.touches[0]?.clientY;
+    if (touchY !== null && y > touchY && nearTop()) {
       loadOlder();
     }
   }, { passive: true });
