@@ -65,6 +65,9 @@ import java.util.function.Function;
  * @param presenceMaxOnline {@code CHAT_PRESENCE_MAX_ONLINE} (0 = no limit): rooms with more users
  *     online than this send no join/leave presence frames (every join would otherwise cost one
  *     frame per member: a 10,000-member room filling up sends 50 million)
+ * @param typingMaxOnline {@code CHAT_TYPING_MAX_ONLINE} (0 = no limit): rooms with more users
+ *     online than this forward no typing frames (each costs one frame per member, as a message
+ *     does, at up to one a second per typing user)
  * @param api {@code CHAT_API_KEY} and {@code CHAT_API_PORT}: the server API (off unless a key is
  *     set)
  */
@@ -104,6 +107,7 @@ public record Config(
     long eventLoopWarnMs,
     boolean echoEndpoint,
     int presenceMaxOnline,
+    int typingMaxOnline,
     ApiSettings api) {
 
   public Config {
@@ -153,6 +157,7 @@ public record Config(
         "CHAT_LOG_FORMAT must be text or json");
     require(eventLoopWarnMs >= 10, "CHAT_EVENT_LOOP_WARN_MS must be at least 10");
     require(presenceMaxOnline >= 0, "CHAT_PRESENCE_MAX_ONLINE must not be negative");
+    require(typingMaxOnline >= 0, "CHAT_TYPING_MAX_ONLINE must not be negative");
     require(api != null, "API settings are required");
     require(api.port() == 0 || api.port() != port, "CHAT_API_PORT must differ from CHAT_PORT");
   }
@@ -209,6 +214,7 @@ public record Config(
         longValue(get, "CHAT_EVENT_LOOP_WARN_MS", 2_000),
         bool(get, "CHAT_ECHO_ENDPOINT", false),
         integer(get, "CHAT_PRESENCE_MAX_ONLINE", 0),
+        integer(get, "CHAT_TYPING_MAX_ONLINE", 0),
         ApiSettings.from(get));
   }
 

@@ -82,12 +82,13 @@ public final class ChatVerticle extends VerticleBase {
     backend = backends.apply(context);
     hub =
         new RoomHub(
-            vertx,
-            backend.broker(),
-            backend.presence(),
-            config.historyOnJoin(),
-            config.presenceMaxOnline(),
-            metrics);
+                vertx,
+                backend.broker(),
+                backend.presence(),
+                config.historyOnJoin(),
+                config.presenceMaxOnline(),
+                metrics)
+            .typingMaxOnline(config.typingMaxOnline());
     slots = new ConnectionSlots(backend.connections(), config);
     node.addBroker(backend::ready);
     backend.broker().disconnects(this::disconnect);

@@ -2,6 +2,7 @@ package dev.chat.testing;
 
 import io.vertx.core.json.JsonObject;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -42,6 +43,17 @@ public final class ChatPeer implements AutoCloseable {
 
   public static ChatPeer connect(ChatNode node, String user, boolean autoAck) {
     WsClient ws = WsClient.connect(node.wsUri(user));
+    try {
+      return new ChatPeer(ws, node, autoAck);
+    } catch (RuntimeException | AssertionError e) {
+      ws.close();
+      throw e;
+    }
+  }
+
+  /** A client on {@code node} at {@code uri} (for example with a {@code token}). */
+  public static ChatPeer connect(ChatNode node, URI uri, boolean autoAck) {
+    WsClient ws = WsClient.connect(uri);
     try {
       return new ChatPeer(ws, node, autoAck);
     } catch (RuntimeException | AssertionError e) {
