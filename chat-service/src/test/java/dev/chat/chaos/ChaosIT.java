@@ -2,15 +2,14 @@ package dev.chat.chaos;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.chat.testing.ChatNode;
+import dev.chat.testing.ChatCluster;
 import dev.chat.testing.RedisServer;
 import dev.chat.testing.RespClient;
-import io.vertx.core.Context;
-import io.vertx.core.Vertx;
-import io.vertx.core.VertxOptions;
-import io.vertx.core.http.WebSocketClient;
-import io.vertx.core.http.WebSocketClientOptions;
+import dev.chat.testing.ResumingChatClient;
+import dev.chat.testing.ResumingClients;
+import dev.chat.testing.TestIds;
 import io.vertx.core.json.JsonObject;
+import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -18,19 +17,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.UUID;
-import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
-import java.util.stream.IntStream;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The chaos suite: three nodes and Redis on loopback, 200 clients in 20 rooms sending with
@@ -71,62 +64,45 @@ class ChaosIT {
   /** Allowed closes: node killed (1006), node draining (1012), stalled consumer (4000, 4001). */
   private static final Set<Integer> EXPECTED_CLOSES = Set.of(1006, 1012, 4000, 4001);
 
-  private final String run = UUID.randomUUID().toString().substring(0, 6);
+  /**
+   * Three nodes on a Redis that saves only when the suite says so: until the first SAVE a restart
+   * comes back empty. A killed or drained node is {@link ChatCluster#replace replaced} by one on a
+   * new port, as a new pod would be.
+   */
+  @RegisterExtension
+  static final ChatCluster cluster =
+      ChatCluster.named("chaos")
+          .perTest()
+          .snapshots()
+          .nodes(NODES)
+          .env("CHAT_INSTANCES", "2")
+          .env("CHAT_HEARTBEAT_INTERVAL_MS", "1000")
+          .env("CHAT_HEARTBEAT_TIMEOUT_MS", "4000")
+          .env("CHAT_ACK_TIMEOUT_MS", "500")
+          .env("CHAT_MAX_REDELIVERIES", "2")
+          .env("CHAT_HISTORY_MAX", "10000")
+          .env("CHAT_HISTORY_ON_JOIN", Integer.toString(HISTORY_ON_JOIN))
+          .env("CHAT_RATE_LIMIT_PER_SEC", "1000")
+          .env("CHAT_RATE_LIMIT_BURST", "1000")
+          .env("CHAT_NODE_LEASE_MS", "2000")
+          .env("CHAT_BROKER_TIMEOUT_MS", "2000")
+          // SIGTERM spreads the drain's 1012 closes over 2 s
+          .env("CHAT_DRAIN_MS", "2000")
+          .build();
 
-  /** Each node's current port: a restarted node comes back on a new one, as a new pod would. */
-  private final AtomicIntegerArray ports = new AtomicIntegerArray(NODES);
-
-  private final ChatNode[] nodes = new ChatNode[NODES];
-  private final List<ChaosClient> clients = new ArrayList<>();
-  private final Ledger ledger = new Ledger();
-  private RedisServer redis;
-  private Vertx vertx;
-  private Context loop;
-  private final AtomicInteger generation = new AtomicInteger();
-
-  @AfterEach
-  void stop() throws Exception {
-    if (loop != null) {
-      onLoop(
-          () -> {
-            clients.forEach(ChaosClient::shutdown);
-            return null;
-          });
-    }
-    if (vertx != null) {
-      vertx
-          .close()
-          .toCompletionStage()
-          .toCompletableFuture()
-          .orTimeout(10, TimeUnit.SECONDS)
-          .exceptionally(e -> null)
-          .join();
-    }
-    for (ChatNode node : nodes) {
-      if (node != null) {
-        node.close();
-      }
-    }
-    if (redis != null) {
-      redis.close();
-    }
-  }
+  private final String run = TestIds.random();
+  private ResumingClients fleet;
+  private List<ResumingChatClient> clients;
 
   @Test
   @DisplayName(
       "under node kills, a drain, Redis data loss, a Redis rollback to an older snapshot, subscriber loss and stalled consumers, no acked message is lost silently or duplicated")
   void noAckedMessageIsLost() throws Exception {
     long started = System.nanoTime();
-    // Saves only when the suite says so: until the first SAVE a restart comes back empty.
-    redis = RedisServer.startWithSnapshots();
+    RedisServer redis = cluster.redis();
     List<Ledger.Loss> losses = new ArrayList<>();
-    CompletableFuture.allOf(
-            IntStream.range(0, NODES)
-                .mapToObj(i -> CompletableFuture.runAsync(() -> nodes[i] = node(i)))
-                .toArray(CompletableFuture[]::new))
-        .get(60, TimeUnit.SECONDS);
     startClients();
-    awaitClients("all clients joined", ChaosClient::healthy);
+    awaitClients("all clients joined", ResumingChatClient::healthy);
     traffic();
 
     step("subscriber connections killed");
@@ -135,7 +111,7 @@ class ChaosIT {
 
     step("Redis killed and restarted empty");
     // Acks still in flight when Redis dies arrive within a second; the new Redis is down longer.
-    losses.add(new Ledger.Loss("restarted empty", 0, ChaosClient.now() + 1_000));
+    losses.add(new Ledger.Loss("restarted empty", 0, ResumingChatClient.now() + 1_000));
     Map<String, String> epochs = epochs();
     redis.kill();
     Thread.sleep(REDIS_OUTAGE.toMillis()); // the outage itself: nodes must ride it out
@@ -144,10 +120,11 @@ class ChaosIT {
     traffic();
 
     step("Redis restarts from an older snapshot");
-    long savedAt = ChaosClient.now();
+    long savedAt = ResumingChatClient.now();
     redis.save();
     traffic(); // acknowledged, then lost with the rollback
-    losses.add(new Ledger.Loss("rolled back to a snapshot", savedAt, ChaosClient.now() + 1_000));
+    losses.add(
+        new Ledger.Loss("rolled back to a snapshot", savedAt, ResumingChatClient.now() + 1_000));
     epochs = epochs();
     redis.kill();
     Thread.sleep(REDIS_OUTAGE.toMillis());
@@ -156,45 +133,47 @@ class ChaosIT {
     traffic();
 
     step("node 0 killed with SIGKILL");
-    nodes[0].kill();
-    awaitClients("clients moved off the killed node", ChaosClient::healthy);
-    nodes[0] = node(0);
+    cluster.node(0).kill();
+    awaitClients("clients moved off the killed node", ResumingChatClient::healthy);
+    cluster.replace(0);
     traffic();
 
     step("node 1 drained with SIGTERM");
-    nodes[1].terminate();
-    nodes[1].waitForExit(Duration.ofSeconds(20));
-    awaitClients("clients moved off the drained node", ChaosClient::healthy);
-    nodes[1] = node(1);
+    cluster.node(1).terminate();
+    cluster.node(1).waitForExit(Duration.ofSeconds(20));
+    awaitClients("clients moved off the drained node", ResumingChatClient::healthy);
+    cluster.replace(1);
     traffic();
 
     step("slow consumers stop reading");
-    List<ChaosClient> slow =
-        onLoop(
-            () -> {
-              List<ChaosClient> chosen = new ArrayList<>();
-              for (int i = 0; i < SLOW_CONSUMERS; i++) {
-                // one in each of SLOW_CONSUMERS rooms, so the others there keep sending to them
-                ChaosClient c = clients.get(i * (CLIENTS / SLOW_CONSUMERS) + i);
-                c.pause();
-                chosen.add(c);
-              }
-              return chosen;
-            });
-    Map<Integer, Integer> closesBefore = onLoop(() -> new TreeMap<>(ledger.closeCodes));
+    List<ResumingChatClient> slow = new ArrayList<>();
+    for (int i = 0; i < SLOW_CONSUMERS; i++) {
+      // one in each of SLOW_CONSUMERS rooms, so the others there keep sending to them
+      slow.add(clients.get(i * (CLIENTS / SLOW_CONSUMERS) + i));
+    }
+    fleet.onLoop(
+        () -> {
+          slow.forEach(ResumingChatClient::pause);
+          return null;
+        });
+    Map<Integer, Integer> closesBefore = fleet.onLoop(() -> Ledger.closeCodes(clients));
     // The stall itself: longer than the heartbeat timeout, so the service must give up on them.
     Thread.sleep(STALL.toMillis());
-    onLoop(
+    fleet.onLoop(
         () -> {
-          slow.forEach(ChaosClient::resume);
+          slow.forEach(ResumingChatClient::resume);
           return null;
         });
     // Reading again, each finds the service's close (4000 or 4001) behind what was buffered.
-    awaitLoop(
-        "the service closed every stalled consumer",
-        () -> stalledClosed(closesBefore),
-        c -> !slow.contains(c));
-    awaitClients("stalled consumers resumed", ChaosClient::healthy);
+    if (!fleet.await(() -> stalledClosed(closesBefore), RECOVERY)) {
+      throw new AssertionError(
+          "not within "
+              + RECOVERY
+              + ": the service closed every stalled consumer; "
+              + fleet.onLoop(() -> slow.stream().map(ResumingChatClient::describe).toList())
+              + state());
+    }
+    awaitClients("stalled consumers resumed", ResumingChatClient::healthy);
     traffic();
 
     step("subscriber connections killed again");
@@ -202,15 +181,11 @@ class ChaosIT {
     traffic();
 
     step("quiescing");
-    onLoop(
-        () -> {
-          clients.forEach(ChaosClient::stopSending);
-          return null;
-        });
-    awaitClients("every send acked", ChaosClient::idle);
+    fleet.sending(false);
+    awaitClients("every send acked", ResumingChatClient::allAcked);
     Map<String, Ledger.RoomHistory> rooms = awaitCaughtUp();
 
-    Ledger.Report report = onLoop(() -> ledger.verify(rooms, clients, losses));
+    Ledger.Report report = fleet.onLoop(() -> new Ledger().verify(rooms, clients, losses));
     long tookMs = (System.nanoTime() - started) / 1_000_000;
     String summary = "chaos: " + report.counts() + " in " + tookMs + " ms";
     System.out.println(summary);
@@ -230,96 +205,67 @@ class ChaosIT {
     assertThat(report.lostByFault().getOrDefault("rolled back to a snapshot", 0L))
         .as("acked messages the rollback took (announced by the new epoch)")
         .isPositive();
-    assertThat(onLoop(() -> ledger.sameEpochResets)).as("resumes refused within an epoch").isZero();
+    assertThat(fleet.onLoop(() -> Ledger.sum(clients, ResumingChatClient::sameEpochResets)))
+        .as("resumes refused within an epoch")
+        .isZero();
     assertThat(report.delivered()).as("deliveries").isGreaterThan(report.acked());
   }
 
-  private ChatNode node(int i) {
-    ChatNode node =
-        ChatNode.builder()
-            .name("chaos-" + run + "-" + i + "-" + generation.getAndIncrement())
-            .env("CHAT_REDIS_URL", redis.uri())
-            .env("CHAT_INSTANCES", "2")
-            .env("CHAT_HEARTBEAT_INTERVAL_MS", "1000")
-            .env("CHAT_HEARTBEAT_TIMEOUT_MS", "4000")
-            .env("CHAT_ACK_TIMEOUT_MS", "500")
-            .env("CHAT_MAX_REDELIVERIES", "2")
-            .env("CHAT_HISTORY_MAX", "10000")
-            .env("CHAT_HISTORY_ON_JOIN", Integer.toString(HISTORY_ON_JOIN))
-            .env("CHAT_RATE_LIMIT_PER_SEC", "1000")
-            .env("CHAT_RATE_LIMIT_BURST", "1000")
-            .env("CHAT_NODE_LEASE_MS", "2000")
-            .env("CHAT_BROKER_TIMEOUT_MS", "2000")
-            // SIGTERM spreads the drain's 1012 closes over 2 s
-            .env("CHAT_DRAIN_MS", "2000")
-            .start();
-    ports.set(i, node.port());
-    return node;
+  /**
+   * 200 clients in 20 rooms, each starting on node {@code i % 3} and moving to the next node when
+   * theirs fails, as a load balancer would move them.
+   */
+  private void startClients() {
+    fleet =
+        cluster.track(
+            ResumingClients.start(
+                ResumingChatClient.Settings.sendingEvery(SEND_EVERY_MS)
+                    .resendAfterMs(3_000)
+                    .historyOnJoin(HISTORY_ON_JOIN)
+                    .expectingDataLoss()));
+    for (int i = 0; i < CLIENTS; i++) {
+      List<Function<String, URI>> endpoints = new ArrayList<>();
+      for (int k = 0; k < NODES; k++) {
+        int node = (i + k) % NODES;
+        endpoints.add(user -> cluster.node(node).wsUri(user));
+      }
+      fleet.add("u" + i + "-" + run, "chaos-" + run + "-" + (i % ROOMS), endpoints);
+    }
+    clients = fleet.clients();
+    fleet.sending(true);
   }
 
-  private void startClients() throws Exception {
-    vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1));
-    loop = vertx.getOrCreateContext();
-    WebSocketClient sockets =
-        vertx.createWebSocketClient(
-            new WebSocketClientOptions().setMaxConnections(CLIENTS * 2).setConnectTimeout(2_000));
-    onLoop(
-        () -> {
-          for (int i = 0; i < CLIENTS; i++) {
-            String room = "chaos-" + run + "-" + (i % ROOMS);
-            ChaosClient c =
-                new ChaosClient(
-                    "u" + i + "-" + run,
-                    room,
-                    i % NODES,
-                    vertx,
-                    sockets,
-                    ports::get,
-                    NODES,
-                    HISTORY_ON_JOIN,
-                    SEND_EVERY_MS,
-                    ledger);
-            clients.add(c);
-            c.connect();
-          }
-          vertx.setPeriodic(
-              50,
-              t -> {
-                long now = ChaosClient.now();
-                clients.forEach(c -> c.tick(now));
-              });
-          return null;
-        });
-  }
-
-  private void killSubscribers() {
-    try (RespClient resp = redis.client()) {
+  private static void killSubscribers() {
+    try (RespClient resp = cluster.redis().client()) {
       Object killed = resp.call("CLIENT", "KILL", "TYPE", "pubsub");
       assertThat((Long) killed).as("subscriber connections killed").isPositive();
     }
   }
 
   /** Each client's epoch now, by user. */
-  private Map<String, String> epochs() throws Exception {
-    return onLoop(
+  private Map<String, String> epochs() {
+    return fleet.onLoop(
         () ->
-            clients.stream().collect(Collectors.toMap(c -> c.user, c -> String.valueOf(c.epoch))));
+            clients.stream()
+                .collect(
+                    Collectors.toMap(ResumingChatClient::user, c -> String.valueOf(c.epoch()))));
   }
 
   /**
    * Every client moves on from the epoch it had {@code before} the fault: the service told it with
    * a joined, recovered:false.
    */
-  private void awaitNewEpochs(Map<String, String> before) throws Exception {
+  private void awaitNewEpochs(Map<String, String> before) {
     awaitClients(
         "every client moved to a new epoch",
-        c -> c.healthy() && c.epoch != null && !c.epoch.equals(before.get(c.user)));
+        c -> c.healthy() && c.epoch() != null && !c.epoch().equals(before.get(c.user())));
   }
 
   private boolean stalledClosed(Map<Integer, Integer> before) {
+    Map<Integer, Integer> now = Ledger.closeCodes(clients);
     int stalls = 0;
     for (int code : List.of(4000, 4001)) {
-      stalls += ledger.closeCodes.getOrDefault(code, 0) - before.getOrDefault(code, 0);
+      stalls += now.getOrDefault(code, 0) - before.getOrDefault(code, 0);
     }
     return stalls >= SLOW_CONSUMERS;
   }
@@ -327,23 +273,23 @@ class ChaosIT {
   /**
    * Waits until every client is caught up with its room's head in Redis; returns the rooms' state.
    */
-  private Map<String, Ledger.RoomHistory> awaitCaughtUp() throws Exception {
+  private Map<String, Ledger.RoomHistory> awaitCaughtUp() throws InterruptedException {
     long deadline = System.nanoTime() + RECOVERY.toNanos();
     List<String> behind = List.of();
     while (System.nanoTime() < deadline) {
       Map<String, Ledger.RoomHistory> rooms = readRooms();
       behind =
-          onLoop(
+          fleet.onLoop(
               () ->
                   clients.stream()
                       .filter(
                           c -> {
-                            Ledger.RoomHistory r = rooms.get(c.room);
+                            Ledger.RoomHistory r = rooms.get(c.room());
                             return !c.healthy()
-                                || !r.epoch().equals(c.epoch)
-                                || c.lastSeq != r.head();
+                                || !r.epoch().equals(c.epoch())
+                                || c.lastSeq() != r.head();
                           })
-                      .map(c -> c.describe() + " (room head " + rooms.get(c.room).head() + ")")
+                      .map(c -> c.describe() + " (room head " + rooms.get(c.room()).head() + ")")
                       .toList());
       if (behind.isEmpty()) {
         return rooms;
@@ -360,7 +306,7 @@ class ChaosIT {
 
   private Map<String, Ledger.RoomHistory> readRooms() {
     Map<String, Ledger.RoomHistory> rooms = new LinkedHashMap<>();
-    try (RespClient resp = redis.client()) {
+    try (RespClient resp = cluster.redis().client()) {
       for (int i = 0; i < ROOMS; i++) {
         String room = "chaos-" + run + "-" + i;
         String epoch = (String) resp.call("GET", "chat:{" + room + "}:epoch");
@@ -387,63 +333,30 @@ class ChaosIT {
     Thread.sleep(TRAFFIC.toMillis());
   }
 
-  private void step(String what) throws Exception {
+  private void step(String what) {
     System.out.println(
         "chaos step: "
             + what
             + " (closes so far "
-            + onLoop(() -> new TreeMap<>(ledger.closeCodes))
+            + fleet.onLoop(() -> Ledger.closeCodes(clients))
             + ", acked "
-            + onLoop(() -> ledger.acks.size())
+            + fleet.onLoop(() -> Ledger.sum(clients, ResumingChatClient::ackedCount))
             + ")");
   }
 
-  private void awaitClients(String what, Predicate<ChaosClient> condition) throws Exception {
-    awaitLoop(what, () -> clients.stream().allMatch(condition), condition);
-  }
-
-  private void awaitLoop(
-      String what, Callable<Boolean> condition, Predicate<ChaosClient> clientCondition)
-      throws Exception {
-    long deadline = System.nanoTime() + RECOVERY.toNanos();
-    while (System.nanoTime() < deadline) {
-      if (onLoop(condition)) {
-        return;
-      }
-      Thread.sleep(100);
+  private void awaitClients(String what, Predicate<ResumingChatClient> condition) {
+    try {
+      fleet.awaitAll(what, condition, RECOVERY);
+    } catch (AssertionError e) {
+      throw new AssertionError(e.getMessage() + state(), e);
     }
-    List<String> state =
-        onLoop(
-            () ->
-                clients.stream()
-                    .filter(clientCondition.negate())
-                    .map(ChaosClient::describe)
-                    .limit(5)
-                    .toList());
-    throw new AssertionError(
-        "not within "
-            + RECOVERY
-            + ": "
-            + what
-            + "; e.g. "
-            + state
-            + "; closes "
-            + onLoop(() -> new TreeMap<>(ledger.closeCodes))
-            + ", errors "
-            + onLoop(() -> new TreeMap<>(ledger.errors)));
   }
 
-  /** Runs {@code task} on the clients' event loop and returns its result. */
-  private <T> T onLoop(Callable<T> task) throws Exception {
-    CompletableFuture<T> result = new CompletableFuture<>();
-    loop.runOnContext(
-        v -> {
-          try {
-            result.complete(task.call());
-          } catch (Throwable e) {
-            result.completeExceptionally(e);
-          }
-        });
-    return result.get(10, TimeUnit.SECONDS);
+  /** The closes and errors the clients saw so far, for a failure message. */
+  private String state() {
+    return "; closes "
+        + fleet.onLoop(() -> Ledger.closeCodes(clients))
+        + ", errors "
+        + fleet.onLoop(() -> Ledger.errors(clients));
   }
 }

@@ -1,25 +1,22 @@
 package dev.chat.chaos;
 
+import dev.chat.testing.ResumingChatClient;
+import dev.chat.testing.ResumingChatClient.Ack;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.function.ToLongFunction;
 
 /**
- * What the chaos clients were told, and the final check of it against Redis. Written only on the
- * clients' event loop; read by the test once the clients are quiet.
+ * The final check of what the chaos clients were told against Redis, and the sums of their counts.
+ * Called on the clients' event loop once they are quiet.
  */
 final class Ledger {
 
   private static final int VIOLATIONS_KEPT = 40;
-
-  /** An ack the service gave for a send: it promises (room, seq) holds (from, id). */
-  record Ack(String room, long seq, String from, String id, long atMs) {
-    String key() {
-      return from + "/" + id;
-    }
-  }
 
   /**
    * A fault that let Redis lose acknowledged writes: acks the clients received from {@code fromMs}
@@ -37,33 +34,28 @@ final class Ledger {
   /** A room as Redis holds it at the end: its epoch and its history, seq → "from/id". */
   record RoomHistory(String room, String epoch, long head, TreeMap<Long, String> messages) {}
 
-  long sent;
-  long delivered;
-  long duplicates;
-  long resets;
-  long sameEpochResets;
-  long resends;
-  long lateAcks;
-  long connectFailures;
-  final List<Ack> acks = new ArrayList<>();
-  final Map<Integer, Integer> closeCodes = new TreeMap<>();
-  final Map<String, Integer> errors = new TreeMap<>();
   private final List<String> violations = new ArrayList<>();
   private int violationCount;
 
-  void acked(Ack ack) {
-    acks.add(ack);
+  /** Every close the clients saw, by code. */
+  static Map<Integer, Integer> closeCodes(List<ResumingChatClient> clients) {
+    Map<Integer, Integer> codes = new TreeMap<>();
+    clients.forEach(c -> c.closes().forEach(close -> codes.merge(close.code(), 1, Integer::sum)));
+    return codes;
   }
 
-  void closed(int code) {
-    closeCodes.merge(code, 1, Integer::sum);
+  /** Every error frame the clients got, by code. */
+  static Map<String, Integer> errors(List<ResumingChatClient> clients) {
+    Map<String, Integer> codes = new TreeMap<>();
+    clients.forEach(c -> c.errors().forEach((code, n) -> codes.merge(code, n, Integer::sum)));
+    return codes;
   }
 
-  void error(String code) {
-    errors.merge(String.valueOf(code), 1, Integer::sum);
+  static long sum(List<ResumingChatClient> clients, ToLongFunction<ResumingChatClient> count) {
+    return clients.stream().mapToLong(count).sum();
   }
 
-  void violation(String what) {
+  private void violation(String what) {
     violationCount++;
     if (violations.size() < VIOLATIONS_KEPT) {
       violations.add(what);
@@ -121,19 +113,29 @@ final class Ledger {
    * Checks every promise against the rooms' final state in Redis.
    *
    * <ul>
+   *   <li>Every client: no problem of its own (a gap, one seq carrying two messages, {@code
+   *       recovered:true} across epochs).
    *   <li>History: no (from, id) is stored twice in the current epoch.
    *   <li>Every ack: the final history holds (from, id) at the acked seq; an ack may only be
    *       missing if it was received inside one of {@code losses} (Redis lost or rolled back that
    *       write). That the clients were told of such a loss is checked where the fault happens:
    *       every client must move to a new epoch through a {@code joined} with {@code
-   *       recovered:false}, and a reset within one epoch counts in {@link #sameEpochResets}.
+   *       recovered:false}, and a reset within one epoch counts in {@link
+   *       ResumingChatClient#sameEpochResets}.
    *   <li>Every client: it ends in the room's current epoch, caught up to its head, and what it
    *       accepted from its run's start to the head is exactly the history there (so no acked
    *       message is missing, duplicated or out of order for it).
    *   <li>All clients agree on which message each seq of each epoch carried, old epochs included.
    * </ul>
    */
-  Report verify(Map<String, RoomHistory> rooms, List<ChaosClient> clients, List<Loss> losses) {
+  Report verify(
+      Map<String, RoomHistory> rooms, List<ResumingChatClient> clients, List<Loss> losses) {
+    for (ResumingChatClient c : clients) {
+      violationCount += c.problemCount() - c.problems().size();
+      c.problems().forEach(this::violation);
+    }
+    List<Ack> acks = new ArrayList<>();
+    clients.forEach(c -> acks.addAll(c.acks()));
     long lost = 0;
     long lostWithEpoch = 0;
     Map<String, Long> lostByFault = new TreeMap<>();
@@ -185,11 +187,12 @@ final class Ledger {
               + " at that seq");
     }
     Map<String, Map<Long, String>> agreed = new HashMap<>();
-    for (ChaosClient c : clients) {
-      RoomHistory room = rooms.get(c.room);
-      for (Map.Entry<String, TreeMap<Long, String>> epoch : c.seen.entrySet()) {
+    for (ResumingChatClient c : clients) {
+      RoomHistory room = rooms.get(c.room());
+      Map<String, SortedMap<Long, String>> seen = c.receivedByEpoch();
+      for (Map.Entry<String, SortedMap<Long, String>> epoch : seen.entrySet()) {
         Map<Long, String> all =
-            agreed.computeIfAbsent(c.room + "#" + epoch.getKey(), e -> new HashMap<>());
+            agreed.computeIfAbsent(c.room() + "#" + epoch.getKey(), e -> new HashMap<>());
         epoch
             .getValue()
             .forEach(
@@ -197,7 +200,7 @@ final class Ledger {
                   String other = all.putIfAbsent(seq, key);
                   if (other != null && !other.equals(key)) {
                     violation(
-                        c.room
+                        c.room()
                             + " epoch "
                             + epoch.getKey()
                             + " seq "
@@ -209,53 +212,53 @@ final class Ledger {
                   }
                 });
       }
-      if (!room.epoch().equals(c.epoch)) {
-        violation(c.user + " ended in epoch " + c.epoch + ", the room is in " + room.epoch());
+      if (!room.epoch().equals(c.epoch())) {
+        violation(c.user() + " ended in epoch " + c.epoch() + ", the room is in " + room.epoch());
         continue;
       }
-      TreeMap<Long, String> mine = c.seen.get(c.epoch);
-      for (long seq = Math.max(1, c.runStart); seq <= room.head(); seq++) {
+      SortedMap<Long, String> mine = seen.get(c.epoch());
+      for (long seq = Math.max(1, c.runStart()); seq <= room.head(); seq++) {
         String want = room.messages().get(seq);
         String got = mine.get(seq);
         if (!want.equals(got)) {
           lost++;
           violation(
               "MISSING: "
-                  + c.user
+                  + c.user()
                   + " has "
                   + got
                   + " at seq "
                   + seq
                   + " of "
-                  + c.room
+                  + c.room()
                   + ", history "
                   + want);
         }
       }
       if (!mine.isEmpty() && mine.lastKey() > room.head()) {
         violation(
-            c.user
+            c.user()
                 + " got seq "
                 + mine.lastKey()
                 + " past the head "
                 + room.head()
                 + " of "
-                + c.room);
+                + c.room());
       }
     }
     return new Report(
-        sent,
+        sum(clients, ResumingChatClient::sent),
         acks.size(),
-        delivered,
-        duplicates,
+        sum(clients, ResumingChatClient::delivered),
+        sum(clients, ResumingChatClient::duplicates),
         lost,
         lostWithEpoch,
         Map.copyOf(lostByFault),
         storedAgain,
-        resets,
-        resends,
-        Map.copyOf(closeCodes),
-        Map.copyOf(errors),
+        sum(clients, ResumingChatClient::resets),
+        sum(clients, ResumingChatClient::resends),
+        Map.copyOf(closeCodes(clients)),
+        Map.copyOf(errors(clients)),
         violationCount,
         List.copyOf(violations));
   }

@@ -1,21 +1,20 @@
 package dev.chat.ops;
 
-import static dev.chat.ops.ResumingClient.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.chat.testing.ChatCluster;
 import dev.chat.testing.ChatNode;
-import dev.chat.testing.RedisServer;
+import dev.chat.testing.ResumingChatClient;
+import dev.chat.testing.ResumingClients;
+import dev.chat.testing.TestIds;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.UUID;
 import java.util.stream.LongStream;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * SIGTERM drains a node: readiness drops at once, every socket is closed with 1012, the closes are
@@ -36,14 +35,14 @@ class DrainIT {
    */
   private static final long EXIT_MARGIN_MS = 4_000;
 
-  private final List<AutoCloseable> resources = new ArrayList<>();
-
-  @AfterEach
-  void cleanUp() throws Exception {
-    for (int i = resources.size() - 1; i >= 0; i--) {
-      resources.get(i).close();
-    }
-  }
+  @RegisterExtension
+  static final ChatCluster cluster =
+      ChatCluster.named("drain")
+          .perTest()
+          .nodes(2)
+          .env("CHAT_DRAIN_MS", Long.toString(DRAIN_MS))
+          .env("CHAT_NODE_LEASE_MS", "2000")
+          .build();
 
   @Test
   @DisplayName(
@@ -51,28 +50,21 @@ class DrainIT {
           + "exit before the window plus a margin, and every acked message reaches every client exactly once "
           + "after they resume on the other node")
   void drainSpreadsClosesAndLosesNothing() {
-    RedisServer redis = keep(RedisServer.start());
-    ChatNode a = keep(node(redis, "drain-a"));
-    ChatNode b = keep(node(redis, "drain-b"));
-    String room = "r-" + UUID.randomUUID().toString().substring(0, 8);
-    List<ResumingClient> clients = new ArrayList<>();
+    ChatNode a = cluster.a();
+    ChatNode b = cluster.b();
+    String room = "r-" + TestIds.random();
+    ResumingClients fleet =
+        cluster.track(ResumingClients.start(ResumingChatClient.Settings.sendingEvery(150)));
     for (int i = 0; i < CLIENTS; i++) {
-      String user = "u" + i + "-" + UUID.randomUUID().toString().substring(0, 6);
-      clients.add(
-          keep(
-              ResumingClient.start(
-                  user, room, List.of(a.wsUri(user), b.wsUri(user)), Duration.ofMillis(150))));
+      fleet.add("u" + i + "-" + TestIds.random(), room, List.of(a::wsUri, b::wsUri));
     }
+    List<ResumingChatClient> clients = fleet.clients();
+    fleet.awaitAll(
+        "every client joined on node a", ResumingChatClient::joined, Duration.ofSeconds(20));
+    assertThat(clients).allSatisfy(c -> assertThat(c.nodes()).containsExactly(a.name()));
+    fleet.sending(true);
     assertThat(
-            await(() -> clients.stream().allMatch(ResumingClient::joined), Duration.ofSeconds(20)))
-        .as(
-            "every client joined on node a; not: %s",
-            clients.stream().filter(c -> !c.joined()).map(ResumingClient::describe).toList())
-        .isTrue();
-    assertThat(clients).allSatisfy(c -> assertThat(c.nodes()).containsExactly("drain-a"));
-    clients.forEach(c -> c.sending(true));
-    assertThat(
-            await(
+            fleet.await(
                 () -> clients.stream().allMatch(c -> c.ackedCount() >= 2), Duration.ofSeconds(20)))
         .as("every client got acks on node a")
         .isTrue();
@@ -86,7 +78,7 @@ class DrainIT {
     List<Double> remaining = drainProgress(a, clients);
 
     assertThat(
-            await(
+            fleet.await(
                 () -> clients.stream().allMatch(c -> !c.closes().isEmpty()),
                 Duration.ofMillis(DRAIN_MS + 3_000)))
         .as("every client saw its socket on node a close")
@@ -97,13 +89,14 @@ class DrainIT {
         .as("ms from SIGTERM to exit (code %d); log:%n%s", exitCode, a.logTail(15))
         .isLessThan(DRAIN_MS + EXIT_MARGIN_MS);
 
-    List<ResumingClient.Close> firstCloses = clients.stream().map(c -> c.closes().get(0)).toList();
+    List<ResumingChatClient.Close> firstCloses =
+        clients.stream().map(c -> c.closes().get(0)).toList();
     assertThat(firstCloses)
         .as(
             "close codes; clients whose first close was not 1012: %s",
             clients.stream()
                 .filter(c -> c.closes().get(0).code() != 1012)
-                .map(ResumingClient::describe)
+                .map(ResumingChatClient::describe)
                 .toList())
         .allSatisfy(c -> assertThat(c.code()).isEqualTo(1012));
     long[] closedAt =
@@ -115,18 +108,15 @@ class DrainIT {
         .anySatisfy(r -> assertThat(r).isStrictlyBetween(0.0, (double) CLIENTS))
         .isSortedAccordingTo((x, y) -> Double.compare(y, x));
 
-    clients.forEach(c -> c.sending(false));
-    assertThat(
-            await(
-                () -> clients.stream().allMatch(ResumingClient::allAcked), Duration.ofSeconds(20)))
-        .as(
-            "every message sent got its ack, on node b for those sent during the drain; not: %s",
-            clients.stream().filter(c -> !c.allAcked()).map(ResumingClient::describe).toList())
-        .isTrue();
+    fleet.sending(false);
+    fleet.awaitAll(
+        "every message sent got its ack, on node b for those sent during the drain",
+        ResumingChatClient::allAcked,
+        Duration.ofSeconds(20));
     assertThat(clients)
         .as("every client resumed on node b")
-        .allSatisfy(c -> assertThat(c.node()).isEqualTo("drain-b"));
-    assertEveryAckedMessageOnce(clients, Duration.ofSeconds(20));
+        .allSatisfy(c -> assertThat(c.node()).isEqualTo(b.name()));
+    fleet.assertEveryAckedMessageOnce(Duration.ofSeconds(20));
   }
 
   /**
@@ -150,39 +140,8 @@ class DrainIT {
     }
   }
 
-  /**
-   * Every message acknowledged to any client was delivered to every client exactly once, in seq
-   * order with no gap, after the client's own de-duplication by seq.
-   */
-  static void assertEveryAckedMessageOnce(List<ResumingClient> clients, Duration timeout) {
-    Map<String, Long> acked = new HashMap<>();
-    clients.forEach(c -> acked.putAll(c.acked()));
-    long last = acked.values().stream().mapToLong(Long::longValue).max().orElseThrow();
-    assertThat(await(() -> clients.stream().allMatch(c -> c.lastSeq() >= last), timeout))
-        .as("every client received up to seq %d", last)
-        .isTrue();
-    for (ResumingClient c : clients) {
-      var received = c.received();
-      assertThat(c.problems()).as("protocol problems seen by %s", c.user()).isEmpty();
-      assertThat(received.keySet())
-          .as("seqs of %s: every one after its first join, in order", c.user())
-          .containsExactlyElementsOf(
-              LongStream.rangeClosed(c.firstSeq() + 1, c.lastSeq()).boxed().toList());
-      List<String> ids = new ArrayList<>(received.values());
-      assertThat(ids).as("message ids received by %s", c.user()).doesNotHaveDuplicates();
-      acked.forEach(
-          (id, seq) -> {
-            if (seq > c.firstSeq()) {
-              assertThat(received.get(seq))
-                  .as("%s has acked message %s at seq %d", c.user(), id, seq)
-                  .isEqualTo(id);
-            }
-          });
-    }
-  }
-
   /** Polls chat_drain_remaining_sockets until every client saw its close; the values seen. */
-  private static List<Double> drainProgress(ChatNode node, List<ResumingClient> clients) {
+  private static List<Double> drainProgress(ChatNode node, List<ResumingChatClient> clients) {
     List<Double> seen = new ArrayList<>();
     long deadline = System.nanoTime() + Duration.ofMillis(DRAIN_MS + 1_000).toNanos();
     while (System.nanoTime() < deadline && !clients.stream().allMatch(c -> !c.closes().isEmpty())) {
@@ -212,21 +171,6 @@ class DrainIT {
     }
     throw new AssertionError(
         "/health/ready of " + node + " did not answer " + status + " within " + timeout);
-  }
-
-  private ChatNode node(RedisServer redis, String name) {
-    return ChatNode.builder()
-        .name(name)
-        .env("CHAT_REDIS_URL", redis.uri())
-        .env("CHAT_INSTANCES", "2")
-        .env("CHAT_DRAIN_MS", Long.toString(DRAIN_MS))
-        .env("CHAT_NODE_LEASE_MS", "2000")
-        .start();
-  }
-
-  private <T extends AutoCloseable> T keep(T resource) {
-    resources.add(resource);
-    return resource;
   }
 
   private static long millisSince(long startNanos, long nanos) {

@@ -1,19 +1,19 @@
 package dev.chat.ops;
 
-import static dev.chat.ops.ResumingClient.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.chat.testing.ChatCluster;
 import dev.chat.testing.ChatNode;
 import dev.chat.testing.NginxServer;
-import dev.chat.testing.RedisServer;
+import dev.chat.testing.ResumingChatClient;
+import dev.chat.testing.ResumingClients;
+import dev.chat.testing.TestIds;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A rolling restart on loopback: three nodes on one Redis behind nginx (the shared
@@ -26,74 +26,72 @@ class RollingRestartIT {
   private static final int CLIENTS = 9;
   private static final long DRAIN_MS = 1_500;
 
-  private final List<AutoCloseable> resources = new ArrayList<>();
+  private static final int NODES = 3;
 
-  @AfterEach
-  void cleanUp() throws Exception {
-    for (int i = resources.size() - 1; i >= 0; i--) {
-      resources.get(i).close();
-    }
-  }
+  @RegisterExtension
+  static final ChatCluster cluster =
+      ChatCluster.named("roll")
+          .perTest()
+          .nodes(NODES)
+          .env("CHAT_INSTANCES", "1")
+          .env("CHAT_DRAIN_MS", Long.toString(DRAIN_MS))
+          .env("CHAT_NODE_LEASE_MS", "2000")
+          .env("CHAT_HISTORY_MAX", "10000")
+          .jvmArg("-XX:TieredStopAtLevel=1")
+          .build();
 
   @Test
   @DisplayName(
       "restarting three nodes behind nginx one by one while clients send: every acked message "
           + "reaches every client exactly once, in seq order, and every socket ended with 1012")
   void rollingRestartLosesNothing() {
-    RedisServer redis = keep(RedisServer.start());
-    List<ChatNode> nodes = new ArrayList<>();
-    for (String name : List.of("roll-1", "roll-2", "roll-3")) {
-      nodes.add(keep(node(redis, name, null)));
-    }
-    NginxServer nginx = keep(NginxServer.start(nodes.stream().map(ChatNode::port).toList()));
-    String room = "r-" + UUID.randomUUID().toString().substring(0, 8);
-    List<ResumingClient> clients = new ArrayList<>();
+    NginxServer nginx =
+        cluster.track(NginxServer.start(cluster.nodes().stream().map(ChatNode::port).toList()));
+    String room = "r-" + TestIds.random();
+    ResumingClients fleet =
+        cluster.track(ResumingClients.start(ResumingChatClient.Settings.sendingEvery(100)));
     for (int i = 0; i < CLIENTS; i++) {
-      String user = "u" + i + "-" + UUID.randomUUID().toString().substring(0, 6);
-      clients.add(
-          keep(
-              ResumingClient.start(
-                  user, room, List.of(nginx.wsUri(user)), Duration.ofMillis(100))));
+      fleet.add("u" + i + "-" + TestIds.random(), room, List.of(nginx::wsUri));
     }
+    List<ResumingChatClient> clients = fleet.clients();
     assertThat(
-            await(() -> clients.stream().allMatch(ResumingClient::joined), Duration.ofSeconds(60)))
+            fleet.await(
+                () -> clients.stream().allMatch(ResumingChatClient::joined),
+                Duration.ofSeconds(60)))
         .as("every client joined through nginx; nginx error log:%n%s", nginx.errorLog())
         .isTrue();
-    clients.forEach(c -> c.sending(true));
+    fleet.sending(true);
 
-    for (int i = 0; i < nodes.size(); i++) {
-      ChatNode old = nodes.get(i);
+    for (int i = 0; i < NODES; i++) {
+      ChatNode old = cluster.node(i);
       int acksBefore = totalAcks(clients);
-      assertThat(await(() -> totalAcks(clients) >= acksBefore + CLIENTS, Duration.ofSeconds(15)))
+      assertThat(
+              fleet.await(() -> totalAcks(clients) >= acksBefore + CLIENTS, Duration.ofSeconds(15)))
           .as("messages flow before %s restarts", old.name())
           .isTrue();
-      List<ResumingClient> onIt =
+      List<ResumingChatClient> onIt =
           clients.stream().filter(c -> old.name().equals(c.node())).toList();
       assertThat(onIt).as("clients on %s when it gets SIGTERM", old.name()).isNotEmpty();
 
       old.terminate();
       old.waitForExit(Duration.ofMillis(DRAIN_MS + 10_000));
       assertThat(
-              await(
+              fleet.await(
                   () -> onIt.stream().noneMatch(c -> old.name().equals(c.node())),
                   Duration.ofSeconds(15)))
           .as("the clients of %s reconnected elsewhere", old.name())
           .isTrue();
-      ChatNode restarted = keep(node(redis, old.name() + "b", old.port()));
-      nodes.set(i, restarted);
+      cluster.restart(i);
     }
     int acksAfter = totalAcks(clients);
-    assertThat(await(() -> totalAcks(clients) >= acksAfter + CLIENTS, Duration.ofSeconds(15)))
+    assertThat(fleet.await(() -> totalAcks(clients) >= acksAfter + CLIENTS, Duration.ofSeconds(15)))
         .as("messages flow after the restart")
         .isTrue();
 
-    clients.forEach(c -> c.sending(false));
-    assertThat(
-            await(
-                () -> clients.stream().allMatch(ResumingClient::allAcked), Duration.ofSeconds(20)))
-        .as("every message sent got its ack")
-        .isTrue();
-    DrainIT.assertEveryAckedMessageOnce(clients, Duration.ofSeconds(20));
+    fleet.sending(false);
+    fleet.awaitAll(
+        "every message sent got its ack", ResumingChatClient::allAcked, Duration.ofSeconds(20));
+    fleet.assertEveryAckedMessageOnce(Duration.ofSeconds(20));
     assertThat(clients)
         .as("every close a client saw")
         .allSatisfy(
@@ -105,29 +103,7 @@ class RollingRestartIT {
         .isGreaterThanOrEqualTo(CLIENTS);
   }
 
-  private static int totalAcks(List<ResumingClient> clients) {
-    return clients.stream().mapToInt(ResumingClient::ackedCount).sum();
-  }
-
-  private ChatNode node(RedisServer redis, String name, Integer port) {
-    ChatNode.Builder builder =
-        ChatNode.builder()
-            .name(name)
-            .env("CHAT_NODE_ID", name.replaceAll("b+$", ""))
-            .env("CHAT_REDIS_URL", redis.uri())
-            .env("CHAT_INSTANCES", "1")
-            .env("CHAT_DRAIN_MS", Long.toString(DRAIN_MS))
-            .env("CHAT_NODE_LEASE_MS", "2000")
-            .env("CHAT_HISTORY_MAX", "10000")
-            .jvmArg("-XX:TieredStopAtLevel=1");
-    if (port != null) {
-      builder.env("CHAT_PORT", Integer.toString(port));
-    }
-    return builder.start();
-  }
-
-  private <T extends AutoCloseable> T keep(T resource) {
-    resources.add(resource);
-    return resource;
+  private static int totalAcks(List<ResumingChatClient> clients) {
+    return clients.stream().mapToInt(ResumingChatClient::ackedCount).sum();
   }
 }

@@ -25,7 +25,9 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * }</pre>
  *
  * <p>A cluster built {@link Builder#perTest() perTest} starts before and stops after each test
- * instead, for tests that kill or restart what they were given.
+ * instead, for tests that kill or restart what they were given: {@link #replace} puts a new node in
+ * a slot (as a new pod would come back), {@link #restart} the same node again on its port (as a
+ * rolling restart behind a fixed upstream).
  */
 public final class ChatCluster
     implements BeforeAllCallback, BeforeEachCallback, AfterEachCallback, AfterAllCallback {
@@ -48,8 +50,12 @@ public final class ChatCluster
   private final boolean namedConnections;
   private final boolean perTest;
   private final boolean snapshots;
+  private final List<String> jvmArgs;
   private RedisServer redis;
   private final List<ChatNode> nodes = new ArrayList<>();
+  // Per slot: the name its first node got, which stays its CHAT_NODE_ID through restarts.
+  private final List<String> slotNames = new ArrayList<>();
+  private int generation;
   private final List<ChatNode> extraNodes = new ArrayList<>();
   private final List<AutoCloseable> clients = new ArrayList<>();
 
@@ -60,6 +66,7 @@ public final class ChatCluster
     this.namedConnections = builder.namedConnections;
     this.perTest = builder.perTest;
     this.snapshots = builder.snapshots;
+    this.jvmArgs = List.copyOf(builder.jvmArgs);
   }
 
   /** A cluster whose node names start with {@code name} (their {@code CHAT_NODE_ID}s and logs). */
@@ -78,6 +85,7 @@ public final class ChatCluster
     private boolean namedConnections;
     private boolean perTest;
     private boolean snapshots;
+    private final List<String> jvmArgs = new ArrayList<>();
 
     private Builder(String name) {
       this.name = name;
@@ -140,6 +148,12 @@ public final class ChatCluster
       return this;
     }
 
+    /** An extra JVM option for every node. */
+    public Builder jvmArg(String arg) {
+      jvmArgs.add(arg);
+      return this;
+    }
+
     public ChatCluster build() {
       return new ChatCluster(this);
     }
@@ -162,8 +176,10 @@ public final class ChatCluster
   private void start() {
     redis = snapshots ? RedisServer.startWithSnapshots() : RedisServer.start();
     List<CompletableFuture<ChatNode>> starting = new ArrayList<>();
+    slotNames.clear();
     for (int i = 0; i < nodeSpecs.size(); i++) {
       String nodeName = name + "-" + (char) ('a' + i) + "-" + TestIds.random();
+      slotNames.add(nodeName);
       NodeSpec spec = nodeSpecs.get(i);
       starting.add(
           CompletableFuture.supplyAsync(
@@ -214,9 +230,57 @@ public final class ChatCluster
     return redis;
   }
 
-  /** The {@code i}-th node the builder named, from 0. */
-  public ChatNode node(int i) {
+  /** The node now in the {@code i}-th slot the builder named, from 0. */
+  public synchronized ChatNode node(int i) {
     return nodes.get(i);
+  }
+
+  /** The nodes now in the builder's slots. */
+  public synchronized List<ChatNode> nodes() {
+    return List.copyOf(nodes);
+  }
+
+  /**
+   * Puts a new node in slot {@code i}, with the slot's settings, a new name (its {@code
+   * CHAT_NODE_ID}) and a new port, as a replaced pod comes back; the old one is killed if it still
+   * runs.
+   */
+  public ChatNode replace(int i) {
+    String nodeName;
+    synchronized (this) {
+      nodeName = slotNames.get(i) + "-" + ++generation;
+    }
+    return startInSlot(i, nodeName, Map.of());
+  }
+
+  /**
+   * Starts slot {@code i}'s node again: the same {@code CHAT_NODE_ID} on the same port (as a
+   * rolling restart behind a load balancer with fixed upstreams), after the old process exited (it
+   * is killed if it still runs). Its log is the slot's name plus a generation.
+   */
+  public ChatNode restart(int i) {
+    ChatNode old = node(i);
+    String nodeName;
+    synchronized (this) {
+      nodeName = slotNames.get(i) + "-" + ++generation;
+    }
+    return startInSlot(
+        i,
+        nodeName,
+        Map.of("CHAT_NODE_ID", slotNames.get(i), "CHAT_PORT", Integer.toString(old.port())));
+  }
+
+  private ChatNode startInSlot(int i, String nodeName, Map<String, String> extra) {
+    ChatNode old = node(i);
+    old.close();
+    NodeSpec spec = nodeSpecs.get(i);
+    ChatNode.Builder builder = builder(nodeName, spec.overrides(), !spec.embedded());
+    extra.forEach(builder::env);
+    ChatNode started = builder.start();
+    synchronized (this) {
+      nodes.set(i, started);
+    }
+    return started;
   }
 
   public ChatNode a() {
@@ -239,6 +303,7 @@ public final class ChatCluster
       String nodeName, Map<String, String> overrides, boolean onRedis) {
     ChatNode.Builder builder = ChatNode.builder().name(nodeName);
     env.forEach(builder::env);
+    jvmArgs.forEach(builder::jvmArg);
     if (onRedis) {
       builder.env("CHAT_REDIS_URL", redis.uri() + (namedConnections ? "?client=" + nodeName : ""));
     }
@@ -271,9 +336,9 @@ public final class ChatCluster
     return client;
   }
 
-  /** Closes every tracked client now. */
+  /** Closes every tracked client now, the last tracked first. */
   public synchronized void closeClients() {
-    for (AutoCloseable c : clients) {
+    for (AutoCloseable c : clients.reversed()) {
       try {
         c.close();
       } catch (Exception e) {
