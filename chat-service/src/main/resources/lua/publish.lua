@@ -15,6 +15,9 @@ if not epoch or redis.call('GET', KEYS[5]) ~= ARGV[7] then
 end
 local seen = redis.call('GET', KEYS[4])
 if seen then
+  -- Rewritten as is, so this call writes: a WAIT after it (CHAT_REDIS_REPLICAS_ACK) then covers
+  -- the original too, even when that was stored over another connection whose WAIT timed out.
+  redis.call('SET', KEYS[4], seen, 'KEEPTTL')
   local sep = string.find(seen, ':', 1, true)
   return {1, tonumber(string.sub(seen, 1, sep - 1)), tonumber(string.sub(seen, sep + 1)), epoch}
 end

@@ -47,13 +47,10 @@ public final class Main {
       config = Config.fromEnv();
       // Keys and origins are parsed here, so a jwt node without usable keys never starts.
       rules = HandshakeRules.from(config);
-      // Until the broker speaks them, these settings would silently run standalone without acks.
-      if (config.redis().mode() != RedisSettings.Mode.STANDALONE) {
+      // Until the broker speaks it, cluster mode would silently run standalone.
+      if (config.redis().mode() == RedisSettings.Mode.CLUSTER) {
         throw new IllegalArgumentException(
             "CHAT_REDIS_MODE=" + config.redis().mode().setting() + " is not supported yet");
-      }
-      if (config.redis().replicasAck() != 0) {
-        throw new IllegalArgumentException("CHAT_REDIS_REPLICAS_ACK is not supported yet");
       }
     } catch (IllegalArgumentException e) {
       System.err.println("configuration error: " + e.getMessage());

@@ -1,6 +1,7 @@
 package dev.chat.broker;
 
 import dev.chat.config.Config;
+import dev.chat.config.RedisSettings;
 import dev.chat.metrics.Metrics;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -13,10 +14,15 @@ import org.slf4j.LoggerFactory;
  * The Redis backend of one event loop ("owner"): its broker, presence and connection counter share
  * one command connection, and one lease lets the survivors clear the presence and slots of a node
  * that died.
+ *
+ * <p>In sentinel mode both dedicated connections dial the master the sentinels confirm at each
+ * attempt, and a {@link SentinelMaster} re-checks it every {@value #MASTER_RECHECK_MS} ms: a missed
+ * {@code +switch-master}, or a master demoted without killing its clients, moves them too.
  */
 public final class RedisBackend implements Backend {
 
   private static final Logger LOG = LoggerFactory.getLogger(RedisBackend.class);
+  static final long MASTER_RECHECK_MS = 2_000;
 
   private final String owner;
   private final Metrics metrics;
@@ -25,6 +31,7 @@ public final class RedisBackend implements Backend {
   private final RedisPresence presence;
   private final RedisConnectionCounter connections;
   private final RedisLease lease;
+  private final SentinelMaster sentinelMaster;
   private boolean commandsConnectedBefore;
   private boolean closed;
 
@@ -32,14 +39,36 @@ public final class RedisBackend implements Backend {
   public RedisBackend(Vertx vertx, Config config, String owner, Metrics metrics) {
     this.owner = owner;
     this.metrics = metrics;
-    RedisOptions options =
-        new RedisOptions().setConnectionString(config.redisUrl()).setMaxWaitingHandlers(65_536);
+    RedisSettings redis = config.redis();
+    RedisOptions options = new RedisOptions().setMaxWaitingHandlers(65_536);
+    RedisEndpoint endpoint;
+    if (redis.mode() == RedisSettings.Mode.SENTINEL) {
+      this.sentinelMaster =
+          new SentinelMaster(
+              vertx,
+              redis.seeds(),
+              redis.sentinelMaster(),
+              config.brokerTimeoutMs(),
+              MASTER_RECHECK_MS,
+              this::masterMoved);
+      endpoint = RedisEndpoint.sentinel(sentinelMaster, redis.seeds().get(0));
+    } else {
+      this.sentinelMaster = null;
+      endpoint = RedisEndpoint.fixed(config.redisUrl());
+    }
     this.commands =
-        new RedisCommands(vertx, options, config.brokerTimeoutMs(), this::onCommandsConnected);
+        new RedisCommands(
+            vertx,
+            options,
+            endpoint,
+            config.brokerTimeoutMs(),
+            redis.replicasAck(),
+            redis.replicasAckTimeoutMs(),
+            this::onCommandsConnected);
     long probeMs = Math.max(200, Math.min(1_000, config.nodeLeaseMs() / 5));
     this.broker =
         new RedisBroker(
-            vertx, config, owner, commands, new RedisOptions(options), probeMs, metrics);
+            vertx, config, owner, commands, new RedisOptions(options), endpoint, probeMs, metrics);
     this.presence = new RedisPresence(vertx, commands, broker, owner, probeMs);
     this.connections = new RedisConnectionCounter(commands, owner);
     this.lease =
@@ -70,6 +99,12 @@ public final class RedisBackend implements Backend {
   @Override
   public Future<Void> start() {
     lease.start();
+    if (sentinelMaster != null) {
+      // Only its re-checks matter here: every dial asks the sentinels itself.
+      sentinelMaster
+          .start()
+          .onFailure(e -> LOG.warn("no Redis master confirmed at start: {}", e.getMessage()));
+    }
     // Start even when Redis is down: the node reports not ready and keeps reconnecting.
     return Future.all(commands.start(), broker.start())
         // A previous process with the same owner (a node restarted under the same CHAT_NODE_ID
@@ -99,8 +134,19 @@ public final class RedisBackend implements Backend {
     return lease
         .reap(owner)
         .otherwiseEmpty()
-        .compose(v -> Future.all(broker.close(), commands.close()).otherwiseEmpty())
+        .compose(
+            v ->
+                Future.all(
+                        broker.close(),
+                        commands.close(),
+                        sentinelMaster == null ? Future.succeededFuture() : sentinelMaster.close())
+                    .otherwiseEmpty())
         .mapEmpty();
+  }
+
+  private void masterMoved(RedisAddress master) {
+    commands.masterMoved(master);
+    broker.masterMoved(master);
   }
 
   private void leaseLost() {

@@ -47,6 +47,7 @@ final class RedisBroker implements Broker {
       String owner,
       RedisCommands commands,
       RedisOptions options,
+      RedisEndpoint endpoint,
       long probeMs,
       Metrics metrics) {
     this.vertx = vertx;
@@ -56,7 +57,7 @@ final class RedisBroker implements Broker {
     this.commands = commands;
     this.subscriber =
         new RedisSubscriber(
-            vertx, options, config.brokerTimeoutMs(), this::onPush, this::onRestored);
+            vertx, options, endpoint, config.brokerTimeoutMs(), this::onPush, this::onRestored);
     this.disconnects = new RedisDisconnects(vertx, commands, owner, config.brokerTimeoutMs());
     this.probeMs = probeMs;
   }
@@ -73,6 +74,11 @@ final class RedisBroker implements Broker {
     probeTimer = vertx.setPeriodic(probeMs, t -> probe());
     lastProbeSeen = System.currentTimeMillis();
     return subscriber.start();
+  }
+
+  /** The sentinels confirmed another master (or none): the subscriber follows it. */
+  void masterMoved(RedisAddress master) {
+    subscriber.masterMoved(master);
   }
 
   boolean live() {
@@ -123,7 +129,7 @@ final class RedisBroker implements Broker {
             RedisKeys.channel(d.room()),
             Epochs.next());
     return commands
-        .evalRoom(RedisScript.PUBLISH, keys, args)
+        .evalRoomReplicated(RedisScript.PUBLISH, keys, args)
         .map(
             r ->
                 new Stored(

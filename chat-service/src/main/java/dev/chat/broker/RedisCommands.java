@@ -1,6 +1,7 @@
 package dev.chat.broker;
 
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.RedisConnection;
@@ -21,6 +22,12 @@ import org.slf4j.LoggerFactory;
  * master_replid}, read with {@code INFO} before the connection is used). A Redis restart or a
  * failover severs the connection, so a connection's identity never goes stale; {@link #evalRoom}
  * hands a room script the identity of the very connection that runs it.
+ *
+ * <p>With replica acks ({@code CHAT_REDIS_REPLICAS_ACK}), {@link #evalRoomReplicated} follows the
+ * script with {@code WAIT} on the same connection, pipelined: at most one {@code WAIT} is in
+ * flight, and the scripts sent while it blocks share the next one (a client blocked in {@code WAIT}
+ * runs nothing else, so a {@code WAIT} per message would serialize the connection on replica round
+ * trips).
  */
 final class RedisCommands {
 
@@ -30,15 +37,41 @@ final class RedisCommands {
   private final RedisReconnect reconnect;
   private final long timeoutMs;
   private final Runnable onConnected;
+  private final int replicas;
+  private final long replicasTimeoutMs;
   private volatile Link connection;
+  // The replica-ack group: the connection it runs on, whether a WAIT is out, and who waits for the
+  // next one.
+  private RedisConnection waitOn;
+  private boolean waitInFlight;
+  private Promise<Void> nextWait;
   // The identity read by the connection being prepared, which serves once it has one.
   private String preparedDataset;
 
-  RedisCommands(Vertx vertx, RedisOptions options, long timeoutMs, Runnable onConnected) {
+  /**
+   * {@code replicas} must hold what {@link #evalRoomReplicated} writes within {@code
+   * replicasTimeoutMs}; 0 waits for none.
+   */
+  RedisCommands(
+      Vertx vertx,
+      RedisOptions options,
+      RedisEndpoint endpoint,
+      long timeoutMs,
+      int replicas,
+      long replicasTimeoutMs,
+      Runnable onConnected) {
     this.vertx = vertx;
     this.timeoutMs = timeoutMs;
     this.onConnected = onConnected;
-    this.reconnect = new RedisReconnect(vertx, options, timeoutMs, "command", new Handler());
+    this.replicas = replicas;
+    this.replicasTimeoutMs = replicasTimeoutMs;
+    this.reconnect =
+        new RedisReconnect(vertx, options, endpoint, timeoutMs, "command", new Handler());
+  }
+
+  /** The sentinels confirmed another master (or none): a connection elsewhere is dropped. */
+  void masterMoved(RedisAddress master) {
+    reconnect.dropUnlessAt(master);
   }
 
   Future<Void> start() {
@@ -61,8 +94,22 @@ final class RedisCommands {
   }
 
   private Future<Response> send(RedisConnection c, Request request) {
-    return Deadline.within(vertx, c.send(request), timeoutMs, "Redis " + request.command())
-        .recover(e -> Future.failedFuture(unavailable(e)));
+    return send(c, request, timeoutMs);
+  }
+
+  private Future<Response> send(RedisConnection c, Request request, long withinMs) {
+    return Deadline.within(vertx, c.send(request), withinMs, "Redis " + request.command())
+        .recover(
+            e -> {
+              if (e.getMessage() != null && e.getMessage().contains("READONLY")) {
+                // The node was demoted under us (a failover without CLIENT KILL, or a manual
+                // REPLICAOF): as good as lost; the reconnect asks for the master again.
+                reconnect.drop(c, e);
+                return Future.failedFuture(
+                    new BrokerUnavailableException("Redis node is a replica now: " + e));
+              }
+              return Future.failedFuture(unavailable(e));
+            });
   }
 
   private static Future<Response> notConnected() {
@@ -92,6 +139,85 @@ final class RedisCommands {
     withDataset.addAll(args);
     withDataset.add(c.dataset());
     return eval(c.connection(), script, keys, withDataset);
+  }
+
+  /**
+   * {@link #evalRoom}, then, with replica acks configured, succeeds only once that many replicas
+   * hold the script's writes; fails with {@link BrokerUnavailableException} when they do not within
+   * the timeout (the writes stay: a retry of the same message is a duplicate, and its own {@code
+   * WAIT} covers the original).
+   */
+  Future<Response> evalRoomReplicated(RedisScript script, List<String> keys, List<String> args) {
+    if (replicas == 0) {
+      return evalRoom(script, keys, args);
+    }
+    Link c = connection;
+    if (c == null) {
+      return notConnected();
+    }
+    List<String> withDataset = new ArrayList<>(args.size() + 1);
+    withDataset.addAll(args);
+    withDataset.add(c.dataset());
+    RedisConnection conn = c.connection();
+    Future<Response> first =
+        send(conn, scriptRequest(Command.EVALSHA, script.sha1(), keys, withDataset));
+    // Queued right behind the script on the same connection: no round trip of its own.
+    Future<Void> firstWait = replicated(conn);
+    return first.compose(
+        r -> firstWait.map(r),
+        e ->
+            e.getMessage() != null && e.getMessage().contains("NOSCRIPT")
+                ? send(conn, scriptRequest(Command.EVAL, script.source(), keys, withDataset))
+                    .compose(r -> replicated(conn).map(r))
+                : Future.failedFuture(e));
+  }
+
+  /** Completes once {@code WAIT} confirms every write sent on {@code c} so far. */
+  private Future<Void> replicated(RedisConnection c) {
+    if (waitOn != c) {
+      waitOn = c;
+      waitInFlight = false;
+      nextWait = null;
+    }
+    if (nextWait == null) {
+      nextWait = Promise.promise();
+    }
+    Future<Void> confirmed = nextWait.future();
+    if (!waitInFlight) {
+      sendWait(c);
+    }
+    return confirmed;
+  }
+
+  private void sendWait(RedisConnection c) {
+    Promise<Void> group = nextWait;
+    nextWait = null;
+    waitInFlight = true;
+    Request wait = Request.cmd(Command.WAIT).arg(replicas).arg(Long.toString(replicasTimeoutMs));
+    send(c, wait, timeoutMs + replicasTimeoutMs)
+        .onComplete(
+            ar -> {
+              if (ar.failed()) {
+                group.fail(ar.cause());
+              } else if (ar.result().toInteger() < replicas) {
+                group.fail(
+                    new BrokerUnavailableException(
+                        ar.result().toInteger()
+                            + " of "
+                            + replicas
+                            + " Redis replicas confirmed within "
+                            + replicasTimeoutMs
+                            + " ms"));
+              } else {
+                group.complete();
+              }
+              if (waitOn == c) {
+                waitInFlight = false;
+                if (nextWait != null) {
+                  sendWait(c);
+                }
+              }
+            });
   }
 
   private Future<Response> eval(

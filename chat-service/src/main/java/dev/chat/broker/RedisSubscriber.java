@@ -46,6 +46,7 @@ final class RedisSubscriber {
   RedisSubscriber(
       Vertx vertx,
       RedisOptions options,
+      RedisEndpoint endpoint,
       long timeoutMs,
       BiConsumer<String, byte[]> onMessage,
       Runnable onRestored) {
@@ -53,7 +54,16 @@ final class RedisSubscriber {
     this.timeoutMs = timeoutMs;
     this.onMessage = onMessage;
     this.onRestored = onRestored;
-    this.reconnect = new RedisReconnect(vertx, options, timeoutMs, "subscriber", new Handler());
+    this.reconnect =
+        new RedisReconnect(vertx, options, endpoint, timeoutMs, "subscriber", new Handler());
+  }
+
+  /**
+   * The sentinels confirmed another master (or none): a subscription left on the old node hears
+   * nothing published on the new one, so it is dropped and made again there.
+   */
+  void masterMoved(RedisAddress master) {
+    reconnect.dropUnlessAt(master);
   }
 
   /**

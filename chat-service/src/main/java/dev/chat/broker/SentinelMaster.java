@@ -31,13 +31,17 @@ public final class SentinelMaster {
   private final Consumer<RedisAddress> onChange;
   private final NodeCommands nodes;
   private RedisAddress current;
+  // Set when a sentinel still names the current master but the node itself says replica: it was
+  // demoted (REPLICAOF) and keeps its clients, which must leave it.
+  private boolean currentDemoted;
   private long timer = -1;
   private boolean checking;
   private boolean closed;
 
   /**
-   * {@code onChange} hears each newly confirmed master after the first; {@code sentinelUris} lend
-   * their scheme and credentials to the data nodes too.
+   * {@code onChange} hears each newly confirmed master after the first, and null when the current
+   * one says it is a replica now; {@code sentinelUris} lend their scheme and credentials to the
+   * data nodes too.
    */
   public SentinelMaster(
       Vertx vertx,
@@ -89,6 +93,7 @@ public final class SentinelMaster {
       return;
     }
     checking = true;
+    currentDemoted = false;
     resolve()
         .onComplete(
             ar -> {
@@ -98,6 +103,11 @@ public final class SentinelMaster {
               }
               if (ar.failed()) {
                 LOG.warn("cannot confirm the Redis master: {}", ar.cause().getMessage());
+                if (currentDemoted && current != null) {
+                  LOG.warn("redis master {} of {} was demoted", current, name);
+                  current = null;
+                  onChange.accept(null);
+                }
               } else if (!ar.result().equals(current)) {
                 RedisAddress previous = current;
                 current = ar.result();
@@ -150,6 +160,9 @@ public final class SentinelMaster {
     }
     // mid-failover: the sentinels moved on before the node was promoted, or they lag behind
     nodes.forget(node);
+    if (node.equals(current)) {
+      currentDemoted = true;
+    }
     return Future.failedFuture(
         new BrokerUnavailableException(node + " is a " + role + ", not the master of " + name));
   }

@@ -71,7 +71,9 @@ public final class RedisSentinels implements AutoCloseable {
   private RedisServer dataNode(List<String> args) throws IOException {
     int port = Ports.freePort();
     Path nodeDir = Files.createDirectories(dir.resolve("node-" + port));
-    List<String> all = new ArrayList<>(List.of("--dir", nodeDir.toString()));
+    // DEBUG SLEEP lets a test stop a replica from confirming writes (Redis WAIT) for a while.
+    List<String> all =
+        new ArrayList<>(List.of("--dir", nodeDir.toString(), "--enable-debug-command", "local"));
     all.addAll(args);
     return RedisServer.process(port, null, all);
   }
