@@ -48,7 +48,7 @@ public final class Main {
       // Keys and origins are parsed here, so a jwt node without usable keys never starts.
       rules = HandshakeRules.from(config);
       // Until the broker speaks them, these settings would silently run standalone without acks.
-      if (config.redis().mode() != RedisSettings.Mode.STANDALONE) {
+      if (config.redis().mode() == RedisSettings.Mode.SENTINEL) {
         throw new IllegalArgumentException(
             "CHAT_REDIS_MODE=" + config.redis().mode().setting() + " is not supported yet");
       }

@@ -1,6 +1,7 @@
 package dev.chat.broker;
 
 import dev.chat.config.Config;
+import dev.chat.config.RedisSettings;
 import dev.chat.metrics.Metrics;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -33,9 +34,26 @@ public final class RedisBackend implements Backend {
     this.owner = owner;
     this.metrics = metrics;
     RedisOptions options =
-        new RedisOptions().setConnectionString(config.redisUrl()).setMaxWaitingHandlers(65_536);
+        new RedisOptions()
+            // in cluster mode the URL is a seed list, and these options serve no connection
+            .setConnectionString(
+                config.redis().mode() == RedisSettings.Mode.CLUSTER
+                    ? config.redis().seeds().get(0)
+                    : config.redisUrl())
+            .setMaxWaitingHandlers(65_536);
     this.commands =
-        new RedisCommands(vertx, options, config.brokerTimeoutMs(), this::onCommandsConnected);
+        config.redis().mode() == RedisSettings.Mode.CLUSTER
+            ? new RedisCommands(
+                vertx,
+                new ClusterRouter(
+                    vertx,
+                    config.redis().seeds(),
+                    config.brokerTimeoutMs(),
+                    RedisBroker.CLUSTER_REFRESH_MS),
+                config.brokerTimeoutMs(),
+                this::onCommandsConnected)
+            : new RedisCommands(
+                vertx, options, config.brokerTimeoutMs(), this::onCommandsConnected);
     long probeMs = Math.max(200, Math.min(1_000, config.nodeLeaseMs() / 5));
     this.broker =
         new RedisBroker(

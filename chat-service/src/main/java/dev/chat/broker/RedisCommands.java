@@ -30,6 +30,8 @@ final class RedisCommands {
   private final RedisReconnect reconnect;
   private final long timeoutMs;
   private final Runnable onConnected;
+  // Redis Cluster mode: requests go to their slot's master instead (null in standalone mode).
+  private final ClusterRouter cluster;
   private volatile Link connection;
   // The identity read by the connection being prepared, which serves once it has one.
   private String preparedDataset;
@@ -39,20 +41,52 @@ final class RedisCommands {
     this.timeoutMs = timeoutMs;
     this.onConnected = onConnected;
     this.reconnect = new RedisReconnect(vertx, options, timeoutMs, "command", new Handler());
+    this.cluster = null;
+  }
+
+  /**
+   * Redis Cluster mode: each request goes to its slot's master, and the room scripts read the
+   * identity of the shard master that runs them themselves (see publish.lua).
+   */
+  RedisCommands(Vertx vertx, ClusterRouter cluster, long timeoutMs, Runnable onConnected) {
+    this.vertx = vertx;
+    this.timeoutMs = timeoutMs;
+    this.onConnected = onConnected;
+    this.reconnect = null;
+    this.cluster = cluster;
   }
 
   Future<Void> start() {
+    if (cluster != null) {
+      return cluster.start().onSuccess(v -> onConnected.run());
+    }
     return reconnect.start();
   }
 
   boolean connected() {
-    return connection != null;
+    return cluster != null ? cluster.connected() : connection != null;
+  }
+
+  /**
+   * PUBLISH, or SPUBLISH in cluster mode: shard channels live on their slot's master, where the
+   * cluster subscriber listens, and a script may only publish into its own slot.
+   */
+  Command publishCommand() {
+    return cluster != null ? Command.SPUBLISH : Command.PUBLISH;
+  }
+
+  /** {@link #publishCommand} as a script argument. */
+  String publishArg() {
+    return cluster != null ? "SPUBLISH" : "PUBLISH";
   }
 
   /** A live connection and the identity of the dataset behind it. */
   private record Link(RedisConnection connection, String dataset) {}
 
   Future<Response> send(Request request) {
+    if (cluster != null) {
+      return cluster.send(request).recover(e -> Future.failedFuture(unavailable(e)));
+    }
     Link c = connection;
     if (c == null) {
       return notConnected();
@@ -74,6 +108,9 @@ final class RedisCommands {
    * more).
    */
   Future<Response> eval(RedisScript script, List<String> keys, List<String> args) {
+    if (cluster != null) {
+      return evalOnCluster(script, keys, args);
+    }
     Link c = connection;
     return c == null ? notConnected() : eval(c.connection(), script, keys, args);
   }
@@ -84,6 +121,14 @@ final class RedisCommands {
    * rolled back, and the script starts a new epoch for it.
    */
   Future<Response> evalRoom(RedisScript script, List<String> keys, List<String> args) {
+    if (cluster != null) {
+      // '': the script reads the identity of the shard master it runs on.
+      List<String> withDataset = new ArrayList<>(args.size() + 2);
+      withDataset.addAll(args);
+      withDataset.add("");
+      withDataset.add(publishArg());
+      return evalOnCluster(script, keys, withDataset);
+    }
     Link c = connection;
     if (c == null) {
       return notConnected();
@@ -91,7 +136,17 @@ final class RedisCommands {
     List<String> withDataset = new ArrayList<>(args.size() + 1);
     withDataset.addAll(args);
     withDataset.add(c.dataset());
+    withDataset.add(publishArg());
     return eval(c.connection(), script, keys, withDataset);
+  }
+
+  private Future<Response> evalOnCluster(RedisScript script, List<String> keys, List<String> args) {
+    return send(scriptRequest(Command.EVALSHA, script.sha1(), keys, args))
+        .recover(
+            e ->
+                e.getMessage() != null && e.getMessage().contains("NOSCRIPT")
+                    ? send(scriptRequest(Command.EVAL, script.source(), keys, args))
+                    : Future.failedFuture(e));
   }
 
   private Future<Response> eval(
@@ -106,6 +161,9 @@ final class RedisCommands {
 
   Future<Void> close() {
     connection = null;
+    if (cluster != null) {
+      return cluster.close();
+    }
     return reconnect.close();
   }
 

@@ -14,20 +14,6 @@ import org.junit.jupiter.api.Timeout;
 class RedisModeGuardIT {
 
   @Test
-  @DisplayName("refuses CHAT_REDIS_MODE=cluster at start with exit code 2 and says why")
-  void refusesCluster() {
-    assertThatThrownBy(
-            () ->
-                ChatNode.builder()
-                    .env("CHAT_REDIS_MODE", "cluster")
-                    .env("CHAT_REDIS_URL", "redis://127.0.0.1:7000,redis://127.0.0.1:7001")
-                    .readyTimeout(Duration.ofSeconds(30))
-                    .start())
-        .hasMessageContaining("exited with 2")
-        .hasMessageContaining("CHAT_REDIS_MODE=cluster is not supported yet");
-  }
-
-  @Test
   @DisplayName("refuses CHAT_REDIS_REPLICAS_ACK other than 0 at start and says why")
   void refusesReplicaAcks() {
     assertThatThrownBy(
