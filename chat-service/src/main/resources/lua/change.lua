@@ -4,15 +4,22 @@
 -- ARGV: 1 frame head (ends with "seq":), 2 frame middle (ends with "ts":), 3 dedup window ms,
 --       4 history max, 5 channel, 6 epoch to create if the room has none (fresh random),
 --       7 target seq, 8 author, 9 any author may 0|1,
---       10 identity of the dataset this call runs on (run_id:master_replid)
+--       10 identity of the dataset this call runs on (run_id:master_replid), or '' to read it,
+--       11 PUBLISH or SPUBLISH (Redis Cluster)
 -- Returns {status, seq, ts, epoch}; status 0 stored, 1 duplicate, 2 no such stored message,
 -- 3 not the author's, 4 the target is itself an edit or delete
+local dataset = ARGV[10]
+if dataset == '' then
+  -- Redis Cluster: the identity of the shard master running this call (see publish.lua).
+  local info = redis.call('INFO', 'server', 'replication')
+  dataset = string.match(info, 'run_id:(%w+)') .. ':' .. string.match(info, 'master_replid:(%w+)')
+end
 local epoch = redis.call('GET', KEYS[3])
-if not epoch or redis.call('GET', KEYS[5]) ~= ARGV[10] then
+if not epoch or redis.call('GET', KEYS[5]) ~= dataset then
   -- Possibly rolled back (see publish.lua): a new epoch before anything is stored.
   epoch = ARGV[6]
   redis.call('SET', KEYS[3], epoch)
-  redis.call('SET', KEYS[5], ARGV[10])
+  redis.call('SET', KEYS[5], dataset)
 end
 local seen = redis.call('GET', KEYS[4])
 if seen then
@@ -41,5 +48,5 @@ redis.call('RPUSH', KEYS[2], frame)
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[4]), -1)
 redis.call('SET', KEYS[4], seq .. ':' .. tsText, 'PX', ARGV[3])
 -- The same publish as publish.lua's, so the stream stays one channel in seq order.
-redis.call('PUBLISH', ARGV[5], 'M|' .. epoch .. '|' .. seq .. '|' .. frame)
+redis.call(ARGV[11], ARGV[5], 'M|' .. epoch .. '|' .. seq .. '|' .. frame)
 return {0, seq, ts, epoch}

@@ -1,6 +1,7 @@
 -- Removes presences of one owner in a room, announcing each user's last leave.
 -- KEYS: 1 users hash (user -> presences), 2 the owner's presence set
--- ARGV: 1 channel, 2 user, or '' to remove every user of the owner (a dead node's lease ran out)
+-- ARGV: 1 channel, 2 user, or '' to remove every user of the owner (a dead node's lease ran out),
+--       3 PUBLISH or SPUBLISH (Redis Cluster)
 -- Returns the number of leaves announced.
 local users
 if ARGV[2] == '' then
@@ -15,7 +16,7 @@ local left = 0
 for _, user in ipairs(users) do
   if redis.call('HINCRBY', KEYS[1], user, -1) <= 0 then
     redis.call('HDEL', KEYS[1], user)
-    redis.call('PUBLISH', ARGV[1], 'P|leave|' .. redis.call('HLEN', KEYS[1]) .. '|' .. user)
+    redis.call(ARGV[3], ARGV[1], 'P|leave|' .. redis.call('HLEN', KEYS[1]) .. '|' .. user)
     left = left + 1
   end
 end

@@ -2,16 +2,24 @@
 -- KEYS: 1 seq, 2 history, 3 epoch, 4 dedup key of (room, user, client id), 5 dataset
 -- ARGV: 1 frame head (ends with "seq":), 2 frame middle (ends with "ts":), 3 dedup window ms,
 --       4 history max, 5 channel, 6 epoch to create if the room has none (fresh random),
---       7 identity of the dataset this call runs on (run_id:master_replid)
+--       7 identity of the dataset this call runs on (run_id:master_replid), or '' to read it,
+--       8 PUBLISH or SPUBLISH (Redis Cluster)
 -- Returns {duplicate 0|1, seq, ts, epoch}
+local dataset = ARGV[7]
+if dataset == '' then
+  -- Redis Cluster: the identity of the shard master running this very call, read atomically with
+  -- the write, so a failover onto a replica that missed writes always starts a new epoch.
+  local info = redis.call('INFO', 'server', 'replication')
+  dataset = string.match(info, 'run_id:(%w+)') .. ':' .. string.match(info, 'master_replid:(%w+)')
+end
 local epoch = redis.call('GET', KEYS[3])
-if not epoch or redis.call('GET', KEYS[5]) ~= ARGV[7] then
+if not epoch or redis.call('GET', KEYS[5]) ~= dataset then
   -- A room last touched by another Redis process (restarted from RDB/AOF, a promoted replica) may
   -- have lost acknowledged messages: a new epoch, before anything is stored, tells every reader.
   -- The seq counter and history stay: they and the surviving dedup keys come from one snapshot.
   epoch = ARGV[6]
   redis.call('SET', KEYS[3], epoch)
-  redis.call('SET', KEYS[5], ARGV[7])
+  redis.call('SET', KEYS[5], dataset)
 end
 local seen = redis.call('GET', KEYS[4])
 if seen then
@@ -29,5 +37,5 @@ local frame = ARGV[1] .. seq .. ARGV[2] .. tsText .. '}'
 redis.call('RPUSH', KEYS[2], frame)
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[4]), -1)
 redis.call('SET', KEYS[4], seq .. ':' .. tsText, 'PX', ARGV[3])
-redis.call('PUBLISH', ARGV[5], 'M|' .. epoch .. '|' .. seq .. '|' .. frame)
+redis.call(ARGV[8], ARGV[5], 'M|' .. epoch .. '|' .. seq .. '|' .. frame)
 return {0, seq, ts, epoch}

@@ -47,10 +47,11 @@ public final class Main {
       config = Config.fromEnv();
       // Keys and origins are parsed here, so a jwt node without usable keys never starts.
       rules = HandshakeRules.from(config);
-      // Until the broker speaks it, cluster mode would silently run standalone.
-      if (config.redis().mode() == RedisSettings.Mode.CLUSTER) {
+      // Replica acks need a WAIT on the shard master's connection, which the cluster path lacks.
+      if (config.redis().mode() == RedisSettings.Mode.CLUSTER
+          && config.redis().replicasAck() != 0) {
         throw new IllegalArgumentException(
-            "CHAT_REDIS_MODE=" + config.redis().mode().setting() + " is not supported yet");
+            "CHAT_REDIS_REPLICAS_ACK is not supported with CHAT_REDIS_MODE=cluster yet");
       }
     } catch (IllegalArgumentException e) {
       System.err.println("configuration error: " + e.getMessage());

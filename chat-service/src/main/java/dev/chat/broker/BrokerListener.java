@@ -1,5 +1,7 @@
 package dev.chat.broker;
 
+import java.util.function.Predicate;
+
 /** Receives a broker's live traffic on the broker's event loop. */
 public interface BrokerListener {
 
@@ -19,4 +21,12 @@ public interface BrokerListener {
    * missed, and the store may have lost its data, so every room must be re-read.
    */
   void onResync();
+
+  /**
+   * Like {@link #onResync()}, for the rooms {@code affected} accepts only (a Redis Cluster shard
+   * whose subscriptions were interrupted): the others' streams went on.
+   */
+  default void onResync(Predicate<String> affected) {
+    onResync();
+  }
 }

@@ -52,19 +52,30 @@ public final class RedisBackend implements Backend {
               MASTER_RECHECK_MS,
               this::masterMoved);
       endpoint = RedisEndpoint.sentinel(sentinelMaster, redis.seeds().get(0));
+    } else if (redis.mode() == RedisSettings.Mode.CLUSTER) {
+      // The URL is a seed list; the router and the sharded subscriber dial the masters themselves.
+      this.sentinelMaster = null;
+      endpoint = RedisEndpoint.fixed(redis.seeds().get(0));
     } else {
       this.sentinelMaster = null;
       endpoint = RedisEndpoint.fixed(config.redisUrl());
     }
     this.commands =
-        new RedisCommands(
-            vertx,
-            options,
-            endpoint,
-            config.brokerTimeoutMs(),
-            redis.replicasAck(),
-            redis.replicasAckTimeoutMs(),
-            this::onCommandsConnected);
+        redis.mode() == RedisSettings.Mode.CLUSTER
+            ? new RedisCommands(
+                vertx,
+                new ClusterRouter(
+                    vertx, redis.seeds(), config.brokerTimeoutMs(), RedisBroker.CLUSTER_REFRESH_MS),
+                config.brokerTimeoutMs(),
+                this::onCommandsConnected)
+            : new RedisCommands(
+                vertx,
+                options,
+                endpoint,
+                config.brokerTimeoutMs(),
+                redis.replicasAck(),
+                redis.replicasAckTimeoutMs(),
+                this::onCommandsConnected);
     long probeMs = Math.max(200, Math.min(1_000, config.nodeLeaseMs() / 5));
     this.broker =
         new RedisBroker(

@@ -1,6 +1,7 @@
 package dev.chat.broker;
 
 import dev.chat.config.Config;
+import dev.chat.config.RedisSettings;
 import dev.chat.metrics.Metrics;
 import dev.chat.protocol.Names;
 import dev.chat.protocol.ServerFrames;
@@ -15,6 +16,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.ToIntFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,12 +29,17 @@ import org.slf4j.LoggerFactory;
 final class RedisBroker implements Broker {
 
   private static final Logger LOG = LoggerFactory.getLogger(RedisBroker.class);
+  // How often a cluster subscriber reads the topology when nothing triggered a read.
+  static final long CLUSTER_REFRESH_MS = 5_000;
 
   private final Vertx vertx;
   private final Config config;
   private final String owner;
   private final RedisCommands commands;
-  private final RedisSubscriber subscriber;
+  private final PubSub subscriber;
+  // The standalone subscriber, which this broker probes itself; null on a Redis Cluster, where the
+  // sharded subscriber probes every master itself.
+  private final RedisSubscriber standalone;
   private final RedisDisconnects disconnects;
   private final long probeMs;
   private final Metrics metrics;
@@ -55,9 +62,22 @@ final class RedisBroker implements Broker {
     this.owner = owner;
     this.metrics = metrics;
     this.commands = commands;
-    this.subscriber =
-        new RedisSubscriber(
-            vertx, options, endpoint, config.brokerTimeoutMs(), this::onPush, this::onRestored);
+    if (config.redis().mode() == RedisSettings.Mode.CLUSTER) {
+      this.standalone = null;
+      this.subscriber =
+          new ShardedSubscriber(
+              vertx,
+              config.redis().seeds(),
+              new ShardedSubscriber.Timing(
+                  config.brokerTimeoutMs(), CLUSTER_REFRESH_MS, Math.max(probeMs, 500)),
+              this::onPush,
+              this::onSlotsRestored);
+    } else {
+      this.standalone =
+          new RedisSubscriber(
+              vertx, options, endpoint, config.brokerTimeoutMs(), this::onPush, this::onRestored);
+      this.subscriber = standalone;
+    }
     this.disconnects = new RedisDisconnects(vertx, commands, owner, config.brokerTimeoutMs());
     this.probeMs = probeMs;
   }
@@ -69,16 +89,20 @@ final class RedisBroker implements Broker {
 
   /** Starts the subscriber and its liveness probe. */
   Future<Void> start() {
-    subscriber.subscribe(RedisKeys.probe(owner));
     disconnects.channels().forEach(subscriber::subscribe);
-    probeTimer = vertx.setPeriodic(probeMs, t -> probe());
+    if (standalone != null) {
+      subscriber.subscribe(RedisKeys.probe(owner));
+      probeTimer = vertx.setPeriodic(probeMs, t -> probe());
+    }
     lastProbeSeen = System.currentTimeMillis();
     return subscriber.start();
   }
 
   /** The sentinels confirmed another master (or none): the subscriber follows it. */
   void masterMoved(RedisAddress master) {
-    subscriber.masterMoved(master);
+    if (standalone != null) {
+      standalone.masterMoved(master);
+    }
   }
 
   boolean live() {
@@ -161,7 +185,7 @@ final class RedisBroker implements Broker {
             d.from(),
             c.anyAuthor() ? "1" : "0");
     return commands
-        .evalRoom(RedisScript.CHANGE, keys, args)
+        .evalRoomReplicated(RedisScript.CHANGE, keys, args)
         .compose(
             r ->
                 switch (r.get(0).toInteger()) {
@@ -198,7 +222,9 @@ final class RedisBroker implements Broker {
    * and read receipts, on the room's channel, so Redis Cluster can switch it to SPUBLISH here.
    */
   private Future<Void> publishLive(String channel, byte[] payload) {
-    return commands.send(Request.cmd(Command.PUBLISH).arg(channel).arg(payload)).mapEmpty();
+    return commands
+        .send(Request.cmd(commands.publishCommand()).arg(channel).arg(payload))
+        .mapEmpty();
   }
 
   @Override
@@ -380,6 +406,17 @@ final class RedisBroker implements Broker {
     }
   }
 
+  /**
+   * Cluster mode: the subscriptions of these slots were interrupted and are back; only their rooms
+   * are re-read, and the gap repair from history brings what they missed.
+   */
+  private void onSlotsRestored(Set<Integer> slots) {
+    metrics.subscriberReconnected();
+    if (listener != null) {
+      listener.onResync(room -> slots.contains(Slots.slot(RedisKeys.channel(room))));
+    }
+  }
+
   private void onRestored() {
     metrics.subscriberReconnected();
     // A resync re-registers presence and re-reads rooms over the command connection. After a
@@ -424,7 +461,7 @@ final class RedisBroker implements Broker {
       return;
     }
     if (now - lastProbeSeen > 3 * probeMs) {
-      subscriber.reset("no probe came back for " + (now - lastProbeSeen) + " ms");
+      standalone.reset("no probe came back for " + (now - lastProbeSeen) + " ms");
       return;
     }
     commands.send(Request.cmd(Command.PUBLISH).arg(RedisKeys.probe(owner)).arg("p"));

@@ -39,6 +39,8 @@ final class RedisCommands {
   private final Runnable onConnected;
   private final int replicas;
   private final long replicasTimeoutMs;
+  // Redis Cluster mode: requests go to their slot's master instead (null in standalone mode).
+  private final ClusterRouter cluster;
   private volatile Link connection;
   // The replica-ack group: the connection it runs on, whether a WAIT is out, and who waits for the
   // next one.
@@ -67,6 +69,7 @@ final class RedisCommands {
     this.replicasTimeoutMs = replicasTimeoutMs;
     this.reconnect =
         new RedisReconnect(vertx, options, endpoint, timeoutMs, "command", new Handler());
+    this.cluster = null;
   }
 
   /** The sentinels confirmed another master (or none): a connection elsewhere is dropped. */
@@ -74,18 +77,52 @@ final class RedisCommands {
     reconnect.dropUnlessAt(master);
   }
 
+  /**
+   * Redis Cluster mode: each request goes to its slot's master, and the room scripts read the
+   * identity of the shard master that runs them themselves (see publish.lua). Replica acks are not
+   * supported in this mode (Main refuses them).
+   */
+  RedisCommands(Vertx vertx, ClusterRouter cluster, long timeoutMs, Runnable onConnected) {
+    this.vertx = vertx;
+    this.timeoutMs = timeoutMs;
+    this.onConnected = onConnected;
+    this.replicas = 0;
+    this.replicasTimeoutMs = 0;
+    this.reconnect = null;
+    this.cluster = cluster;
+  }
+
   Future<Void> start() {
+    if (cluster != null) {
+      return cluster.start().onSuccess(v -> onConnected.run());
+    }
     return reconnect.start();
   }
 
   boolean connected() {
-    return connection != null;
+    return cluster != null ? cluster.connected() : connection != null;
+  }
+
+  /**
+   * PUBLISH, or SPUBLISH in cluster mode: shard channels live on their slot's master, where the
+   * cluster subscriber listens, and a script may only publish into its own slot.
+   */
+  Command publishCommand() {
+    return cluster != null ? Command.SPUBLISH : Command.PUBLISH;
+  }
+
+  /** {@link #publishCommand} as a script argument. */
+  String publishArg() {
+    return cluster != null ? "SPUBLISH" : "PUBLISH";
   }
 
   /** A live connection and the identity of the dataset behind it. */
   private record Link(RedisConnection connection, String dataset) {}
 
   Future<Response> send(Request request) {
+    if (cluster != null) {
+      return cluster.send(request).recover(e -> Future.failedFuture(unavailable(e)));
+    }
     Link c = connection;
     if (c == null) {
       return notConnected();
@@ -121,6 +158,9 @@ final class RedisCommands {
    * more).
    */
   Future<Response> eval(RedisScript script, List<String> keys, List<String> args) {
+    if (cluster != null) {
+      return evalOnCluster(script, keys, args);
+    }
     Link c = connection;
     return c == null ? notConnected() : eval(c.connection(), script, keys, args);
   }
@@ -131,6 +171,14 @@ final class RedisCommands {
    * rolled back, and the script starts a new epoch for it.
    */
   Future<Response> evalRoom(RedisScript script, List<String> keys, List<String> args) {
+    if (cluster != null) {
+      // '': the script reads the identity of the shard master it runs on.
+      List<String> withDataset = new ArrayList<>(args.size() + 2);
+      withDataset.addAll(args);
+      withDataset.add("");
+      withDataset.add(publishArg());
+      return evalOnCluster(script, keys, withDataset);
+    }
     Link c = connection;
     if (c == null) {
       return notConnected();
@@ -138,6 +186,7 @@ final class RedisCommands {
     List<String> withDataset = new ArrayList<>(args.size() + 1);
     withDataset.addAll(args);
     withDataset.add(c.dataset());
+    withDataset.add(publishArg());
     return eval(c.connection(), script, keys, withDataset);
   }
 
@@ -148,7 +197,7 @@ final class RedisCommands {
    * WAIT} covers the original).
    */
   Future<Response> evalRoomReplicated(RedisScript script, List<String> keys, List<String> args) {
-    if (replicas == 0) {
+    if (replicas == 0 || cluster != null) {
       return evalRoom(script, keys, args);
     }
     Link c = connection;
@@ -158,6 +207,7 @@ final class RedisCommands {
     List<String> withDataset = new ArrayList<>(args.size() + 1);
     withDataset.addAll(args);
     withDataset.add(c.dataset());
+    withDataset.add(publishArg());
     RedisConnection conn = c.connection();
     Future<Response> first =
         send(conn, scriptRequest(Command.EVALSHA, script.sha1(), keys, withDataset));
@@ -220,6 +270,15 @@ final class RedisCommands {
             });
   }
 
+  private Future<Response> evalOnCluster(RedisScript script, List<String> keys, List<String> args) {
+    return send(scriptRequest(Command.EVALSHA, script.sha1(), keys, args))
+        .recover(
+            e ->
+                e.getMessage() != null && e.getMessage().contains("NOSCRIPT")
+                    ? send(scriptRequest(Command.EVAL, script.source(), keys, args))
+                    : Future.failedFuture(e));
+  }
+
   private Future<Response> eval(
       RedisConnection c, RedisScript script, List<String> keys, List<String> args) {
     return send(c, scriptRequest(Command.EVALSHA, script.sha1(), keys, args))
@@ -232,6 +291,9 @@ final class RedisCommands {
 
   Future<Void> close() {
     connection = null;
+    if (cluster != null) {
+      return cluster.close();
+    }
     return reconnect.close();
   }
 

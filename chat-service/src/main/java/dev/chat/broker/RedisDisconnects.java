@@ -3,7 +3,6 @@ package dev.chat.broker;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
@@ -58,7 +57,7 @@ final class RedisDisconnects {
     p.timer = vertx.setTimer(timeoutMs, t -> finish(id));
     commands
         .send(
-            Request.cmd(Command.PUBLISH)
+            Request.cmd(commands.publishCommand())
                 .arg(RedisKeys.DISCONNECT)
                 .arg(id + "|" + user + "|" + replyChannel))
         .onSuccess(
@@ -107,7 +106,7 @@ final class RedisDisconnects {
     }
     int closed = closer.applyAsInt(request.substring(a + 1, b));
     commands.send(
-        Request.cmd(Command.PUBLISH)
+        Request.cmd(commands.publishCommand())
             .arg(request.substring(b + 1))
             .arg(request.substring(0, a) + "|" + closed));
   }

@@ -84,7 +84,7 @@ final class RedisPresence implements Presence {
         .eval(
             RedisScript.LEAVE,
             List.of(RedisKeys.users(room), RedisKeys.presence(room, who)),
-            List.of(RedisKeys.channel(room), user))
+            List.of(RedisKeys.channel(room), user, commands.publishArg()))
         .mapEmpty();
   }
 

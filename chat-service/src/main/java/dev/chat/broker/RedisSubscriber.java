@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * completes when its bytes are written; only the {@code subscribe} push proves the subscription
  * live, so that push is what completes {@link #subscribe}.
  */
-final class RedisSubscriber {
+final class RedisSubscriber implements PubSub {
 
   private static final Logger LOG = LoggerFactory.getLogger(RedisSubscriber.class);
 
@@ -70,16 +70,19 @@ final class RedisSubscriber {
    * Connects; completes once every wanted channel is confirmed, or fails on the first attempt's
    * error.
    */
-  Future<Void> start() {
+  @Override
+  public Future<Void> start() {
     return reconnect.start();
   }
 
   /** True while connected with every wanted channel confirmed. */
-  boolean live() {
+  @Override
+  public boolean live() {
     return live;
   }
 
-  Future<Void> subscribe(String channel) {
+  @Override
+  public Future<Void> subscribe(String channel) {
     channels.add(channel);
     if (connection == null) {
       return Future.failedFuture(
@@ -92,7 +95,8 @@ final class RedisSubscriber {
     return Deadline.within(vertx, confirmed.future(), timeoutMs, "SUBSCRIBE " + channel);
   }
 
-  Future<Void> unsubscribe(String channel) {
+  @Override
+  public Future<Void> unsubscribe(String channel) {
     if (!channels.remove(channel) || connection == null) {
       return Future.succeededFuture();
     }
@@ -107,7 +111,8 @@ final class RedisSubscriber {
     }
   }
 
-  Future<Void> close() {
+  @Override
+  public Future<Void> close() {
     connection = null;
     live = false;
     failConfirmations();

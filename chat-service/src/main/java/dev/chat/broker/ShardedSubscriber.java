@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * refreshMs} in any case. Once every channel of an interrupted slot is live again, {@code
  * onRestored} names the slot, so the broker can repair from history just the rooms in it.
  */
-public final class ShardedSubscriber {
+public final class ShardedSubscriber implements PubSub {
 
   private static final Logger LOG = LoggerFactory.getLogger(ShardedSubscriber.class);
 
@@ -80,6 +80,7 @@ public final class ShardedSubscriber {
    * Reads the topology and starts the refresh and probe timers; fails if no seed answers, and keeps
    * trying either way.
    */
+  @Override
   public Future<Void> start() {
     refreshTimer = vertx.setPeriodic(timing.refreshMs(), t -> refreshNow());
     probeTimer = vertx.setPeriodic(timing.probeMs(), t -> probe());
@@ -88,6 +89,7 @@ public final class ShardedSubscriber {
   }
 
   /** Completes when the {@code ssubscribe} push for {@code channel} arrived. */
+  @Override
   public Future<Void> subscribe(String channel) {
     if (closed) {
       return Future.failedFuture(new BrokerUnavailableException("subscriber closed"));
@@ -103,6 +105,7 @@ public final class ShardedSubscriber {
     return Deadline.within(vertx, live, timing.timeoutMs(), "SSUBSCRIBE " + channel);
   }
 
+  @Override
   public Future<Void> unsubscribe(String channel) {
     ShardConnection c = subs.forget(channel);
     if (c != null) {
@@ -112,6 +115,7 @@ public final class ShardedSubscriber {
   }
 
   /** True while every wanted channel is confirmed on its slot's master. */
+  @Override
   public boolean live() {
     return topology != null && subs.allLive();
   }
@@ -121,6 +125,7 @@ public final class ShardedSubscriber {
     return topology;
   }
 
+  @Override
   public Future<Void> close() {
     if (closed) {
       return Future.succeededFuture();

@@ -11,10 +11,12 @@ import dev.chat.protocol.Names;
 import dev.chat.protocol.ServerFrames;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -209,8 +211,22 @@ public final class RoomHub implements BrokerListener {
 
   @Override
   public void onResync() {
-    LOG.info("live stream restored, re-reading {} rooms", rooms.size());
-    for (Room room : List.copyOf(rooms.values())) {
+    onResync(room -> true);
+  }
+
+  @Override
+  public void onResync(Predicate<String> affected) {
+    List<Room> resynced = new ArrayList<>();
+    rooms
+        .values()
+        .forEach(
+            r -> {
+              if (affected.test(r.name)) {
+                resynced.add(r);
+              }
+            });
+    LOG.info("live stream restored, re-reading {} of {} rooms", resynced.size(), rooms.size());
+    for (Room room : resynced) {
       if (!Names.isInbox(room.name)) {
         room.localUsers
             .keySet()

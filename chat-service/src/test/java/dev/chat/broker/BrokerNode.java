@@ -55,6 +55,9 @@ final class BrokerNode {
   @SuppressWarnings("ArrayRecordComponent") // read as text, never compared
   record Signalled(String room, Signal.Kind kind, String user, byte[] frame) implements Event {}
 
+  /** A resync of only the rooms {@code affected} accepts (a Redis Cluster shard came back). */
+  record ShardResync(Predicate<String> affected) implements Event {}
+
   private final Context context;
   private final Thread loop;
   private final Backend backend;
@@ -166,7 +169,13 @@ final class BrokerNode {
   }
 
   int resyncs() {
-    return only(Resync.class, r -> true).size();
+    return only(Resync.class, r -> true).size() + only(ShardResync.class, r -> true).size();
+  }
+
+  /** Whether a resync so far covered {@code room}. */
+  boolean resynced(String room) {
+    return !only(Resync.class, r -> true).isEmpty()
+        || only(ShardResync.class, r -> r.affected().test(room)).size() > 0;
   }
 
   /** Waits until {@code room} has at least {@code count} live messages; returns them all. */
@@ -311,6 +320,12 @@ final class BrokerNode {
     public void onResync() {
       checkLoop("onResync");
       events.add(new Resync());
+    }
+
+    @Override
+    public void onResync(Predicate<String> affected) {
+      checkLoop("onResync");
+      events.add(new ShardResync(affected));
     }
   }
 }

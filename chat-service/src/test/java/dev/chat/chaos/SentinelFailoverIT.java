@@ -6,12 +6,10 @@ import dev.chat.testing.ChatNode;
 import dev.chat.testing.RedisSentinels;
 import dev.chat.testing.RedisServer;
 import dev.chat.testing.RespClient;
-import io.vertx.core.Context;
-import io.vertx.core.Vertx;
-import io.vertx.core.VertxOptions;
-import io.vertx.core.http.WebSocketClient;
-import io.vertx.core.http.WebSocketClientOptions;
+import dev.chat.testing.ResumingChatClient;
+import dev.chat.testing.ResumingClients;
 import io.vertx.core.json.JsonObject;
+import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -23,6 +21,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
@@ -59,10 +58,8 @@ class SentinelFailoverIT {
   private final String run = UUID.randomUUID().toString().substring(0, 6);
   private final AtomicIntegerArray ports = new AtomicIntegerArray(NODES);
   private final ChatNode[] nodes = new ChatNode[NODES];
-  private final List<ChaosClient> clients = new ArrayList<>();
-  private final Ledger ledger = new Ledger();
-  private Vertx vertx;
-  private Context loop;
+  private ResumingClients fleet;
+  private List<ResumingChatClient> clients = List.of();
 
   @BeforeAll
   static void startSentinels() {
@@ -77,22 +74,9 @@ class SentinelFailoverIT {
   }
 
   @AfterEach
-  void stop() throws Exception {
-    if (loop != null) {
-      onLoop(
-          () -> {
-            clients.forEach(ChaosClient::shutdown);
-            return null;
-          });
-    }
-    if (vertx != null) {
-      vertx
-          .close()
-          .toCompletionStage()
-          .toCompletableFuture()
-          .orTimeout(10, TimeUnit.SECONDS)
-          .exceptionally(e -> null)
-          .join();
+  void stop() {
+    if (fleet != null) {
+      fleet.close();
     }
     for (ChatNode node : nodes) {
       if (node != null) {
@@ -125,26 +109,22 @@ class SentinelFailoverIT {
             CompletableFuture.runAsync(() -> nodes[1] = node(1, replicasAck)))
         .get(60, TimeUnit.SECONDS);
     startClients();
-    awaitClients("all clients joined", ChaosClient::healthy);
+    awaitClients("all clients joined", ResumingChatClient::healthy);
     Thread.sleep(TRAFFIC.toMillis());
 
     Map<String, String> epochs = epochs();
-    long ackedBefore = onLoop(() -> (long) ledger.acks.size());
-    long killedAt = ChaosClient.now();
+    long ackedBefore = onLoop(() -> (long) Ledger.sum(clients, ResumingChatClient::ackedCount));
+    long killedAt = ResumingChatClient.now();
     RedisServer killed = sentinels.killMaster();
-    long failedOverMs = ChaosClient.now() - killedAt;
+    long failedOverMs = ResumingChatClient.now() - killedAt;
     // A promotion is a new dataset (master_replid): every room starts a new epoch, announced.
     awaitClients(
         "every client moved to a new epoch",
-        c -> c.healthy() && c.epoch != null && !c.epoch.equals(epochs.get(c.user)));
-    long recoveredMs = ChaosClient.now() - killedAt;
+        c -> c.healthy() && c.epoch() != null && !c.epoch().equals(epochs.get(c.user())));
+    long recoveredMs = ResumingChatClient.now() - killedAt;
     Thread.sleep(TRAFFIC.toMillis());
-    onLoop(
-        () -> {
-          clients.forEach(ChaosClient::stopSending);
-          return null;
-        });
-    awaitClients("every send acked", ChaosClient::idle);
+    fleet.sending(false);
+    awaitClients("every send acked", ResumingChatClient::allAcked);
     Map<String, Ledger.RoomHistory> rooms = awaitCaughtUp();
 
     // Without replica acks, what the master acked in its last moments may not have reached the
@@ -153,7 +133,7 @@ class SentinelFailoverIT {
         lossAllowed
             ? List.of(new Ledger.Loss("failover", killedAt - 2_000, killedAt + 1_000))
             : List.of();
-    Ledger.Report report = onLoop(() -> ledger.verify(rooms, clients, losses));
+    Ledger.Report report = onLoop(() -> new Ledger().verify(rooms, clients, losses));
     String summary =
         "sentinel failover, replicas ack "
             + replicasAck
@@ -172,7 +152,9 @@ class SentinelFailoverIT {
     assertThat(report.acked()).as("every send acked").isEqualTo(report.sent());
     assertThat(report.acked()).as("acked after the failover").isGreaterThan(ackedBefore);
     assertThat(report.resets()).as("clients told of the new epoch").isGreaterThanOrEqualTo(CLIENTS);
-    assertThat(onLoop(() -> ledger.sameEpochResets)).as("resumes refused within an epoch").isZero();
+    assertThat(onLoop(() -> Ledger.sum(clients, ResumingChatClient::sameEpochResets)))
+        .as("resumes refused within an epoch")
+        .isZero();
     sentinels.restart(killed);
     return report;
   }
@@ -200,44 +182,28 @@ class SentinelFailoverIT {
     return node;
   }
 
-  private void startClients() throws Exception {
-    vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1));
-    loop = vertx.getOrCreateContext();
-    WebSocketClient sockets =
-        vertx.createWebSocketClient(
-            new WebSocketClientOptions().setMaxConnections(CLIENTS * 2).setConnectTimeout(2_000));
-    onLoop(
-        () -> {
-          for (int i = 0; i < CLIENTS; i++) {
-            ChaosClient c =
-                new ChaosClient(
-                    "u" + i + "-" + run,
-                    "sentinel-" + run + "-" + (i % ROOMS),
-                    i % NODES,
-                    vertx,
-                    sockets,
-                    ports::get,
-                    NODES,
-                    HISTORY_ON_JOIN,
-                    SEND_EVERY_MS,
-                    ledger);
-            clients.add(c);
-            c.connect();
-          }
-          vertx.setPeriodic(
-              50,
-              t -> {
-                long now = ChaosClient.now();
-                clients.forEach(c -> c.tick(now));
-              });
-          return null;
-        });
+  private void startClients() {
+    ResumingChatClient.Settings settings =
+        ResumingChatClient.Settings.sendingEvery(SEND_EVERY_MS).historyOnJoin(HISTORY_ON_JOIN);
+    fleet = ResumingClients.start(settings.expectingDataLoss());
+    for (int i = 0; i < CLIENTS; i++) {
+      List<Function<String, URI>> endpoints = new ArrayList<>();
+      for (int k = 0; k < NODES; k++) {
+        int node = (i + k) % NODES;
+        endpoints.add(user -> URI.create("ws://127.0.0.1:" + ports.get(node) + "/ws?user=" + user));
+      }
+      fleet.add("u" + i + "-" + run, "sentinel-" + run + "-" + (i % ROOMS), endpoints);
+    }
+    clients = fleet.clients();
+    fleet.sending(true);
   }
 
   private Map<String, String> epochs() throws Exception {
     return onLoop(
         () ->
-            clients.stream().collect(Collectors.toMap(c -> c.user, c -> String.valueOf(c.epoch))));
+            clients.stream()
+                .collect(
+                    Collectors.toMap(ResumingChatClient::user, c -> String.valueOf(c.epoch()))));
   }
 
   private Map<String, Ledger.RoomHistory> awaitCaughtUp() throws Exception {
@@ -251,12 +217,12 @@ class SentinelFailoverIT {
                   clients.stream()
                       .filter(
                           c -> {
-                            Ledger.RoomHistory r = rooms.get(c.room);
+                            Ledger.RoomHistory r = rooms.get(c.room());
                             return !c.healthy()
-                                || !r.epoch().equals(c.epoch)
-                                || c.lastSeq != r.head();
+                                || !r.epoch().equals(c.epoch())
+                                || c.lastSeq() != r.head();
                           })
-                      .map(c -> c.describe() + " (room head " + rooms.get(c.room).head() + ")")
+                      .map(c -> c.describe() + " (room head " + rooms.get(c.room()).head() + ")")
                       .toList());
       if (behind.isEmpty()) {
         return rooms;
@@ -292,7 +258,7 @@ class SentinelFailoverIT {
     return rooms;
   }
 
-  private void awaitClients(String what, Predicate<ChaosClient> condition) throws Exception {
+  private void awaitClients(String what, Predicate<ResumingChatClient> condition) throws Exception {
     long deadline = System.nanoTime() + RECOVERY.toNanos();
     while (System.nanoTime() < deadline) {
       if (onLoop(() -> clients.stream().allMatch(condition))) {
@@ -305,7 +271,7 @@ class SentinelFailoverIT {
             () ->
                 clients.stream()
                     .filter(condition.negate())
-                    .map(ChaosClient::describe)
+                    .map(ResumingChatClient::describe)
                     .limit(5)
                     .toList());
     throw new AssertionError(
@@ -316,21 +282,12 @@ class SentinelFailoverIT {
             + "; e.g. "
             + state
             + "; closes "
-            + onLoop(() -> new TreeMap<>(ledger.closeCodes))
+            + onLoop(() -> Ledger.closeCodes(clients))
             + ", errors "
-            + onLoop(() -> new TreeMap<>(ledger.errors)));
+            + onLoop(() -> Ledger.errors(clients)));
   }
 
-  private <T> T onLoop(Callable<T> task) throws Exception {
-    CompletableFuture<T> result = new CompletableFuture<>();
-    loop.runOnContext(
-        v -> {
-          try {
-            result.complete(task.call());
-          } catch (Throwable e) {
-            result.completeExceptionally(e);
-          }
-        });
-    return result.get(10, TimeUnit.SECONDS);
+  private <T> T onLoop(Callable<T> task) {
+    return fleet.onLoop(task);
   }
 }
