@@ -7,6 +7,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -42,10 +44,48 @@ final class ComposeFile {
     return services.get(name);
   }
 
-  /** The services built from chat-service/Dockerfile, by name. */
-  Map<String, Map<String, Object>> chatServices() {
-    Map<String, Map<String, Object>> chats = new LinkedHashMap<>();
+  /**
+   * The services of one profile, by name: for {@code null} those that list none (what a plain
+   * {@code docker compose up} starts), else those that list {@code profile}.
+   */
+  Map<String, Map<String, Object>> services(String profile) {
+    Map<String, Map<String, Object>> selected = new LinkedHashMap<>();
     services()
+        .forEach(
+            (name, body) -> {
+              List<String> profiles = profiles(body);
+              if (profile == null ? profiles.isEmpty() : profiles.contains(profile)) {
+                selected.put(name, body);
+              }
+            });
+    return selected;
+  }
+
+  /** Every profile some service lists. */
+  Set<String> profileNames() {
+    Set<String> names = new TreeSet<>();
+    services().values().forEach(body -> names.addAll(profiles(body)));
+    return names;
+  }
+
+  static List<String> profiles(Map<String, Object> service) {
+    Object raw = service.get("profiles");
+    if (raw == null) {
+      return List.of();
+    }
+    assertThat(raw).as("profiles").isInstanceOf(List.class);
+    return ((List<?>) raw).stream().map(String::valueOf).toList();
+  }
+
+  /** The services of the default topology (no profile) built from chat-service/Dockerfile. */
+  Map<String, Map<String, Object>> chatServices() {
+    return chatServices(null);
+  }
+
+  /** The services of {@code profile} (see {@link #services(String)}) built from the Dockerfile. */
+  Map<String, Map<String, Object>> chatServices(String profile) {
+    Map<String, Map<String, Object>> chats = new LinkedHashMap<>();
+    services(profile)
         .forEach(
             (name, body) -> {
               if (body.get("build") instanceof Map<?, ?> build
@@ -91,6 +131,24 @@ final class ComposeFile {
       }
     }
     return mounts;
+  }
+
+  /** The service's command in exec form (a list), which every service here uses. */
+  static List<String> command(Map<String, Object> service, String name) {
+    Object raw = service.get("command");
+    assertThat(raw).as("%s command in exec form", name).isInstanceOf(List.class);
+    return ((List<?>) raw).stream().map(String::valueOf).toList();
+  }
+
+  /** The value after {@code option} in a command line, or null if the option is absent. */
+  static String option(List<String> command, String option) {
+    int i = command.indexOf(option);
+    assertThat(i).as("%s given once", option).isEqualTo(command.lastIndexOf(option));
+    if (i < 0) {
+      return null;
+    }
+    assertThat(i + 1).as("%s has a value", option).isLessThan(command.size());
+    return command.get(i + 1);
   }
 
   /** The healthcheck's test as an argument list (CMD form). */

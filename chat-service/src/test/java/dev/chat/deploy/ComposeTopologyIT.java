@@ -82,7 +82,9 @@ class ComposeTopologyIT {
     for (int attempt = 1; nginx == null; attempt++) {
       int listenPort = Ports.freePort();
       try {
-        nginx = NginxServer.startHttp(localServerBlock(compose, ports, listenPort), listenPort);
+        nginx =
+            NginxServer.startHttp(
+                localServerBlock(compose, "nginx", ports, listenPort), listenPort);
       } catch (IllegalStateException e) {
         if (attempt == 3 || !String.valueOf(e.getMessage()).contains("Address already in use")) {
           throw e;
@@ -92,12 +94,12 @@ class ComposeTopologyIT {
   }
 
   /**
-   * compose.conf with each mount's container path, each chat service and the listen port made
-   * local.
+   * The server block of the nginx service {@code nginxService} (compose.conf for "nginx") with each
+   * mount's container path, each chat service and the listen port made local.
    */
-  private static String localServerBlock(
-      ComposeFile compose, Map<String, Integer> ports, int listenPort) {
-    Map<String, Object> service = compose.service("nginx");
+  static String localServerBlock(
+      ComposeFile compose, String nginxService, Map<String, Integer> ports, int listenPort) {
+    Map<String, Object> service = compose.service(nginxService);
     String block = null;
     Map<String, String> paths = new LinkedHashMap<>();
     for (ComposeFile.Mount m : ComposeFile.bindMounts(service)) {

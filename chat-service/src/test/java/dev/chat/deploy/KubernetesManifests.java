@@ -20,6 +20,7 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
@@ -43,22 +44,26 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  * misspelt {@code readinesProbe} through. The mapper here removes the any-setter from every bean,
  * and turns off the scalar coercions (a quoted {@code "3"} for an integer, a bare number for a
  * string) that the API server would refuse too.
+ *
+ * <p>An HTTPRoute is a custom resource: the fabric8 model also has the experimental channel's
+ * fields, so it is first held to the standard channel's CRD schema ({@link GatewayApiSchema}).
  */
 final class KubernetesManifests {
 
   /** The kinds the deployment uses, by {@code apiVersion/kind}; any other is a failure. */
   static final Map<String, Class<? extends HasMetadata>> KINDS =
-      Map.of(
-          "v1/Namespace", Namespace.class,
-          "v1/ConfigMap", ConfigMap.class,
-          "v1/Secret", Secret.class,
-          "v1/Service", Service.class,
-          "apps/v1/Deployment", Deployment.class,
-          "apps/v1/StatefulSet", StatefulSet.class,
-          "networking.k8s.io/v1/Ingress", Ingress.class,
-          "networking.k8s.io/v1/NetworkPolicy", NetworkPolicy.class,
-          "policy/v1/PodDisruptionBudget", PodDisruptionBudget.class,
-          "autoscaling/v2/HorizontalPodAutoscaler", HorizontalPodAutoscaler.class);
+      Map.ofEntries(
+          Map.entry("v1/Namespace", Namespace.class),
+          Map.entry("v1/ConfigMap", ConfigMap.class),
+          Map.entry("v1/Secret", Secret.class),
+          Map.entry("v1/Service", Service.class),
+          Map.entry("apps/v1/Deployment", Deployment.class),
+          Map.entry("apps/v1/StatefulSet", StatefulSet.class),
+          Map.entry("networking.k8s.io/v1/Ingress", Ingress.class),
+          Map.entry("networking.k8s.io/v1/NetworkPolicy", NetworkPolicy.class),
+          Map.entry("policy/v1/PodDisruptionBudget", PodDisruptionBudget.class),
+          Map.entry("autoscaling/v2/HorizontalPodAutoscaler", HorizontalPodAutoscaler.class),
+          Map.entry("gateway.networking.k8s.io/v1/HTTPRoute", HTTPRoute.class));
 
   static final ObjectMapper STRICT = strictMapper();
 
@@ -133,6 +138,17 @@ final class KubernetesManifests {
     Class<? extends HasMetadata> type = KINDS.get(key);
     if (type == null) {
       throw new AssertionError("unexpected kind " + key + " (known: " + KINDS.keySet() + ")");
+    }
+    if (type == HTTPRoute.class) {
+      List<String> violations = GatewayApiSchema.violations(doc);
+      if (!violations.isEmpty()) {
+        throw new AssertionError(
+            key
+                + " does not match the Gateway API "
+                + GatewayApiSchema.source()
+                + " schema: "
+                + String.join("; ", violations));
+      }
     }
     try {
       return STRICT.convertValue(doc, type);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.chat.config.Config;
+import dev.chat.config.RedisSettings;
 import dev.chat.testing.ChatNode;
 import dev.chat.testing.RedisServer;
 import io.fabric8.kubernetes.api.model.ConfigMap;
@@ -30,9 +31,13 @@ import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPBackendRef;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteRule;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressBackend;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyEgressRule;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyIngressRule;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPeer;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
@@ -41,18 +46,21 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
@@ -705,6 +713,424 @@ class KubernetesManifestsIT {
     assertThat(chatConfig.instances())
         .as("event loops per pod")
         .isLessThanOrEqualTo((int) Math.ceil(cpuLimit));
+  }
+
+  // --- the overlays ----------------------------------------------------------------------------
+
+  /**
+   * One overlay in k8s-overlays/, rendered and read as strictly as the base: what it adds, drops
+   * and changes, and that the pods still get a configuration the service accepts.
+   */
+  @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+  abstract class Overlay {
+
+    private final String dir;
+    List<HasMetadata> rendered;
+    Map<String, String> env;
+    Config config;
+
+    Overlay(String dir) {
+      this.dir = dir;
+    }
+
+    /** Objects of the base this overlay removes, as Kind/name. */
+    abstract Set<String> dropped();
+
+    /** Objects it adds, as Kind/name. */
+    abstract Set<String> added();
+
+    /** ConfigMap keys it sets or changes. */
+    abstract Set<String> changedSettings();
+
+    @BeforeAll
+    void renderOverlay() {
+      rendered = KubernetesManifests.parseAll(KubernetesManifests.render(Repo.path(dir)));
+      Deployment deployment = one(rendered, Deployment.class, "chat");
+      env = new LinkedHashMap<>();
+      Container c = container(deployment.getSpec().getTemplate(), "chat");
+      for (EnvFromSource source : c.getEnvFrom()) {
+        if (source.getConfigMapRef() != null) {
+          env.putAll(one(rendered, ConfigMap.class, source.getConfigMapRef().getName()).getData());
+        }
+      }
+      Map<String, String> operator = new LinkedHashMap<>(env);
+      operator.put("CHAT_JWT_SECRET", REAL_SECRET);
+      operator.put("CHAT_NODE_ID", "chat-5d8f7c9b6d-x2x9q");
+      config = ServiceEnvironment.config(operator);
+    }
+
+    @Test
+    @DisplayName(
+        "renders the base less what it drops plus what it adds, strictly read, in the chat namespace")
+    void rendersTheBaseWithItsChanges() {
+      Set<String> expected = new TreeSet<>(names(objects));
+      assertThat(expected).containsAll(dropped());
+      expected.removeAll(dropped());
+      expected.addAll(added());
+      assertThat(names(rendered)).containsExactlyInAnyOrderElementsOf(expected);
+      rendered.stream()
+          .filter(o -> !(o instanceof Namespace))
+          .forEach(
+              o ->
+                  assertThat(o.getMetadata().getNamespace())
+                      .as("namespace of %s", o.getMetadata().getName())
+                      .isEqualTo(NAMESPACE));
+    }
+
+    @Test
+    @DisplayName(
+        "changes only its own settings; every one is a variable the service reads, and the whole a configuration it accepts")
+    void settings() {
+      Map<String, String> base = new LinkedHashMap<>();
+      for (HasMetadata o : objects) {
+        if (o instanceof ConfigMap m && m.getMetadata().getName().startsWith("chat-config-")) {
+          base.putAll(m.getData());
+        }
+      }
+      Set<String> changed = new TreeSet<>();
+      env.forEach(
+          (k, v) -> {
+            if (!v.equals(base.get(k))) {
+              changed.add(k);
+            }
+          });
+      assertThat(changed).containsExactlyInAnyOrderElementsOf(changedSettings());
+      assertThat(base.keySet()).allSatisfy(k -> assertThat(env).containsKey(k));
+      assertThat(env.keySet()).allSatisfy(k -> assertThat(ServiceEnvironment.allowed(k)).isTrue());
+      assertThat(config).isNotNull();
+    }
+  }
+
+  /** An overlay whose Redis lives outside: the bundled one is gone and egress is fenced. */
+  abstract class ExternalRedisOverlay extends Overlay {
+
+    ExternalRedisOverlay(String dir) {
+      super(dir);
+    }
+
+    /** TCP ports (or first-last ranges) the chat pods may reach Redis on, besides DNS. */
+    abstract List<int[]> redisPorts();
+
+    @Override
+    Set<String> dropped() {
+      return Set.of(
+          "StatefulSet/redis", "Service/redis", "Service/redis-headless", "NetworkPolicy/redis");
+    }
+
+    @Override
+    Set<String> added() {
+      return Set.of("NetworkPolicy/chat-egress");
+    }
+
+    @Test
+    @DisplayName(
+        "NetworkPolicy chat-egress lets the chat pods reach DNS and the Redis ports only, every port CHAT_REDIS_URL names among them")
+    void egressReachesRedisOnly() {
+      Map<String, String> chatPods =
+          one(rendered, Deployment.class, "chat").getSpec().getTemplate().getMetadata().getLabels();
+      NetworkPolicy policy = one(rendered, NetworkPolicy.class, "chat-egress");
+      assertThat(matches(policy.getSpec().getPodSelector(), chatPods)).isTrue();
+      assertThat(policy.getSpec().getPolicyTypes()).containsExactly("Egress");
+      List<int[]> tcp = new ArrayList<>();
+      Set<String> dns = new TreeSet<>();
+      for (NetworkPolicyEgressRule rule : policy.getSpec().getEgress()) {
+        assertThat(rule.getPorts()).as("every egress rule names its ports").isNotEmpty();
+        rule.getPorts()
+            .forEach(
+                p -> {
+                  assertThat(p.getPort().getIntVal()).as("a port number").isNotNull();
+                  int port = p.getPort().getIntVal();
+                  if (port == 53) {
+                    dns.add(p.getProtocol());
+                    assertThat(p.getEndPort()).isNull();
+                  } else {
+                    assertThat(p.getProtocol()).isEqualTo("TCP");
+                    tcp.add(new int[] {port, p.getEndPort() == null ? port : p.getEndPort()});
+                  }
+                });
+      }
+      assertThat(dns).containsExactlyInAnyOrder("UDP", "TCP");
+      assertThat(tcp)
+          .extracting(r -> r[0] + "-" + r[1])
+          .containsExactlyInAnyOrderElementsOf(
+              redisPorts().stream().map(r -> r[0] + "-" + r[1]).toList());
+      for (String seed : config.redis().seeds()) {
+        int port = URI.create(seed).getPort() == -1 ? 6379 : URI.create(seed).getPort();
+        assertThat(tcp).as("egress to %s", seed).anyMatch(r -> r[0] <= port && port <= r[1]);
+      }
+    }
+
+    @Test
+    @DisplayName("no seed is the dropped bundled Redis, and no object still refers to it")
+    void nothingReferencesTheBundledRedis() {
+      assertThat(config.redis().seeds())
+          .hasSizeGreaterThanOrEqualTo(2)
+          .allSatisfy(
+              seed -> assertThat(URI.create(seed).getHost()).isNotIn("redis", "redis-headless"));
+      assertThat(rendered).noneMatch(o -> o.getMetadata().getName().startsWith("redis"));
+    }
+  }
+
+  @Nested
+  @DisplayName("k8s-overlays/cluster: an external or managed Redis Cluster")
+  class ClusterOverlay extends ExternalRedisOverlay {
+
+    ClusterOverlay() {
+      super("k8s-overlays/cluster");
+    }
+
+    @Override
+    Set<String> changedSettings() {
+      return Set.of("CHAT_REDIS_MODE", "CHAT_REDIS_URL");
+    }
+
+    @Override
+    List<int[]> redisPorts() {
+      // a cluster's client port (own, ElastiCache, Memorystore's discovery endpoint); Memorystore
+      // for Redis Cluster's node ports; Azure Managed Redis, with the OSS cluster policy's range
+      return List.of(
+          new int[] {6379, 6379},
+          new int[] {11000, 13047},
+          new int[] {10000, 10000},
+          new int[] {8500, 8599});
+    }
+
+    @Test
+    @DisplayName("the pods run CHAT_REDIS_MODE=cluster on a seed list, without replica acks")
+    void clusterMode() {
+      assertThat(config.redis().mode()).isEqualTo(RedisSettings.Mode.CLUSTER);
+      assertThat(config.redis().replicasAck())
+          .as("the service refuses CHAT_REDIS_REPLICAS_ACK in cluster mode")
+          .isZero();
+    }
+  }
+
+  @Nested
+  @DisplayName("k8s-overlays/sentinel: an external or managed Redis Sentinel")
+  class SentinelOverlay extends ExternalRedisOverlay {
+
+    SentinelOverlay() {
+      super("k8s-overlays/sentinel");
+    }
+
+    @Override
+    Set<String> changedSettings() {
+      return Set.of(
+          "CHAT_REDIS_MODE",
+          "CHAT_REDIS_URL",
+          "CHAT_REDIS_SENTINEL_MASTER",
+          "CHAT_REDIS_REPLICAS_ACK",
+          "CHAT_REDIS_REPLICAS_ACK_TIMEOUT_MS");
+    }
+
+    @Override
+    List<int[]> redisPorts() {
+      // the sentinels, and the data nodes they name
+      return List.of(new int[] {26379, 26379}, new int[] {6379, 6379});
+    }
+
+    @Test
+    @DisplayName("the pods ask three sentinels for the master, and wait for a replica's ack")
+    void sentinelMode() {
+      assertThat(config.redis().mode()).isEqualTo(RedisSettings.Mode.SENTINEL);
+      assertThat(config.redis().seeds()).hasSize(3);
+      assertThat(config.redis().replicasAck()).isPositive();
+    }
+  }
+
+  @Nested
+  @DisplayName("k8s-overlays/gateway: a Gateway API HTTPRoute in place of the Ingresses")
+  class GatewayOverlay extends Overlay {
+
+    GatewayOverlay() {
+      super("k8s-overlays/gateway");
+    }
+
+    @Override
+    Set<String> dropped() {
+      return Set.of("Ingress/chat", "Ingress/chat-metrics", "Ingress/chat-api");
+    }
+
+    @Override
+    Set<String> added() {
+      return Set.of("HTTPRoute/chat");
+    }
+
+    @Override
+    Set<String> changedSettings() {
+      return Set.of();
+    }
+
+    private HTTPRoute route() {
+      return one(rendered, HTTPRoute.class, "chat");
+    }
+
+    private Optional<HTTPRouteRule> ruleFor(String type, String path) {
+      return route().getSpec().getRules().stream()
+          .filter(
+              r ->
+                  r.getMatches().stream()
+                      .anyMatch(
+                          m ->
+                              m.getPath() != null
+                                  && type.equals(m.getPath().getType())
+                                  && path.equals(m.getPath().getValue())))
+          .findFirst();
+    }
+
+    @Test
+    @DisplayName("browsers may open sockets only from the route's host names, over https")
+    void allowedOriginsAreTheRouteHosts() {
+      assertThat(route().getSpec().getHostnames()).isNotEmpty();
+      assertThat(config.allowedOrigins())
+          .containsExactlyInAnyOrderElementsOf(
+              route().getSpec().getHostnames().stream().map(h -> "https://" + h).toList());
+      assertThat(route().getSpec().getParentRefs())
+          .singleElement()
+          .satisfies(p -> assertThat(p.getKind()).isEqualTo("Gateway"));
+    }
+
+    @Test
+    @DisplayName(
+        "/ws has no request timeouts (a socket lives for hours); every other forwarding rule has the Ingress' 120 s; every backend is the Service chat's public port")
+    void timeoutsMatchTheIngress() {
+      HTTPRouteRule ws =
+          ruleFor("Exact", "/ws").orElseThrow(() -> new AssertionError("no /ws rule"));
+      assertThat(GatewayApiSchema.duration(ws.getTimeouts().getRequest())).isZero();
+      assertThat(GatewayApiSchema.duration(ws.getTimeouts().getBackendRequest())).isZero();
+      Ingress ingress = one(Ingress.class, "chat");
+      Duration ingressTimeout =
+          Duration.ofSeconds(
+              Long.parseLong(
+                  ingress
+                      .getMetadata()
+                      .getAnnotations()
+                      .get("nginx.ingress.kubernetes.io/proxy-read-timeout")));
+      long floorMs = config.heartbeatTimeoutMs() + config.heartbeatIntervalMs();
+      assertThat(ingressTimeout.toMillis()).isGreaterThanOrEqualTo(floorMs);
+      Service service = one(rendered, Service.class, "chat");
+      Container chatPod =
+          container(one(rendered, Deployment.class, "chat").getSpec().getTemplate(), "chat");
+      int routed = 0;
+      for (HTTPRouteRule rule : route().getSpec().getRules()) {
+        if (rule.getBackendRefs().isEmpty()) {
+          continue;
+        }
+        routed++;
+        for (HTTPBackendRef b : rule.getBackendRefs()) {
+          assertThat(b.getKind()).isIn(null, "Service");
+          assertThat(b.getName()).isEqualTo("chat");
+          ServicePort port =
+              service.getSpec().getPorts().stream()
+                  .filter(p -> p.getPort().equals(b.getPort()))
+                  .findFirst()
+                  .orElseThrow(() -> new AssertionError("Service chat has no port " + b.getPort()));
+          assertThat(resolvePort(chatPod, port.getTargetPort())).isEqualTo(config.port());
+        }
+        if (!rule.equals(ws)) {
+          assertThat(rule.getTimeouts()).as("a forwarding rule's timeouts").isNotNull();
+          assertThat(GatewayApiSchema.duration(rule.getTimeouts().getRequest()))
+              .isEqualTo(ingressTimeout);
+          assertThat(GatewayApiSchema.duration(rule.getTimeouts().getBackendRequest()))
+              .isEqualTo(ingressTimeout);
+        }
+      }
+      assertThat(routed).as("rules that forward: /ws and the rest").isEqualTo(2);
+      assertThat(ruleFor("PathPrefix", "/")).isPresent();
+    }
+
+    @Test
+    @DisplayName(
+        "/metrics and /api are matched by a rule that forwards nothing, as the Ingresses refuse them")
+    void metricsAndApiAreRefused() {
+      for (String[] match :
+          List.of(new String[] {"Exact", "/metrics"}, new String[] {"PathPrefix", "/api"})) {
+        HTTPRouteRule rule =
+            ruleFor(match[0], match[1])
+                .orElseThrow(() -> new AssertionError("no rule for " + String.join(" ", match)));
+        assertThat(rule.getBackendRefs()).as("%s forwards nothing", match[1]).isEmpty();
+        assertThat(rule.getFilters()).as("and answers nothing of its own").isEmpty();
+      }
+      // The base's refusals are the same paths.
+      assertThat(
+              one(Ingress.class, "chat-metrics").getSpec().getRules().get(0).getHttp().getPaths())
+          .extracting(p -> p.getPath())
+          .containsExactly("/metrics");
+      assertThat(one(Ingress.class, "chat-api").getSpec().getRules().get(0).getHttp().getPaths())
+          .extracting(p -> p.getPath())
+          .containsExactly("/api");
+    }
+
+    @Test
+    @DisplayName("the route pins no session (no stickiness) and uses standard-channel fields only")
+    void noStickinessStandardOnly() {
+      for (HTTPRouteRule rule : route().getSpec().getRules()) {
+        assertThat(rule.getSessionPersistence()).isNull();
+        assertThat(rule.getRetry()).isNull();
+      }
+    }
+
+    @Test
+    @DisplayName(
+        "the schema check rejects a misspelt field, an experimental field, a bad duration and a backend timeout above the request's")
+    void schemaCheckCanFail() {
+      String route =
+          """
+          apiVersion: gateway.networking.k8s.io/v1
+          kind: HTTPRoute
+          metadata: {name: x}
+          spec:
+            parentRefs: [{name: public}]
+            rules:
+              - backendRefs: [{name: chat, port: 80}]
+                timeouts: {request: 10s, backendRequest: 5s}
+          """;
+      assertThat(KubernetesManifests.parseAll(route)).hasSize(1);
+      assertThatThrownBy(
+              () -> KubernetesManifests.parseAll(route.replace("backendRefs", "backendRef")))
+          .hasMessageContaining("unknown field");
+      assertThatThrownBy(
+              () ->
+                  KubernetesManifests.parseAll(
+                      route.replace("timeouts:", "retry: {attempts: 2}\n      timeouts:")))
+          .hasMessageContaining(".retry: unknown field");
+      assertThatThrownBy(() -> KubernetesManifests.parseAll(route.replace("10s", "10 s")))
+          .hasMessageContaining("does not match");
+      assertThatThrownBy(() -> KubernetesManifests.parseAll(route.replace("5s", "20s")))
+          .hasMessageContaining("backendRequest timeout cannot be longer");
+      assertThatThrownBy(
+              () -> KubernetesManifests.parseAll(route.replace("port: 80", "port: \"80\"")))
+          .hasMessageContaining("where the schema wants integer");
+      assertThatThrownBy(
+              () ->
+                  KubernetesManifests.parseAll(
+                      route.replace("parentRefs: [{name: public}]", "parentRefs: [{}]")))
+          .hasMessageContaining(".name: required");
+    }
+  }
+
+  private static Set<String> names(List<HasMetadata> objects) {
+    Set<String> names = new TreeSet<>();
+    for (HasMetadata o : objects) {
+      String name = o.getMetadata().getName();
+      if (o instanceof ConfigMap && name.startsWith("chat-config-")) {
+        name = "chat-config-<hash>";
+      }
+      names.add(o.getKind() + "/" + name);
+    }
+    return names;
+  }
+
+  private static <T extends HasMetadata> T one(
+      List<HasMetadata> objects, Class<T> type, String name) {
+    List<T> found =
+        objects.stream()
+            .filter(type::isInstance)
+            .map(type::cast)
+            .filter(o -> o.getMetadata().getName().equals(name))
+            .toList();
+    assertThat(found).as("%s %s in the rendered manifests", type.getSimpleName(), name).hasSize(1);
+    return found.get(0);
   }
 
   // --- helpers ---------------------------------------------------------------------------------
