@@ -151,7 +151,7 @@ start_redis() {
   REDIS_PORTS=(); REDIS_PIDS=()
   if [ "$masters" = 0 ]; then
     start_redis_node redis "$(free_port)"
-    OURS_REDIS_ENV=(CHAT_REDIS_URL="redis://127.0.0.1:$REDIS_PORT")
+    OURS_REDIS_ENV=(CHAT_REDIS_URL="redis://127.0.0.1:${REDIS_PORTS[0]}")
   else
     local i
     for i in $(seq 1 "$masters"); do start_redis_node "redis-$i" "$(free_cluster_port)" --cluster-enabled yes \
