@@ -29,6 +29,7 @@
 # scenario's generator options, e.g. BENCH_BIGROOM_OPTS='--members 500 --rates 5 --step-seconds 5';
 # for steady they replace the durations, the case still gives --members and --rate),
 # FLOOR_THREADS (the floor server's event loops, default 2 like CHAT_INSTANCES).
+# REDIS_CLUSTER_NODE_TIMEOUT_MS (--redis clusterN: cluster-node-timeout, default 5000).
 #
 # Every socket is one open file in the generator and one in a server. When the open-files limit
 # (raised to the hard limit here) is below a scenario's socket count, the count is lowered to fit
@@ -53,7 +54,7 @@ PLOTS_DIR=""
 DRY_RUN=0
 REDIS_MODE=standalone
 
-usage() { sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
   case $1 in
     --only) ONLY=$2; shift 2 ;;
