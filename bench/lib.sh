@@ -125,28 +125,135 @@ wait_http() {
   log "$name ready ($url)"
 }
 
-# start_redis: a fresh redis-server on a free port, pinned to the servers' core. Sets REDIS_PORT, REDIS_PID.
+# Which Redis the servers use: standalone (one redis-server), or clusterN, a Redis Cluster of N
+# masters (no replicas), every node pinned like the standalone one. run.sh's --redis sets it.
+REDIS_MODE=${REDIS_MODE:-standalone}
+# A cluster node's failure-detection timeout: at least 2000 ms, so that a loaded 2-core box does not
+# mark a busy node as failed (there are no replicas to fail over to, but a node marked FAIL stops
+# the cluster serving its slots).
+REDIS_CLUSTER_NODE_TIMEOUT_MS=${REDIS_CLUSTER_NODE_TIMEOUT_MS:-5000}
+
+# redis_masters: N for clusterN, 0 for standalone; dies on anything else.
+redis_masters() {
+  case $REDIS_MODE in
+    standalone) echo 0 ;;
+    cluster[1-9]|cluster[1-9][0-9]) echo "${REDIS_MODE#cluster}" ;;
+    *) die "--redis: $REDIS_MODE is neither standalone nor clusterN (e.g. cluster1, cluster3)" ;;
+  esac
+}
+
+# start_redis: a fresh Redis (REDIS_MODE), pinned to the servers' core. Sets REDIS_PORT and REDIS_PID
+# (the first node), REDIS_PORTS and REDIS_PIDS (every node), REDIS_PID_LIST (comma-separated, for
+# chat-bench's --redis-pid, which sums them) and OURS_REDIS_ENV (ours' CHAT_REDIS_* settings).
 start_redis() {
-  REDIS_PORT=$(free_port)
-  local persistence
+  local masters
+  masters=$(redis_masters)
+  REDIS_PORTS=(); REDIS_PIDS=()
+  if [ "$masters" = 0 ]; then
+    start_redis_node redis "$(free_port)"
+    OURS_REDIS_ENV=(CHAT_REDIS_URL="redis://127.0.0.1:${REDIS_PORTS[0]}")
+  else
+    local i
+    for i in $(seq 1 "$masters"); do start_redis_node "redis-$i" "$(free_cluster_port)" --cluster-enabled yes \
+      --cluster-config-file "nodes-$i.conf" --cluster-node-timeout "$REDIS_CLUSTER_NODE_TIMEOUT_MS"; done
+    create_cluster
+    local seeds=() p
+    for p in "${REDIS_PORTS[@]}"; do seeds+=("redis://127.0.0.1:$p"); done
+    OURS_REDIS_ENV=(CHAT_REDIS_MODE=cluster CHAT_REDIS_URL="$(IFS=,; echo "${seeds[*]}")")
+  fi
+  REDIS_PORT=${REDIS_PORTS[0]}
+  REDIS_PID=${REDIS_PIDS[0]}
+  REDIS_PID_LIST=$(IFS=,; echo "${REDIS_PIDS[*]}")
+}
+
+# start_redis_node NAME PORT [OPTION...]: one redis-server, its files in $RESULTS (a cluster node's
+# in $RESULTS/NAME); waits for PONG.
+start_redis_node() {
+  local name=$1 port=$2; shift 2
+  local persistence dir=$RESULTS
+  [ "$name" = redis ] || { dir="$RESULTS/$name"; mkdir -p "$dir"; }
   eval "persistence=($REDIS_PERSISTENCE)"
-  start_bg redis taskset -c "$SERVER_CORE" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
-    --dir "$RESULTS" "${persistence[@]}" --client-output-buffer-limit "$REDIS_OUTPUT_BUFFER_PUBSUB"
-  REDIS_PID=$BG_PID
+  start_bg "$name" taskset -c "$SERVER_CORE" redis-server --port "$port" --bind 127.0.0.1 \
+    --dir "$dir" "${persistence[@]}" --client-output-buffer-limit "$REDIS_OUTPUT_BUFFER_PUBSUB" "$@"
+  REDIS_PORTS+=("$port"); REDIS_PIDS+=("$BG_PID")
   [ "$DRY_RUN" = 1 ] && return
   local deadline=$((SECONDS + 30))
-  until [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; do
-    alive "$REDIS_PID" || die "redis-server exited: $(tail -n 5 "$RESULTS/logs/redis.log")"
-    [ "$SECONDS" -ge "$deadline" ] && die "redis-server not answering on $REDIS_PORT"
+  until [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ]; do
+    alive "$BG_PID" || die "redis-server $name exited: $(tail -n 5 "$RESULTS/logs/$name.log")"
+    [ "$SECONDS" -ge "$deadline" ] && die "redis-server $name not answering on $port"
     sleep 0.1
   done
-  log "redis ready on $REDIS_PORT (pid $REDIS_PID)"
+  log "$name ready on $port (pid $BG_PID)"
+}
+
+# A free port whose cluster bus port (port + 10000) is free too, both below the ephemeral range.
+free_cluster_port() {
+  local low p
+  read -r low _ </proc/sys/net/ipv4/ip_local_port_range
+  for _ in $(seq 200); do
+    p=$(free_port)
+    if [ $((p + 10000)) -lt "$low" ] && [ $((p + 10000)) -le 65535 ] &&
+      python3 -c 'import socket,sys; s=socket.socket(); s.bind(("0.0.0.0",int(sys.argv[1]))); s.close()' "$((p + 10000))" 2>/dev/null; then
+      echo "$p"; return
+    fi
+  done
+  die "no free port with a free bus port (port + 10000) below $low"
+}
+
+# run_or_show LOGFILE CMD...: runs CMD with its output appended to LOGFILE, or prints it under --dry-run.
+run_or_show() {
+  local logf=$1; shift
+  if [ "$DRY_RUN" = 1 ]; then echo "[dry-run] $(show_cmd "$@") >> $logf"; return 0; fi
+  log "$(show_cmd "$@")"
+  "$@" >>"$logf" 2>&1
+}
+
+# create_cluster: the slots of REDIS_PORTS' nodes, as masters with no replicas; waits for
+# cluster_state:ok on every node. redis-cli --cluster create needs 3 masters at least, so one or two
+# get their slots by CLUSTER ADDSLOTSRANGE and meet by CLUSTER MEET.
+create_cluster() {
+  local n=${#REDIS_PORTS[@]} p i addrs=() logf="$RESULTS/logs/cluster-create.log"
+  for p in "${REDIS_PORTS[@]}"; do addrs+=("127.0.0.1:$p"); done
+  if [ "$n" -ge 3 ]; then
+    run_or_show "$logf" redis-cli --cluster create "${addrs[@]}" --cluster-replicas 0 --cluster-yes ||
+      die "redis-cli --cluster create failed (log $logf)"
+  else
+    for i in $(seq 0 $((n - 1))); do
+      run_or_show "$logf" redis-cli -p "${REDIS_PORTS[$i]}" CLUSTER ADDSLOTSRANGE $((i * 16384 / n)) $(((i + 1) * 16384 / n - 1)) ||
+        die "CLUSTER ADDSLOTSRANGE failed (log $logf)"
+      if [ "$i" -gt 0 ]; then
+        run_or_show "$logf" redis-cli -p "${REDIS_PORTS[0]}" CLUSTER MEET 127.0.0.1 "${REDIS_PORTS[$i]}" ||
+          die "CLUSTER MEET failed (log $logf)"
+      fi
+    done
+  fi
+  if [ "$DRY_RUN" = 1 ]; then echo "[dry-run] wait for cluster_state:ok and $n known nodes on every node"; return; fi
+  local deadline=$((SECONDS + 60)) ok
+  while :; do
+    ok=0
+    for p in "${REDIS_PORTS[@]}"; do
+      [ "$(redis-cli -p "$p" CLUSTER INFO 2>/dev/null | tr -d '\r' |
+        grep -cx -e "cluster_state:ok" -e "cluster_known_nodes:$n")" = 2 ] && ok=$((ok + 1))
+    done
+    [ "$ok" = "$n" ] && break
+    [ "$SECONDS" -ge "$deadline" ] && die "the cluster of $n masters did not reach cluster_state:ok in 60 s"
+    sleep 0.2
+  done
+  log "redis cluster of $n master(s), no replicas, ready on ${REDIS_PORTS[*]}"
 }
 
 redis_flush() {
-  if [ "$DRY_RUN" = 1 ]; then echo "[dry-run] redis-cli -p $REDIS_PORT FLUSHALL"; return; fi
-  alive "$REDIS_PID" || die "redis-server (pid $REDIS_PID) is gone"
-  redis-cli -p "$REDIS_PORT" FLUSHALL >/dev/null
+  local i
+  for i in "${!REDIS_PORTS[@]}"; do
+    if [ "$DRY_RUN" = 1 ]; then echo "[dry-run] redis-cli -p ${REDIS_PORTS[$i]} FLUSHALL"; continue; fi
+    alive "${REDIS_PIDS[$i]}" || die "redis-server (pid ${REDIS_PIDS[$i]}) is gone"
+    redis-cli -p "${REDIS_PORTS[$i]}" FLUSHALL >/dev/null
+  done
+}
+
+stop_redis() {
+  local p
+  for p in "${REDIS_PIDS[@]}"; do stop_pid "$p"; done
 }
 
 # Our service's settings for every run, beyond port, Redis and node id: run.txt records them as is.
@@ -161,7 +268,7 @@ start_server() {
   case $target in
     ours)
       # shellcheck disable=SC2086
-      start_bg "$name" env CHAT_PORT="$port" CHAT_REDIS_URL="redis://127.0.0.1:$REDIS_PORT" \
+      start_bg "$name" env CHAT_PORT="$port" "${OURS_REDIS_ENV[@]}" \
         CHAT_NODE_ID="bench-ours-$i" "${OURS_ENV[@]}" \
         taskset -c "$SERVER_CORE" java $OURS_JVM_OPTS $extra -jar "$SERVICE_JAR"
       wait_http "$name" "http://127.0.0.1:$port/health/ready" "$BG_PID"

@@ -7,6 +7,7 @@
 #                [--targets ours,socketio,socketio-sharded,floor] [--steady-cases 500x40,2000x20]
 #                [--quick] [--results DIR] [--storm-rate R] [--sharded-all] [--no-fit]
 #                [--skip-build] [--no-report] [--report-out FILE] [--plots DIR] [--dry-run]
+#                [--redis standalone|clusterN]
 #
 # --quick         small sizes to try the whole run in a few minutes; the report goes into the results
 #                 dir instead of docs/ (unless --report-out)
@@ -19,11 +20,16 @@
 # floor           the floor target (chat-bench's FloorServer: writes the same frames, no protocol
 #                 work) runs in bigroom and steady only, one process for any number of replicas
 # --dry-run       print what would run (servers, generator, report) and start nothing
+# --redis         standalone (default: one redis-server) or clusterN: a Redis Cluster of N masters, no
+#                 replicas (cluster1, cluster3, ...), every node on the servers' core; ours then runs
+#                 with CHAT_REDIS_MODE=cluster and the nodes as seeds, and its label gets -clusterN
+#                 (ours-cluster3); the Socket.IO targets are skipped (the peer's client is standalone)
 # Environment: CHAT_BENCH_JAR, CHAT_SERVICE_JAR (jar overrides), OURS_JVM_OPTS (default -Xms1g -Xmx8g),
 # GEN_JVM_OPTS (-Xmx6g), PEER_NODE_OPTS, MVN_ARGS (e.g. -o), BENCH_<SCENARIO>_OPTS (replace a
 # scenario's generator options, e.g. BENCH_BIGROOM_OPTS='--members 500 --rates 5 --step-seconds 5';
 # for steady they replace the durations, the case still gives --members and --rate),
 # FLOOR_THREADS (the floor server's event loops, default 2 like CHAT_INSTANCES).
+# REDIS_CLUSTER_NODE_TIMEOUT_MS (--redis clusterN: cluster-node-timeout, default 5000).
 #
 # Every socket is one open file in the generator and one in a server. When the open-files limit
 # (raised to the hard limit here) is below a scenario's socket count, the count is lowered to fit
@@ -46,8 +52,9 @@ NO_REPORT=0
 REPORT_OUT=""
 PLOTS_DIR=""
 DRY_RUN=0
+REDIS_MODE=standalone
 
-usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
   case $1 in
     --only) ONLY=$2; shift 2 ;;
@@ -63,6 +70,7 @@ while [ $# -gt 0 ]; do
     --report-out) REPORT_OUT=$2; shift 2 ;;
     --plots) PLOTS_DIR=$2; shift 2 ;;
     --dry-run) DRY_RUN=1; shift ;;
+    --redis) REDIS_MODE=$2; shift 2 ;;
     -h|--help) usage 0 ;;
     *) echo "unknown option $1" >&2; usage 2 ;;
   esac
@@ -81,6 +89,11 @@ IFS=, read -r -a TARGET_LIST <<<"$TARGETS"
 for t in "${TARGET_LIST[@]}"; do
   case $t in ours|socketio|socketio-sharded|floor) ;; *) echo "unknown target $t" >&2; exit 2 ;; esac
 done
+
+case $REDIS_MODE in
+  standalone|cluster[1-9]|cluster[1-9][0-9]) ;;
+  *) echo "--redis: $REDIS_MODE is neither standalone nor clusterN (cluster1, cluster3, ...)" >&2; exit 2 ;;
+esac
 
 RESULTS=${RESULTS:-$ROOT/bench/results/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$RESULTS/logs"
@@ -173,6 +186,7 @@ scenario_opts() {
 }
 replicas_of() { case $1 in idle|bigroom|smoke) echo 1 ;; *) echo 2 ;; esac; }
 runs_target() {  # runs_target SCENARIO TARGET
+  case $2 in socketio*) [ "$REDIS_MODE" = standalone ] || return 1 ;; esac
   if [ "$2" = floor ]; then
     case $1 in bigroom|steady|smoke) return 0 ;; *) return 1 ;; esac
   fi
@@ -180,7 +194,9 @@ runs_target() {  # runs_target SCENARIO TARGET
   case $1 in idle|bigroom|smoke) [ "$SHARDED_ALL" = 1 ] ;; *) return 0 ;; esac
 }
 skip_reason() {  # skip_reason TARGET
-  if [ "$1" = floor ]; then echo "the floor runs in bigroom and steady only"
+  if [ "$REDIS_MODE" != standalone ] && [[ $1 == socketio* ]]; then
+    echo "--redis $REDIS_MODE: the peer connects with a standalone node-redis client"
+  elif [ "$1" = floor ]; then echo "the floor runs in bigroom and steady only"
   else echo "one process; --sharded-all runs it"; fi
 }
 
@@ -197,6 +213,7 @@ write_run_info() {
     echo "redis: $(redis-server --version | awk '{print $3}')"
     echo "peer: socket.io $(node -p "require('$PEER_DIR/package.json').dependencies['socket.io']"), @socket.io/redis-adapter $(node -p "require('$PEER_DIR/package.json').dependencies['@socket.io/redis-adapter']"), redis (node-redis) $(node -p "require('$PEER_DIR/package.json').dependencies.redis")"
     echo "pinning: servers and redis on core $SERVER_CORE, generator on core $GEN_CORE"
+    echo "redis mode: $REDIS_MODE$( [ "$REDIS_MODE" = standalone ] || echo " ($(redis_masters) master(s), no replicas, --cluster-node-timeout $REDIS_CLUSTER_NODE_TIMEOUT_MS, every node on core $SERVER_CORE; ours with CHAT_REDIS_MODE=cluster, the nodes as seeds)")"
     echo "redis: $REDIS_PERSISTENCE --client-output-buffer-limit '$REDIS_OUTPUT_BUFFER_PUBSUB' (both targets), FLUSHALL between targets"
     echo "ours: java $OURS_JVM_OPTS, ${OURS_ENV[*]}"
     echo "peer: node $PEER_NODE_OPTS, transports websocket only, perMessageDeflate off, pingInterval 25000, pingTimeout 20000"
@@ -205,6 +222,7 @@ write_run_info() {
     echo "steady: cases ${STEADY_CASE_LIST[*]} (members x msg/s), $(scenario_opts steady), fresh servers per case"
     echo "open files limit: $NOFILE (hard $(ulimit -Hn)); socket cap $SOCKET_CAP; fit $( [ "$FIT" = 1 ] && echo on || echo off)"
     local n; for n in "${FIT_NOTES[@]}"; do echo "fitted to the open-files limit: $n"; done
+    echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (the machine may be shared)"
     echo "quick: $QUICK"
     echo "scenarios: ${SCENARIOS[*]}"
     echo "targets: ${TARGET_LIST[*]}"
@@ -242,7 +260,9 @@ for run in "${RUNS[@]}"; do
       log "== $tag / $target: skipped ($(skip_reason "$target"))"
       continue
     fi
-    log "== $tag / $target: $replicas replica(s)"
+    label=$target
+    [ "$REDIS_MODE" = standalone ] || label="$target-$REDIS_MODE"
+    log "== $tag / $label: $replicas replica(s)"
     redis_flush
     start_target "$target" "$replicas" "$tag"
     # shellcheck disable=SC2207
@@ -252,16 +272,18 @@ for run in "${RUNS[@]}"; do
       [ "${#TARGET_PID_LIST[@]}" -ge 2 ] || die "storm needs two replicas"
       opts+=(--kill-pid "${TARGET_PID_LIST[1]}")
     fi
-    if ! run_generator "gen-$tag-$target" "$scenario" --proto "$(proto_of "$target")" \
-        --urls "$TARGET_URLS" --pids "$TARGET_PIDS" --redis-pid "$REDIS_PID" --label "$target" \
+    echo "load average before $tag/$label: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS/run.txt"
+    if ! run_generator "gen-$tag-$label" "$scenario" --proto "$(proto_of "$target")" \
+        --urls "$TARGET_URLS" --pids "$TARGET_PIDS" --redis-pid "$REDIS_PID_LIST" --label "$label" \
         --out "$RESULTS" "${opts[@]}"; then
-      log "!! $tag / $target: the generator failed (log $RESULTS/logs/gen-$tag-$target.log)"
-      FAILED+=("$tag/$target")
+      log "!! $tag / $label: the generator failed (log $RESULTS/logs/gen-$tag-$label.log)"
+      FAILED+=("$tag/$label")
     fi
+    echo "load average after $tag/$label: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS/run.txt"
     stop_target
   done
 done
-stop_pid "$REDIS_PID"
+stop_redis
 
 if [ "$NO_REPORT" = 1 ]; then
   log "report skipped (--no-report)"

@@ -27,7 +27,13 @@ public final class Bench implements AutoCloseable {
   final String label;
   final List<URI> urls;
   final List<Long> pids;
+
+  /** The first of {@link #redisPids}, or -1. */
   final long redisPid;
+
+  /** Redis' processes (several for a cluster): their CPU is summed. */
+  final List<Long> redisPids;
+
   final Net net;
   final Ledger ledger = new Ledger();
   final Client.Shared shared;
@@ -45,7 +51,8 @@ public final class Bench implements AutoCloseable {
     this.label = o.str("label", proto == Proto.OURS ? "ours" : "socketio");
     this.urls = o.list("urls", "ws://127.0.0.1:8080").stream().map(URI::create).toList();
     this.pids = o.longs("pids", "");
-    this.redisPid = o.lng("redis-pid", -1);
+    this.redisPids = o.longs("redis-pid", "");
+    this.redisPid = redisPids.isEmpty() ? -1 : redisPids.get(0);
     this.net =
         new Net(
             o.integer("threads", Math.max(1, Runtime.getRuntime().availableProcessors())),
@@ -169,16 +176,17 @@ public final class Bench implements AutoCloseable {
     Stats s = new Stats();
     shared.stats = s;
     phase(name);
-    long cpu0 = ProcStats.cpuMicros(pids),
-        r0 = ProcStats.cpuMicros(redisPid),
-        t0 = System.nanoTime();
+    long cpu0 = ProcStats.cpuMicros(pids), r0 = redisCpuMicros(), t0 = System.nanoTime();
     OpenLoop schedule = new OpenLoop(t0 + 5_000_000, rate, seconds);
     schedule.run(publish::accept, () -> false);
     drain(s, 3000);
-    long t1 = System.nanoTime(),
-        cpu1 = ProcStats.cpuMicros(pids),
-        r1 = ProcStats.cpuMicros(redisPid);
+    long t1 = System.nanoTime(), cpu1 = ProcStats.cpuMicros(pids), r1 = redisCpuMicros();
     return row(s, rate, seconds, (t1 - t0) / 1e9, cpu1 - cpu0, redisPid > 0 ? r1 - r0 : -1);
+  }
+
+  /** The CPU time of every Redis process summed, in microseconds; -1 when there is none. */
+  long redisCpuMicros() {
+    return redisPids.isEmpty() ? -1 : ProcStats.cpuMicros(redisPids);
   }
 
   /**

@@ -424,7 +424,7 @@ final class Scenarios {
     static Window now(Bench b) {
       long[] cpu = new long[b.pids.size()];
       for (int i = 0; i < cpu.length; i++) cpu[i] = ProcStats.cpuMicros(b.pids.get(i));
-      return new Window(System.nanoTime(), cpu, ProcStats.cpuMicros(b.redisPid));
+      return new Window(System.nanoTime(), cpu, b.redisCpuMicros());
     }
 
     /** The row of the window from this reading to {@code end}, its deliveries in {@code s}. */

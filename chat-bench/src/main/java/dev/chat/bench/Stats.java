@@ -8,7 +8,7 @@ import org.HdrHistogram.Recorder;
 
 /**
  * Counters and the latency histogram of one step, written from every event loop without locks (a
- * {@link Recorder} and {@link LongAdder}s), read by one reader thread.
+ * {@link Recorder} and {@link LongAdder}s), read by the progress line and the step (copies).
  */
 public final class Stats {
   private final Recorder recorder = new Recorder(3);
@@ -28,10 +28,14 @@ public final class Stats {
     recorder.recordValue(micros);
   }
 
-  /** Everything recorded so far (the histogram is cumulative for the step). */
+  /**
+   * A copy of everything recorded so far (cumulative for the step). A copy, because the progress
+   * line and the step's row read from two threads: iterating {@code total} while the other one adds
+   * to it threw ConcurrentModificationException.
+   */
   public synchronized Histogram histogram() {
     total.add(recorder.getIntervalHistogram());
-    return total;
+    return total.copy();
   }
 
   /** Latency percentiles in milliseconds. */
