@@ -4,51 +4,34 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.chat.testing.Ports;
-import dev.chat.testing.RedisCluster;
+import dev.chat.testing.RedisClusterExtension;
 import dev.chat.testing.RedisServer;
 import dev.chat.testing.TestLoop;
-import io.vertx.core.Vertx;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 @Timeout(120)
 @DisplayName("The cluster topology read from a real Redis Cluster")
 class ClusterTopologyIT {
 
-  private static RedisCluster cluster;
-  private static Vertx vertx;
+  @RegisterExtension static final RedisClusterExtension redis = new RedisClusterExtension();
+
   private TestLoop loop;
   private NodeCommands nodes;
 
-  @BeforeAll
-  static void startCluster() {
-    cluster = RedisCluster.start();
-    vertx = Vertx.vertx();
-  }
-
-  @AfterAll
-  static void stopCluster() {
-    if (vertx != null) {
-      vertx.close().await();
-    }
-    if (cluster != null) {
-      cluster.close();
-    }
-  }
-
   @BeforeEach
   void startLoop() {
-    loop = TestLoop.on(vertx);
-    nodes = loop.call(() -> new NodeCommands(vertx, cluster.seedUris().get(0), 2_000));
+    loop = TestLoop.on(redis.vertx());
+    nodes =
+        loop.call(() -> new NodeCommands(redis.vertx(), redis.cluster().seedUris().get(0), 2_000));
   }
 
   @AfterEach
@@ -64,8 +47,9 @@ class ClusterTopologyIT {
     assertThat(t.shards()).hasSize(3);
     assertThat(t.coveredSlots()).isEqualTo(Slots.COUNT);
     for (int slot : List.of(0, 5000, 10_000, 16_383)) {
-      assertThat(t.masterOf(slot)).isEqualTo(address(cluster.masterOf(slot)));
-      assertThat(t.shardOf(slot).replicas()).containsExactly(address(cluster.replicaOf(slot)));
+      assertThat(t.masterOf(slot)).isEqualTo(address(redis.cluster().masterOf(slot)));
+      assertThat(t.shardOf(slot).replicas())
+          .containsExactly(address(redis.cluster().replicaOf(slot)));
     }
     assertThat(t.shards())
         .allSatisfy(s -> assertThat(t.masterOf(s.firstSlot())).isEqualTo(s.master()));
@@ -110,9 +94,9 @@ class ClusterTopologyIT {
     int slot = 7_000;
     ClusterTopologyReader reader = loop.call(() -> new ClusterTopologyReader(nodes, seeds()));
     ClusterTopology before = loop.await(reader::read);
-    RedisServer replica = cluster.replicaOf(slot);
+    RedisServer replica = redis.cluster().replicaOf(slot);
     RedisAddress oldMaster = before.masterOf(slot);
-    cluster.failover(replica);
+    redis.cluster().failover(replica);
     ClusterTopology after = loop.await(reader::read);
     assertThat(after.masterOf(slot)).isEqualTo(address(replica));
     assertThat(after.shardOf(slot).replicas()).contains(oldMaster);
@@ -127,11 +111,11 @@ class ClusterTopologyIT {
     ClusterTopology before = read(seeds());
     RedisAddress source = before.masterOf(slot);
     RedisServer target =
-        cluster.masters().stream()
+        redis.cluster().masters().stream()
             .filter(m -> !address(m).equals(source))
             .findFirst()
             .orElseThrow();
-    cluster.reshard(slot, target);
+    redis.cluster().reshard(slot, target);
     ClusterTopology after = read(seeds());
     assertThat(after.masterOf(slot)).isEqualTo(address(target));
     for (int s = 0; s < Slots.COUNT; s++) {
@@ -147,7 +131,7 @@ class ClusterTopologyIT {
   }
 
   private static List<RedisAddress> seeds() {
-    return cluster.seedUris().stream().map(RedisAddress::of).toList();
+    return redis.cluster().seedUris().stream().map(RedisAddress::of).toList();
   }
 
   private static RedisAddress address(RedisServer node) {

@@ -2,12 +2,11 @@ package dev.chat.broker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.chat.testing.RedisCluster;
+import dev.chat.testing.RedisClusterExtension;
 import dev.chat.testing.RedisServer;
 import dev.chat.testing.RespClient;
 import dev.chat.testing.TestLoop;
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,21 +17,19 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 @Timeout(120)
 @DisplayName("The sharded subscriber on a real Redis Cluster")
 class ShardedSubscriberIT {
 
   private static final Duration WAIT = Duration.ofSeconds(20);
-  private static RedisCluster cluster;
-  private static Vertx vertx;
+  @RegisterExtension static final RedisClusterExtension redis = new RedisClusterExtension();
 
   private TestLoop loop;
   private ShardedSubscriber subscriber;
@@ -40,25 +37,9 @@ class ShardedSubscriberIT {
   private final Set<Integer> restored = ConcurrentHashMap.newKeySet();
   private final List<String> channels = new ArrayList<>();
 
-  @BeforeAll
-  static void startCluster() {
-    cluster = RedisCluster.start();
-    vertx = Vertx.vertx();
-  }
-
-  @AfterAll
-  static void stopCluster() {
-    if (vertx != null) {
-      vertx.close().await();
-    }
-    if (cluster != null) {
-      cluster.close();
-    }
-  }
-
   @BeforeEach
   void start() {
-    loop = TestLoop.on(vertx);
+    loop = TestLoop.on(redis.vertx());
     for (int i = 0; i < 60; i++) {
       channels.add(RedisKeys.channel("room-" + UUID.randomUUID()));
     }
@@ -77,7 +58,7 @@ class ShardedSubscriberIT {
   void receivesOnEveryShard() {
     subscribeAll(new ShardedSubscriber.Timing(2_000, 2_000, 250));
     Set<RedisServer> shards = new HashSet<>();
-    channels.forEach(c -> shards.add(cluster.masterOf(Slots.slot(c))));
+    channels.forEach(c -> shards.add(redis.cluster().masterOf(Slots.slot(c))));
     assertThat(shards).as("masters serving the channels").hasSize(3);
     publishAllAndReceive("first");
     assertThat(noneOnReplicas()).as("no subscription of ours on any replica").isTrue();
@@ -91,10 +72,10 @@ class ShardedSubscriberIT {
     // No periodic refresh and no probes: only the old master's sunsubscribe can tell.
     subscribeAll(new ShardedSubscriber.Timing(2_000, 600_000, 600_000));
     int slot = Slots.slot(channels.get(0));
-    RedisServer oldMaster = cluster.masterOf(slot);
+    RedisServer oldMaster = redis.cluster().masterOf(slot);
     Set<Integer> slotsOnIt = slotsServedBy(oldMaster);
 
-    cluster.failover(cluster.replicaOf(slot));
+    redis.cluster().failover(redis.cluster().replicaOf(slot));
 
     awaitTrue("the failed-over slots to be restored", () -> restored.containsAll(slotsOnIt));
     assertThat(restored).as("only the failed-over shard's slots").isEqualTo(slotsOnIt);
@@ -102,7 +83,7 @@ class ShardedSubscriberIT {
     awaitTrue("no subscription of ours on any replica", this::noneOnReplicas);
     publishAllAndReceive("after-failover");
     assertThat(loop.call(() -> subscriber.topology().masterOf(slot)))
-        .isEqualTo(new RedisAddress("127.0.0.1", cluster.masterOf(slot).port()));
+        .isEqualTo(new RedisAddress("127.0.0.1", redis.cluster().masterOf(slot).port()));
   }
 
   @Test
@@ -110,10 +91,11 @@ class ShardedSubscriberIT {
   void followsAReshard() {
     subscribeAll(new ShardedSubscriber.Timing(2_000, 600_000, 600_000));
     int slot = Slots.slot(channels.get(0));
-    RedisServer source = cluster.masterOf(slot);
-    RedisServer target = cluster.masters().stream().filter(m -> m != source).findFirst().get();
+    RedisServer source = redis.cluster().masterOf(slot);
+    RedisServer target =
+        redis.cluster().masters().stream().filter(m -> m != source).findFirst().get();
 
-    cluster.reshard(slot, target);
+    redis.cluster().reshard(slot, target);
 
     awaitTrue("the moved slot to be restored", () -> restored.contains(slot));
     assertThat(restored).containsExactly(slot);
@@ -130,9 +112,10 @@ class ShardedSubscriberIT {
     String late = RedisKeys.channel("late-" + UUID.randomUUID());
     int slot = Slots.slot(late);
     channels.forEach(c -> assertThat(Slots.slot(c)).isNotEqualTo(slot));
-    RedisServer source = cluster.masterOf(slot);
-    RedisServer target = cluster.masters().stream().filter(m -> m != source).findFirst().get();
-    cluster.reshard(slot, target);
+    RedisServer source = redis.cluster().masterOf(slot);
+    RedisServer target =
+        redis.cluster().masters().stream().filter(m -> m != source).findFirst().get();
+    redis.cluster().reshard(slot, target);
     assertThat(loop.call(() -> subscriber.topology().masterOf(slot)))
         .as("the subscriber's topology is stale")
         .isEqualTo(new RedisAddress("127.0.0.1", source.port()));
@@ -148,7 +131,7 @@ class ShardedSubscriberIT {
   @DisplayName("when Redis kills the subscriber connections of a master they come back on it")
   void followsAConnectionKill() {
     subscribeAll(new ShardedSubscriber.Timing(2_000, 600_000, 600_000));
-    RedisServer master = cluster.masterOf(Slots.slot(channels.get(0)));
+    RedisServer master = redis.cluster().masterOf(Slots.slot(channels.get(0)));
     try (RespClient c = master.client()) {
       assertThat((Long) c.call("CLIENT", "KILL", "TYPE", "pubsub")).isPositive();
     }
@@ -162,7 +145,7 @@ class ShardedSubscriberIT {
   @DisplayName("a master whose probes stop coming back is resubscribed, and its slots are named")
   void followsAFailedProbe() {
     subscribeAll(new ShardedSubscriber.Timing(1_000, 600_000, 200));
-    RedisServer master = cluster.masterOf(Slots.slot(channels.get(0)));
+    RedisServer master = redis.cluster().masterOf(Slots.slot(channels.get(0)));
     Set<Integer> slotsOnIt = slotsServedBy(master);
     // Paused writes hold SPUBLISH (probes too) while the subscriber connection stays up and quiet:
     // only the probe can tell.
@@ -179,8 +162,8 @@ class ShardedSubscriberIT {
         loop.call(
             () ->
                 new ShardedSubscriber(
-                    vertx,
-                    cluster.seedUris(),
+                    redis.vertx(),
+                    redis.cluster().seedUris(),
                     timing,
                     (channel, payload) ->
                         received
@@ -194,8 +177,8 @@ class ShardedSubscriberIT {
 
   /** True if no replica counts a subscriber on any of the test's channels. */
   private boolean noneOnReplicas() {
-    List<RedisServer> masters = cluster.masters();
-    for (RedisServer node : cluster.nodes()) {
+    List<RedisServer> masters = redis.cluster().masters();
+    for (RedisServer node : redis.cluster().nodes()) {
       if (masters.contains(node)) {
         continue;
       }
@@ -218,7 +201,7 @@ class ShardedSubscriberIT {
     Set<Integer> slots = new HashSet<>();
     channels.forEach(
         c -> {
-          if (cluster.masterOf(Slots.slot(c)) == master) {
+          if (redis.cluster().masterOf(Slots.slot(c)) == master) {
             slots.add(Slots.slot(c));
           }
         });
@@ -228,7 +211,7 @@ class ShardedSubscriberIT {
 
   private void publishAllAndReceive(String text) {
     for (String channel : channels) {
-      RedisServer master = cluster.masterOf(Slots.slot(channel));
+      RedisServer master = redis.cluster().masterOf(Slots.slot(channel));
       try (RespClient c = master.client()) {
         assertThat((Long) c.call("SPUBLISH", channel, text)).as(channel).isEqualTo(1L);
       }

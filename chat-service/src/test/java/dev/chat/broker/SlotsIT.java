@@ -2,35 +2,22 @@ package dev.chat.broker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.chat.testing.RedisCluster;
+import dev.chat.testing.RedisClusterExtension;
 import dev.chat.testing.RespClient;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 @Timeout(120)
 @DisplayName("Slots agrees with a real Redis Cluster")
 class SlotsIT {
 
-  private static RedisCluster cluster;
-
-  @BeforeAll
-  static void startCluster() {
-    cluster = RedisCluster.start();
-  }
-
-  @AfterAll
-  static void stopCluster() {
-    if (cluster != null) {
-      cluster.close();
-    }
-  }
+  @RegisterExtension static final RedisClusterExtension redis = new RedisClusterExtension();
 
   @Test
   @DisplayName("the keys and channel of 2,000 random rooms hash to the slot CLUSTER KEYSLOT gives")
@@ -45,7 +32,7 @@ class SlotsIT {
     keys.add(RedisKeys.OWNERS);
     keys.add(RedisKeys.ownerRooms("node-1/0"));
     keys.add(RedisKeys.slots("user:ü"));
-    try (RespClient c = cluster.nodes().get(0).client()) {
+    try (RespClient c = redis.cluster().nodes().get(0).client()) {
       for (String key : keys) {
         assertThat(Slots.slot(key)).as(key).isEqualTo(keyslot(c, key));
       }
@@ -57,7 +44,7 @@ class SlotsIT {
   void oddBraces() {
     List<String> keys =
         List.of("{}", "{}{a}", "a{", "a}{", "{{}}", "x{y}}z", "}{", "{a}{b}", "é{ü}", "{" + "é");
-    try (RespClient c = cluster.nodes().get(0).client()) {
+    try (RespClient c = redis.cluster().nodes().get(0).client()) {
       for (String key : keys) {
         assertThat(Slots.slot(key)).as(key).isEqualTo(keyslot(c, key));
       }
@@ -67,7 +54,7 @@ class SlotsIT {
   @Test
   @DisplayName("a channel named with tagFor(slot) lands in that slot, for slots on every shard")
   void tagsLandInTheirSlot() {
-    try (RespClient c = cluster.nodes().get(0).client()) {
+    try (RespClient c = redis.cluster().nodes().get(0).client()) {
       for (int slot = 0; slot < Slots.COUNT; slot += 97) {
         String channel = "chat:probe:{" + Slots.tagFor(slot) + "}:" + UUID.randomUUID();
         assertThat(keyslot(c, channel)).as(channel).isEqualTo(slot);

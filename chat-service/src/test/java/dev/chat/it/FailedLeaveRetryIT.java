@@ -37,9 +37,7 @@ class FailedLeaveRetryIT {
           // the connection names let the test cut one node alone off Redis
           .namedConnections()
           .env("CHAT_INSTANCES", "1")
-          .env("CHAT_NODE_LEASE_MS", Long.toString(LEASE_MS))
-          .env("CHAT_BROKER_TIMEOUT_MS", "1000")
-          .env("CHAT_ACK_TIMEOUT_MS", "60000")
+          .env(ChatCluster.outageTimers(LEASE_MS))
           .nodes(2)
           .build();
 

@@ -49,12 +49,7 @@ class LongOutagePresenceIT {
 
   @RegisterExtension
   static final ChatCluster cluster =
-      ChatCluster.named("long")
-          .env("CHAT_NODE_LEASE_MS", Long.toString(LEASE_MS))
-          .env("CHAT_BROKER_TIMEOUT_MS", "1000")
-          .env("CHAT_ACK_TIMEOUT_MS", "60000")
-          .nodes(2)
-          .build();
+      ChatCluster.named("long").env(ChatCluster.outageTimers(LEASE_MS)).nodes(2).build();
 
   @Test
   @DisplayName(

@@ -16,10 +16,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Predicate;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -28,7 +26,6 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * refuse sends with a retryable error, and afterwards move the same connections to the new epoch.
  */
 @Timeout(60)
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class RedisOutageIT {
 
   private static final Duration OUTAGE_NOTICED = Duration.ofSeconds(10);
@@ -36,26 +33,14 @@ class RedisOutageIT {
 
   @RegisterExtension
   static final ChatCluster cluster =
-      ChatCluster.named("outage")
-          .env("CHAT_NODE_LEASE_MS", "3000")
-          .env("CHAT_BROKER_TIMEOUT_MS", "1000")
-          .env("CHAT_ACK_TIMEOUT_MS", "60000")
-          .nodes(2)
-          .build();
-
-  private ChatNode a;
-  private ChatNode b;
-
-  @BeforeAll
-  void start() {
-    a = cluster.a();
-    b = cluster.b();
-  }
+      ChatCluster.named("outage").env(ChatCluster.outageTimers(3_000)).nodes(2).build();
 
   @Test
   @DisplayName(
       "while Redis is down both nodes are not ready and refuse sends as unavailable; when it is back the same connections start over in a new epoch and messages flow across nodes again")
   void redisKilledAndRestarted() {
+    ChatNode a = cluster.a();
+    ChatNode b = cluster.b();
     String room = room();
     try (WsClient alice = WsClient.connect(a.wsUri(user("alice")));
         WsClient bob = WsClient.connect(b.wsUri(user("bob")))) {

@@ -357,6 +357,7 @@ class RoomHubTest {
       }
     }
     assertThat(loop.call(broker::reads)).isEqualTo(readsBefore + 1);
+    assertThat(gapsRepaired()).as("one gap, one repair").isEqualTo(1);
   }
 
   @Test
@@ -401,6 +402,34 @@ class RoomHubTest {
           .containsExactly(2L);
       assertThat(m.stream()).containsExactly(1L, 2L);
     }
+    assertThat(gapsRepaired()).as("a start-over is not a repaired gap").isZero();
+  }
+
+  @Test
+  @DisplayName(
+      "keeps delivering to the members that stay when one leaves, drops the room with the last, and ignores leaves of what it does not hold")
+  void leaveKeepsTheOthers() {
+    RecordingMember ann = member("ann");
+    RecordingMember ben = member("ben");
+    join(ann);
+    join(ben);
+    loop.run(
+        () -> {
+          hub.leave(member("cat"), room);
+          hub.leave(ann, "r-never-joined-" + UUID.randomUUID());
+        });
+    leave(ann);
+    assertThat(loop.call(hub::size)).isEqualTo(1);
+
+    publish("after ann left");
+    ben.awaitSeq(1);
+    assertThat(ann.delivered()).isEmpty();
+    leave(ben);
+    assertThat(loop.call(hub::size)).isZero();
+  }
+
+  private double gapsRepaired() {
+    return metrics.registry().get("chat.seq.gaps.repaired").counter().count();
   }
 
   @ParameterizedTest(name = "reads answered after {0} ms")

@@ -66,6 +66,13 @@ final class SessionHarness implements AutoCloseable {
     return connect(Identity.unverified(user));
   }
 
+  /** Opens a session for a new user named after {@code name} and joins it to {@code room}. */
+  Client joined(String name, String room) {
+    Client client = connect(randomUser(name));
+    client.join(room);
+    return client;
+  }
+
   /**
    * Opens a session for {@code identity} (as a verified token would give) and waits for its
    * welcome.
@@ -92,6 +99,23 @@ final class SessionHarness implements AutoCloseable {
   Stored publish(String room, String from, String text) {
     String id = "p-" + UUID.randomUUID().toString().substring(0, 8);
     return loop.await(() -> broker.publish(new Draft(room, from, id, text, null)));
+  }
+
+  /** Stores and publishes {@code count} messages from carol, each with the text "m". */
+  void publishMany(String room, int count) {
+    for (int i = 0; i < count; i++) {
+      publish(room, "carol", "m");
+    }
+  }
+
+  /** The count of the counter {@code name} with {@code tags} (key, value, ...) in the metrics. */
+  double count(String name, String... tags) {
+    return metrics.registry().get(name).tags(tags).counter().count();
+  }
+
+  /** How many publishes the metrics timed. */
+  long publishes() {
+    return metrics.registry().get("chat.broker.publish").timer().count();
   }
 
   /** The number of rooms the hub holds for local members. */

@@ -6,49 +6,29 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.chat.auth.Identity;
 import dev.chat.auth.RoomPatterns;
+import dev.chat.broker.ReadRequest;
 import dev.chat.protocol.CloseCode;
 import dev.chat.session.SessionHarness.Client;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** What a session enforces on behalf of the token and against floods, without a socket. */
 @DisplayName("A session's limits")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class SessionLimitsTest {
 
-  private Vertx vertx;
+  @RegisterExtension final SessionHarnesses harnesses = new SessionHarnesses();
   private SessionHarness h;
-
-  @BeforeAll
-  void startVertx() {
-    vertx = Vertx.vertx();
-  }
-
-  @AfterAll
-  void stopVertx() {
-    vertx.close().toCompletionStage().toCompletableFuture().join();
-  }
-
-  @AfterEach
-  void closeHarness() {
-    if (h != null) {
-      h.close();
-      h = null;
-    }
-  }
 
   @Test
   @DisplayName("closes with 1008 once inbound frames of any kind exceed the frame budget")
   void frameBudget() {
-    h = new SessionHarness(vertx, Map.of("CHAT_FRAME_RATE_PER_SEC", "1", "CHAT_FRAME_BURST", "5"));
+    h = harnesses.open(Map.of("CHAT_FRAME_RATE_PER_SEC", "1", "CHAT_FRAME_BURST", "5"));
     Client alice = h.connect(randomUser("alice"));
     for (int i = 0; i < 5; i++) {
       h.loop.run(alice.session::onFrame);
@@ -66,8 +46,7 @@ class SessionLimitsTest {
       "closes with 1008 a client that keeps sending after more than CHAT_RATE_LIMIT_STRIKES rate_limited answers")
   void rateLimitStrikes() {
     h =
-        new SessionHarness(
-            vertx,
+        harnesses.open(
             Map.of(
                 "CHAT_RATE_LIMIT_PER_SEC",
                 "1",
@@ -90,12 +69,15 @@ class SessionLimitsTest {
     alice.say(room, "k-4", "m4");
     assertThat(alice.out.awaitClose()).isEqualTo(CloseCode.FLOODING);
     assertThat(alice.out.frames("error")).hasSize(3);
+    assertThat(h.loop.await(() -> h.broker.read(room, ReadRequest.stateOnly())).seq())
+        .as("only the send within the burst was stored")
+        .isEqualTo(1);
   }
 
   @Test
   @DisplayName("closes with 4002 when the token expires, leaving its rooms")
   void tokenExpiry() {
-    h = new SessionHarness(vertx, Map.of());
+    h = harnesses.open(Map.of());
     String room = randomRoom();
     long validUntil = System.currentTimeMillis() + 400;
     Client alice = h.connect(new Identity(randomUser("alice"), validUntil, RoomPatterns.ANY));
@@ -112,7 +94,7 @@ class SessionLimitsTest {
   @DisplayName(
       "lets a token with a rooms claim join matching rooms and its own inbox, and nothing else")
   void roomsClaim() {
-    h = new SessionHarness(vertx, Map.of());
+    h = harnesses.open(Map.of());
     String user = randomUser("guest");
     Client guest =
         h.connect(new Identity(user, Long.MAX_VALUE, RoomPatterns.of(List.of("support-*"))));

@@ -10,47 +10,26 @@ import dev.chat.protocol.CloseCode;
 import dev.chat.protocol.ServerFrames;
 import dev.chat.session.RecordingOutbound.Event;
 import dev.chat.session.SessionHarness.Client;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The session's protocol logic, driven frame by frame on its event loop, without a socket. */
 @DisplayName("A session")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class SessionTest {
 
-  private Vertx vertx;
+  @RegisterExtension final SessionHarnesses harnesses = new SessionHarnesses();
   private SessionHarness h;
 
-  @BeforeAll
-  void startVertx() {
-    vertx = Vertx.vertx();
-  }
-
-  @AfterAll
-  void stopVertx() {
-    vertx.close().toCompletionStage().toCompletableFuture().join();
-  }
-
-  @AfterEach
-  void closeHarness() {
-    if (h != null) {
-      h.close();
-      h = null;
-    }
-  }
-
   private SessionHarness harness(Map<String, String> env) {
-    h = new SessionHarness(vertx, env);
+    h = harnesses.open(env);
     return h;
   }
 
@@ -187,8 +166,7 @@ class SessionTest {
   void dedup() {
     harness();
     String room = randomRoom();
-    Client alice = h.connect(randomUser("alice"));
-    alice.join(room);
+    Client alice = h.joined("alice", room);
 
     alice.say(room, "k-1", "hello");
     alice.say(room, "k-1", "hello");
@@ -252,8 +230,7 @@ class SessionTest {
   void leave() {
     harness();
     String room = randomRoom();
-    Client alice = h.connect(randomUser("alice"));
-    alice.join(room);
+    Client alice = h.joined("alice", room);
 
     alice.send(frame("leave").put("room", room));
     assertThat(alice.out.await("left").getString("room")).isEqualTo(room);
@@ -271,21 +248,15 @@ class SessionTest {
   void cumulativeAck() {
     harness(Map.of("CHAT_MAX_PENDING_ACKS", "3"));
     String room = randomRoom();
-    Client alice = h.connect(randomUser("alice"));
-    alice.join(room);
-    for (int i = 0; i < 3; i++) {
-      h.publish(room, "carol", "m");
-    }
+    Client alice = h.joined("alice", room);
+    h.publishMany(room, 3);
     alice.out.await("message", room, 3);
 
     alice.ack(room, 3);
-    for (int i = 0; i < 3; i++) {
-      h.publish(room, "carol", "m");
-    }
+    h.publishMany(room, 3);
     alice.out.await("message", room, 6);
     alice.ack(room, 5);
-    h.publish(room, "carol", "m");
-    h.publish(room, "carol", "m");
+    h.publishMany(room, 2);
     alice.roundTrip();
     assertThat(alice.out.closes()).isEmpty();
 
@@ -299,11 +270,8 @@ class SessionTest {
   void partialAckRedelivers() {
     harness(Map.of("CHAT_ACK_TIMEOUT_MS", "100", "CHAT_MAX_REDELIVERIES", "5"));
     String room = randomRoom();
-    Client alice = h.connect(randomUser("alice"));
-    alice.join(room);
-    for (int i = 0; i < 3; i++) {
-      h.publish(room, "carol", "m");
-    }
+    Client alice = h.joined("alice", room);
+    h.publishMany(room, 3);
     alice.out.await("message", room, 3);
 
     alice.ack(room, 2);
@@ -321,8 +289,7 @@ class SessionTest {
     long ackTimeout = 50;
     harness(Map.of("CHAT_ACK_TIMEOUT_MS", Long.toString(ackTimeout), "CHAT_MAX_REDELIVERIES", "3"));
     String room = randomRoom();
-    Client alice = h.connect(randomUser("alice"));
-    alice.join(room);
+    Client alice = h.joined("alice", room);
     int mark = alice.out.mark();
 
     h.publish(room, "carol", "are you there?");
@@ -337,6 +304,8 @@ class SessionTest {
       assertThat(copy).isEqualTo(original);
     }
     assertThat(events.get(4).close()).isEqualTo(CloseCode.UNACKED);
+    assertThat(h.count("chat.redeliveries")).isEqualTo(3);
+    assertThat(h.count("chat.closes", "code", "4001")).isEqualTo(1);
     long[] gapsMs = new long[4];
     for (int i = 0; i < 4; i++) {
       gapsMs[i] = (events.get(i + 1).nanos() - events.get(i).nanos()) / 1_000_000;
@@ -358,8 +327,7 @@ class SessionTest {
     long ackTimeout = 100;
     harness(Map.of("CHAT_ACK_TIMEOUT_MS", Long.toString(ackTimeout), "CHAT_MAX_REDELIVERIES", "6"));
     String room = randomRoom();
-    Client alice = h.connect(randomUser("alice"));
-    alice.join(room);
+    Client alice = h.joined("alice", room);
     h.publish(room, "carol", "old");
     // After its third redelivery the old message is next due 8 x ackTimeout later.
     alice.out.awaitEvents(SessionTest::redelivered, 3, "redeliveries of the old message");
@@ -389,11 +357,8 @@ class SessionTest {
   void pendingLimit() {
     harness(Map.of("CHAT_MAX_PENDING_ACKS", "3"));
     String room = randomRoom();
-    Client alice = h.connect(randomUser("alice"));
-    alice.join(room);
-    for (int i = 0; i < 3; i++) {
-      h.publish(room, "carol", "m");
-    }
+    Client alice = h.joined("alice", room);
+    h.publishMany(room, 3);
     alice.roundTrip();
     assertThat(alice.seqs(room)).containsExactly(1L, 2L, 3L);
     assertThat(alice.out.closes()).isEmpty();
@@ -409,8 +374,7 @@ class SessionTest {
   void writeQueueFull() {
     harness();
     String room = randomRoom();
-    Client alice = h.connect(randomUser("alice"));
-    alice.join(room);
+    Client alice = h.joined("alice", room);
 
     alice.out.writeQueueFull(true);
     h.publish(room, "carol", "m");
@@ -450,8 +414,7 @@ class SessionTest {
   void rateLimit() {
     harness(Map.of("CHAT_RATE_LIMIT_PER_SEC", "1", "CHAT_RATE_LIMIT_BURST", "2"));
     String room = randomRoom();
-    Client alice = h.connect(randomUser("alice"));
-    alice.join(room);
+    Client alice = h.joined("alice", room);
 
     alice.say(room, "k-1", "one");
     alice.send(frame("dm").put("to", alice.user).put("id", "k-2").put("text", "two"));
@@ -461,6 +424,11 @@ class SessionTest {
     assertThat(error.getString("code")).isEqualTo("rate_limited");
     assertThat(error.getString("id")).isEqualTo("k-3");
     assertThat(error.getLong("retryAfterMs")).isBetween(1L, 1000L);
+    alice.send(frame("dm").put("to", alice.user).put("id", "k-4").put("text", "four"));
+    alice.roundTrip();
+    assertThat(alice.out.frames("error"))
+        .extracting(e -> e.getString("code") + " " + e.getString("id"))
+        .containsExactly("rate_limited k-3", "rate_limited k-4");
     assertThat(alice.out.frames("ack"))
         .extracting(a -> a.getString("id"))
         .containsExactly("k-1", "k-2");
@@ -600,6 +568,10 @@ class SessionTest {
     int bobMark = bob.out.mark();
     h.loop.run(bob.session::onClosed);
 
+    // A second close, and frames that arrive after the close, write nothing.
+    h.loop.run(() -> alice.session.close(CloseCode.POLICY));
+    alice.send("{\"type\":\"ping\"}");
+    alice.send(frame("join").put("room", randomRoom()));
     // Ten heartbeat intervals and several redelivery rounds go by.
     assertNothingAfterClose(alice, 300);
     assertThat(alice.out.closes()).containsExactly(CloseCode.SHUTTING_DOWN);
@@ -612,8 +584,7 @@ class SessionTest {
   void joinedResetsPending() {
     harness(Map.of("CHAT_ACK_TIMEOUT_MS", "60", "CHAT_MAX_REDELIVERIES", "5"));
     String room = randomRoom();
-    Client alice = h.connect(randomUser("alice"));
-    alice.join(room);
+    Client alice = h.joined("alice", room);
     h.publish(room, "carol", "old one");
     h.publish(room, "carol", "old two");
     alice.out.await("message", room, 2);
@@ -635,6 +606,105 @@ class SessionTest {
     JsonObject rejoined = alice.out.frames("joined").get(1);
     assertThat(rejoined.getString("epoch")).isEqualTo("e-new");
     assertThat(rejoined.getBoolean("recovered")).isFalse();
+  }
+
+  @Test
+  @DisplayName(
+      "counts joins, messages in and out, publishes, dedup hits, acks and closes in its metrics")
+  void metrics() {
+    harness();
+    String room = randomRoom();
+    Client alice = h.joined("alice", room);
+    Client bob = h.joined("bob", room);
+
+    alice.say(room, "k-1", "hello");
+    alice.say(room, "k-1", "hello");
+    alice.send(frame("dm").put("to", bob.user).put("id", "d-1").put("text", "hi bob"));
+    alice.out.awaitEvents(e -> e.isFrame("ack"), 3, "three acks");
+    alice.out.await("message", room, 1);
+    bob.out.await("message", room, 1);
+    alice.ack(room, 1);
+    alice.roundTrip();
+    h.loop.run(() -> alice.session.close(CloseCode.SHUTTING_DOWN));
+
+    assertThat(h.count("chat.joins")).isEqualTo(2);
+    assertThat(h.count("chat.messages.in")).isEqualTo(3);
+    assertThat(h.publishes()).isEqualTo(3);
+    assertThat(h.count("chat.dedup.hits")).isEqualTo(1);
+    // k-1 once to each member; the dm went to inboxes nobody joined.
+    assertThat(h.count("chat.messages.out")).isEqualTo(2);
+    assertThat(h.count("chat.acks")).isEqualTo(1);
+    assertThat(h.count("chat.closes", "code", Integer.toString(CloseCode.SHUTTING_DOWN.code())))
+        .isEqualTo(1);
+    assertThat(h.count("chat.redeliveries")).isZero();
+  }
+
+  @Test
+  @DisplayName(
+      "joins at most CHAT_MAX_ROOMS_PER_CONNECTION rooms, and a room it is in may be joined again")
+  void roomsPerConnection() {
+    harness(Map.of("CHAT_MAX_ROOMS_PER_CONNECTION", "2"));
+    String first = randomRoom();
+    Client alice = h.joined("alice", first);
+    alice.join(randomRoom());
+
+    assertThat(alice.join(first).getString("room")).isEqualTo(first);
+    alice.send(frame("join").put("room", randomRoom()));
+    JsonObject error = alice.out.await("error");
+    assertThat(error.getString("code")).isEqualTo("bad_request");
+    assertThat(error.getString("message")).contains("at most 2");
+    assertThat(alice.out.frames("joined")).hasSize(3);
+    assertThat(h.hubRooms()).isEqualTo(2);
+  }
+
+  @Test
+  @DisplayName("forgets a room's unacknowledged messages when it leaves the room")
+  void leaveForgetsPending() {
+    harness(Map.of("CHAT_MAX_PENDING_ACKS", "3"));
+    String left = randomRoom();
+    Client alice = h.joined("alice", left);
+    h.publishMany(left, 3);
+    alice.out.await("message", left, 3);
+    alice.send(frame("leave").put("room", left));
+    alice.out.await("left");
+
+    String other = randomRoom();
+    alice.join(other);
+    h.publishMany(other, 3);
+    alice.out.await("message", other, 3);
+    alice.roundTrip();
+
+    assertThat(alice.out.closes()).isEmpty();
+  }
+
+  @Test
+  @DisplayName(
+      "writes nothing for a room it has not joined, nor a message at or below the seq it is at")
+  void dropsWhatIsNotItsOwn() {
+    harness();
+    String room = randomRoom();
+    Client alice = h.joined("alice", room);
+    h.publishMany(room, 2);
+    alice.out.await("message", room, 2);
+    int mark = alice.out.mark();
+
+    String stranger = randomRoom();
+    byte[] old = ServerFrames.message(room, 2, "old", "carol", "again", null, 1L);
+    byte[] next = ServerFrames.message(room, 3, "next", "carol", "next", null, 1L);
+    h.loop.run(
+        () -> {
+          alice.session.deliver(room, 2, old);
+          alice.session.deliver(room, 1, old);
+          alice.session.deliver(stranger, 1, next);
+          alice.session.presence(stranger, next);
+          alice.session.joined(
+              stranger, new Snapshot("e", 1, List.of(next), false, 1, List.of("carol"), false));
+          alice.session.deliver(room, 3, next);
+        });
+
+    assertThat(alice.out.since(mark))
+        .extracting(e -> e.frame().getString("id"))
+        .containsExactly("next");
   }
 
   /**

@@ -44,6 +44,18 @@ public final class ChatCluster
           "CHAT_RATE_LIMIT_PER_SEC", "10000",
           "CHAT_RATE_LIMIT_BURST", "10000");
 
+  /**
+   * Timers for a test that takes Redis away: node leases of {@code leaseMs}, a broker call that
+   * Redis does not answer fails after 1 s instead of the default 5 s, and no ack times out during
+   * the test, so the frames it reads are the ones sent once.
+   */
+  public static Map<String, String> outageTimers(long leaseMs) {
+    return Map.of(
+        "CHAT_NODE_LEASE_MS", Long.toString(leaseMs),
+        "CHAT_BROKER_TIMEOUT_MS", "1000",
+        "CHAT_ACK_TIMEOUT_MS", "60000");
+  }
+
   private final String name;
   private final Map<String, String> env;
   private final List<NodeSpec> nodeSpecs;

@@ -7,39 +7,28 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 @Timeout(120)
 @DisplayName("The Redis Cluster fixture")
 class RedisClusterIT {
 
-  private static RedisCluster cluster;
-
-  @BeforeAll
-  static void startCluster() {
-    cluster = RedisCluster.start();
-  }
-
-  @AfterAll
-  static void stopCluster() {
-    if (cluster != null) {
-      cluster.close();
-    }
-  }
+  @RegisterExtension static final RedisClusterExtension redis = new RedisClusterExtension();
 
   @Test
   @DisplayName("three masters serve all 16384 slots, each with a replica of its own")
   void threeMastersWithReplicas() {
-    assertThat(cluster.seedUris()).hasSize(6).allMatch(u -> u.startsWith("redis://127.0.0.1:"));
-    assertThat(cluster.masters()).hasSize(3);
+    assertThat(redis.cluster().seedUris())
+        .hasSize(6)
+        .allMatch(u -> u.startsWith("redis://127.0.0.1:"));
+    assertThat(redis.cluster().masters()).hasSize(3);
     Set<RedisServer> replicas = new HashSet<>();
     for (int slot : List.of(0, 8000, 16383)) {
-      RedisServer master = cluster.masterOf(slot);
-      RedisServer replica = cluster.replicaOf(slot);
+      RedisServer master = redis.cluster().masterOf(slot);
+      RedisServer replica = redis.cluster().replicaOf(slot);
       assertThat(replica).isNotEqualTo(master);
       replicas.add(replica);
       try (RespClient c = master.client()) {
@@ -56,15 +45,15 @@ class RedisClusterIT {
   void failover() {
     String key = "k-" + UUID.randomUUID();
     int slot = slot(key);
-    RedisServer master = cluster.masterOf(slot);
-    RedisServer replica = cluster.replicaOf(slot);
+    RedisServer master = redis.cluster().masterOf(slot);
+    RedisServer replica = redis.cluster().replicaOf(slot);
     try (RespClient c = master.client()) {
       assertThat(c.call("SET", key, "v")).isEqualTo("OK");
       c.call("WAIT", "1", "2000");
     }
-    cluster.failover(replica);
-    assertThat(cluster.masterOf(slot)).isEqualTo(replica);
-    assertThat(cluster.replicaOf(slot)).isEqualTo(master);
+    redis.cluster().failover(replica);
+    assertThat(redis.cluster().masterOf(slot)).isEqualTo(replica);
+    assertThat(redis.cluster().replicaOf(slot)).isEqualTo(master);
     try (RespClient c = replica.client()) {
       assertThat(c.call("GET", key)).isEqualTo("v");
     }
@@ -78,15 +67,17 @@ class RedisClusterIT {
   void reshard() {
     String key = "k-" + UUID.randomUUID();
     int slot = slot(key);
-    RedisServer source = cluster.masterOf(slot);
+    RedisServer source = redis.cluster().masterOf(slot);
     try (RespClient c = source.client()) {
       c.call("SET", key, "v");
     }
     RedisServer target =
-        cluster.masters().stream().filter(m -> m != source).findFirst().orElseThrow();
-    cluster.reshard(slot, target);
-    assertThat(cluster.masterOf(slot)).isEqualTo(target);
-    assertThat(cluster.masterOf(slot == 0 ? 1 : slot - 1)).as("the slot next to it").isNotNull();
+        redis.cluster().masters().stream().filter(m -> m != source).findFirst().orElseThrow();
+    redis.cluster().reshard(slot, target);
+    assertThat(redis.cluster().masterOf(slot)).isEqualTo(target);
+    assertThat(redis.cluster().masterOf(slot == 0 ? 1 : slot - 1))
+        .as("the slot next to it")
+        .isNotNull();
     try (RespClient c = target.client()) {
       assertThat(c.call("GET", key)).isEqualTo("v");
     }
@@ -100,21 +91,21 @@ class RedisClusterIT {
   @DisplayName("a master killed with -9 is replaced by its replica and returns as a replica")
   void killAndRestart() {
     int slot = 12_000;
-    RedisServer master = cluster.masterOf(slot);
-    RedisServer replica = cluster.replicaOf(slot);
-    cluster.kill(master);
+    RedisServer master = redis.cluster().masterOf(slot);
+    RedisServer replica = redis.cluster().replicaOf(slot);
+    redis.cluster().kill(master);
     assertThat(master.isAlive()).isFalse();
-    assertThat(cluster.masterOf(slot)).isEqualTo(replica);
-    cluster.restart(master);
-    assertThat(cluster.masterOf(slot)).isEqualTo(replica);
-    assertThat(cluster.replicaOf(slot)).isEqualTo(master);
+    assertThat(redis.cluster().masterOf(slot)).isEqualTo(replica);
+    redis.cluster().restart(master);
+    assertThat(redis.cluster().masterOf(slot)).isEqualTo(replica);
+    assertThat(redis.cluster().replicaOf(slot)).isEqualTo(master);
     try (RespClient c = master.client()) {
       assertThat((String) c.call("ROLE").toString()).startsWith("[slave");
     }
   }
 
   private static int slot(String key) {
-    try (RespClient c = cluster.nodes().get(0).client()) {
+    try (RespClient c = redis.cluster().nodes().get(0).client()) {
       return Math.toIntExact((Long) c.call("CLUSTER", "KEYSLOT", key));
     }
   }
