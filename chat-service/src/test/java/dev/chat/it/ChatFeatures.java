@@ -352,4 +352,34 @@ abstract class ChatFeatures {
     // the next one is still stored
     assertThat(answer(alice, delete(r, first + 1, id())).getString("type")).isEqualTo("ack");
   }
+
+  @Test
+  @DisplayName(
+      "editing a message already deleted, by its author or a moderator, is a bad_request with the"
+          + " id, and stores nothing; a repeat of the delete's id still gets its ack")
+  void editOfDeleted() {
+    String r = room();
+    ChatPeer alice = connect(a(), user("alice"));
+    ChatPeer mod = connect(b(), user("mod"), "moderator");
+    alice.join(r);
+    mod.join(r);
+    long own = alice.say(r, id(), "regretted").getLong("seq");
+    long other = alice.say(r, id(), "moderated").getLong("seq");
+    JsonObject byAuthor = delete(r, own, id());
+    long deleted = answer(alice, byAuthor).getLong("seq");
+    long moderated = answer(mod, delete(r, other, id())).getLong("seq");
+    alice.awaitSeq(r, moderated);
+
+    for (long target : List.of(own, other)) {
+      JsonObject attempt = edit(r, target, id(), "after all");
+      JsonObject err = answer(alice, attempt);
+      assertThat(err.getString("type")).as(err.encode()).isEqualTo("error");
+      assertThat(err.getString("code")).isEqualTo("bad_request");
+      assertThat(err.getString("id")).isEqualTo(attempt.getString("id"));
+      assertThat(err.getString("message")).contains("deleted");
+    }
+    assertThat(answer(alice, byAuthor).getLong("seq")).isEqualTo(deleted);
+    // Nothing was stored for the refused edits: the next message takes the next seq.
+    assertThat(alice.say(r, id(), "next").getLong("seq")).isEqualTo(moderated + 1);
+  }
 }
