@@ -203,6 +203,7 @@ public final class Bench implements AutoCloseable {
     m.put("rate", rate);
     m.put("seconds", seconds);
     m.put("sent", s.sent.sum());
+    m.put("signalsSent", s.signals.sum());
     m.put("acked", s.acked.sum());
     m.put("received", recv);
     m.put("deliveriesPerSec", Math.round(recv / seconds));
