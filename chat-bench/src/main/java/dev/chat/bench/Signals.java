@@ -28,10 +28,13 @@ final class Signals {
       return 2;
     }
     int members = b.o.integer("members", 10000);
-    double rate = b.o.dbl("rate", 20);
+    double rate = b.o.dbl("rate", 2);
     double seconds = b.o.dbl("step-seconds", 10);
     double warmup = b.o.dbl("warmup-seconds", 5);
     int rounds = b.o.integer("rounds", 2);
+    // Each step's events are drained before the next kind starts, so none is counted under another.
+    long drainMs = b.o.lng("drain-ms", 60_000);
+    long quietMs = b.o.lng("quiet-ms", 1000);
     String room = "sig-" + b.runId;
     List<Client> cs = b.newClients(members, "g", i -> 0);
     long connected = b.connect(cs);
@@ -39,7 +42,8 @@ final class Signals {
     b.result.put("members", members);
     b.result.put("connected", connected);
     b.result.put("joined", joined);
-    Bench.sleep(1000);
+    // The joins' tail (presence, JIT) settles before the idle cost is taken.
+    Bench.sleep((long) (b.o.dbl("settle-seconds", 5) * 1000));
 
     Map<String, long[]> turns = new LinkedHashMap<>();
     double idleMicrosPerSec = idle(b, b.o.dbl("idle-seconds", seconds));
@@ -47,13 +51,14 @@ final class Signals {
     if (warmup > 0) {
       // Not recorded: the JIT compiles each path before it is measured.
       for (String kind : KINDS) {
-        b.step("warmup " + kind, rate, warmup, event(kind, cs, room, turns));
+        b.step("warmup " + kind, rate, warmup, event(kind, cs, room, turns), drainMs, quietMs);
       }
     }
     List<Map<String, Object>> rows = new ArrayList<>();
     for (int round = 1; round <= rounds; round++) {
       for (String kind : KINDS) {
-        Map<String, Object> row = b.step(kind, rate, seconds, event(kind, cs, room, turns));
+        Map<String, Object> row =
+            b.step(kind, rate, seconds, event(kind, cs, room, turns), drainMs, quietMs);
         row.put("kind", kind);
         row.put("round", round);
         rows.add(row);
