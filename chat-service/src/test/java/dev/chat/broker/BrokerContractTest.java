@@ -18,8 +18,8 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 /**
- * The {@link Broker} guarantees (seq, dedup, history, the live stream), run against every
- * implementation.
+ * The {@link Broker} guarantees (seq, dedup, history, the live stream, and v1.1's edits and
+ * deletes, signals and read positions), run against every implementation.
  */
 abstract class BrokerContractTest extends BackendContract {
 
