@@ -173,13 +173,27 @@ public final class Bench implements AutoCloseable {
    */
   Map<String, Object> step(
       String name, double rate, double seconds, BiConsumer<Long, Long> publish) {
+    return step(name, rate, seconds, publish, 3000, 200);
+  }
+
+  /**
+   * {@link #step(String, double, double, BiConsumer)} with its drain: up to {@code drainMs}, until
+   * every send is acknowledged and no delivery came for {@code quietMs}.
+   */
+  Map<String, Object> step(
+      String name,
+      double rate,
+      double seconds,
+      BiConsumer<Long, Long> publish,
+      long drainMs,
+      long quietMs) {
     Stats s = new Stats();
     shared.stats = s;
     phase(name);
     long cpu0 = ProcStats.cpuMicros(pids), r0 = redisCpuMicros(), t0 = System.nanoTime();
     OpenLoop schedule = new OpenLoop(t0 + 5_000_000, rate, seconds);
     schedule.run(publish::accept, () -> false);
-    drain(s, 3000);
+    drain(s, drainMs, quietMs);
     long t1 = System.nanoTime(), cpu1 = ProcStats.cpuMicros(pids), r1 = redisCpuMicros();
     return row(s, rate, seconds, (t1 - t0) / 1e9, cpu1 - cpu0, redisPid > 0 ? r1 - r0 : -1);
   }
@@ -194,13 +208,27 @@ public final class Bench implements AutoCloseable {
    * maxMs}.
    */
   void drain(Stats s, long maxMs) {
+    drain(s, maxMs, 200);
+  }
+
+  /**
+   * {@link #drain(Stats, long)}, deliveries counted as stopped after {@code quietMs} without one.
+   */
+  void drain(Stats s, long maxMs, long quietMs) {
     long deadline = System.nanoTime() + maxMs * 1_000_000;
     long lastRecv = -1;
+    long quietSince = System.nanoTime();
     while (System.nanoTime() < deadline) {
       long recv = s.received.sum();
-      if (s.acked.sum() >= s.sent.sum() && recv == lastRecv) break;
+      long now = System.nanoTime();
+      if (recv != lastRecv) quietSince = now;
+      if (s.acked.sum() >= s.sent.sum()
+          && recv == lastRecv
+          && now - quietSince >= quietMs * 1_000_000) {
+        break;
+      }
       lastRecv = recv;
-      sleep(200);
+      sleep(Math.min(200, Math.max(1, quietMs)));
     }
   }
 
@@ -211,6 +239,7 @@ public final class Bench implements AutoCloseable {
     m.put("rate", rate);
     m.put("seconds", seconds);
     m.put("sent", s.sent.sum());
+    m.put("signalsSent", s.signals.sum());
     m.put("acked", s.acked.sum());
     m.put("received", recv);
     m.put("deliveriesPerSec", Math.round(recv / seconds));

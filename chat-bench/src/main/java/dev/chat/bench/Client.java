@@ -59,6 +59,8 @@ public final class Client {
   private static final byte[] T_JOINED = "joined".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] T_WELCOME = "welcome".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] T_ERROR = "error".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] T_TYPING = "typing".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] T_READ = "read".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] C_RATE = "rate_limited".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] M_T = "t=".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] M_P = ";p=".getBytes(StandardCharsets.US_ASCII);
@@ -170,6 +172,7 @@ public final class Client {
   private io.netty.util.concurrent.ScheduledFuture<?> ackTimer;
   private int unackedDeliveries;
   private int counter;
+  private long readUpTo;
   private long sioAckIds;
   private final Map<String, Room> rooms = new LinkedHashMap<>(2);
   private final Map<String, Pending> unacked = new LinkedHashMap<>();
@@ -417,6 +420,34 @@ public final class Client {
         });
   }
 
+  /** Ours (v1.1): says this user is typing in a joined room, now; never queued or retried. */
+  public void typing(String room) {
+    loop.execute(
+        () -> {
+          Room r = rooms.get(room);
+          if (ready && r != null && r.joined) {
+            shared.stats.signals.increment();
+            write("{\"type\":\"typing\",\"room\":\"" + room + "\"}");
+          }
+        });
+  }
+
+  /**
+   * Ours (v1.1): a read receipt one seq past this client's last one (1, 2, 3…), so that it moves
+   * the position forward while the room's head is ahead of it; never queued or retried.
+   */
+  public void read(String room) {
+    loop.execute(
+        () -> {
+          Room r = rooms.get(room);
+          if (ready && r != null && r.joined) {
+            shared.stats.signals.increment();
+            readUpTo++;
+            write("{\"type\":\"read\",\"room\":\"" + room + "\",\"seq\":" + readUpTo + "}");
+          }
+        });
+  }
+
   private void writeSend(Pending p) {
     if (shared.proto == Proto.OURS) {
       write(
@@ -532,6 +563,10 @@ public final class Client {
       r.joined = true;
       r.resuming = false;
       r.joinedFuture.complete(null);
+    } else if (FrameScanner.stringFieldIs(b, from, to, K_TYPE, T_TYPING)
+        || FrameScanner.stringFieldIs(b, from, to, K_TYPE, T_READ)) {
+      // Ephemeral (v1.1): counted as deliveries of the step, with no latency and no ack.
+      if (measure) shared.stats.received.increment();
     } else if (FrameScanner.stringFieldIs(b, from, to, K_TYPE, T_WELCOME)) {
       becameReady();
     } else if (FrameScanner.stringFieldIs(b, from, to, K_TYPE, T_ERROR)) {

@@ -4,7 +4,7 @@ import java.nio.file.Path;
 
 /**
  * {@code java -jar chat-bench.jar <scenario> [--option value]...}; scenarios smoke, idle, bigroom,
- * rooms, latency, storm, steady, report; {@code floor} runs the floor server. See
+ * rooms, latency, storm, steady, signals, report; {@code floor} runs the floor server. See
  * chat-bench/README.md.
  */
 public final class Main {
@@ -22,7 +22,7 @@ public final class Main {
     } catch (IllegalArgumentException e) {
       System.err.println(e.getMessage());
       System.err.println(
-          "usage: java -jar chat-bench.jar smoke|idle|bigroom|rooms|latency|storm|steady|report|floor [--option value]...");
+          "usage: java -jar chat-bench.jar smoke|idle|bigroom|rooms|latency|storm|steady|signals|report|floor [--option value]...");
       return 2;
     }
     if (o.scenario.equals("floor")) {
@@ -47,6 +47,7 @@ public final class Main {
             case "latency" -> Scenarios.latency(b);
             case "storm" -> Scenarios.storm(b);
             case "steady" -> Scenarios.steady(b);
+            case "signals" -> Signals.run(b);
             default -> {
               System.err.println("unknown scenario " + o.scenario);
               yield 2;

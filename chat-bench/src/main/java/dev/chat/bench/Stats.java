@@ -15,6 +15,10 @@ public final class Stats {
   private final Histogram total = new Histogram(3);
   public final LongAdder received = new LongAdder();
   public final LongAdder sent = new LongAdder();
+
+  /** Typing frames and read receipts sent (never acknowledged, so not in {@link #sent}). */
+  public final LongAdder signals = new LongAdder();
+
   public final LongAdder acked = new LongAdder();
   public final LongAdder rawDuplicates = new LongAdder();
   public final LongAdder errors = new LongAdder();

@@ -168,6 +168,60 @@ class SmokeAndReportIT {
   }
 
   @Test
+  @Order(6)
+  @DisplayName(
+      "the signals scenario measures a message, a typing frame and a read receipt in one room: each"
+          + " reaches every member (typing all but the typist) and has its CPU per event")
+  void signals() throws Exception {
+    int members = 10;
+    int code =
+        Main.run(
+            new String[] {
+              "signals",
+              "--proto",
+              "ours",
+              "--urls",
+              "ws://127.0.0.1:" + port,
+              "--pids",
+              String.valueOf(service.pid()),
+              "--members",
+              String.valueOf(members),
+              "--rate",
+              "5",
+              "--step-seconds",
+              "1",
+              "--warmup-seconds",
+              "0.4",
+              "--idle-seconds",
+              "0.5",
+              "--rounds",
+              "1",
+              "--settle-seconds",
+              "0.5",
+              "--quiet-ms",
+              "300",
+              "--label",
+              "ours",
+              "--out",
+              dir.resolve("signals").toString()
+            });
+    assertThat(code).isZero();
+    JsonNode r = read(dir.resolve("signals/signals-ours.json"));
+    assertThat(r.path("joined").asLong()).isEqualTo(members);
+    assertThat(r.path("steps")).hasSize(3);
+    JsonNode perKind = r.path("perKind");
+    for (String kind : List.of("message", "typing", "read")) {
+      JsonNode k = perKind.path(kind);
+      assertThat(k.path("events").asLong()).as(kind + " events").isPositive();
+      assertThat(k.path("deliveriesPerEvent").asDouble())
+          .as(kind + " deliveries per event")
+          .isEqualTo(kind.equals("typing") ? members - 1 : members);
+      assertThat(k.path("serverCpuMicrosPerEvent").asDouble()).as(kind).isGreaterThanOrEqualTo(0);
+    }
+    assertThat(r.path("readOverMessage").isNumber()).isTrue();
+  }
+
+  @Test
   @Order(2)
   @DisplayName(
       "a short steady run against chat-service measures a cold and a warm window, CPU per replica, and loses nothing")

@@ -27,8 +27,9 @@ import java.util.function.ToIntFunction;
  *       messages, oldest first, each page ending just below the seq it was asked for.
  *   <li>A {@link Draft} with a {@link Draft.Change} (an edit or delete) is stored like any message
  *       only when its target is a plain message the room still stores, by the same author unless
- *       the change allows any author; otherwise it fails with {@link ChangeRefusedException}, after
- *       the dedup check, so a repeat of a stored change still gets its first result.
+ *       the change allows any author, and for an edit only when no delete of it is stored;
+ *       otherwise it fails with {@link ChangeRefusedException}, after the dedup check, so a repeat
+ *       of a stored change still gets its first result.
  *   <li>{@link #signal} reaches every broker subscribed to the room, this one included, at most
  *       once; nothing is stored.
  *   <li>A read position ({@link #markRead}, {@link #markSeen}) only moves forward and never past

@@ -2,7 +2,8 @@ package dev.chat.broker;
 
 /**
  * An edit or delete the broker refused against the stored target: {@code forbidden} when it is
- * another user's message, else the target is no plain message the room still stores.
+ * another user's message, else the target is no plain message the room still stores (or, for an
+ * edit, was deleted).
  */
 public final class ChangeRefusedException extends RuntimeException {
 
@@ -27,6 +28,10 @@ public final class ChangeRefusedException extends RuntimeException {
   static ChangeRefusedException notAMessage(long target) {
     return new ChangeRefusedException(
         false, "seq " + target + " is an edit or delete, not a message");
+  }
+
+  static ChangeRefusedException deleted(long target) {
+    return new ChangeRefusedException(false, "message " + target + " was deleted");
   }
 
   static ChangeRefusedException notYours(long target, boolean delete) {

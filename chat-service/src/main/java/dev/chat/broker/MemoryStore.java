@@ -69,8 +69,12 @@ public final class MemoryStore {
             d.to(),
             now);
     room.history.addLast(new Entry(frame, d.from(), d.id(), change != null));
+    if (change != null && change.delete()) {
+      room.deleted.add(change.target());
+    }
     if (room.history.size() > historyMax) {
       room.history.removeFirst();
+      room.deleted.remove(room.seq - historyMax);
     }
     dedup.put(key, new DedupEntry(seq, now, now + dedupWindowMs));
     for (MemoryBroker b : subscribers.getOrDefault(d.room(), List.of())) {
@@ -79,7 +83,10 @@ public final class MemoryStore {
     return new Stored(d.room(), seq, now, false);
   }
 
-  /** The target of a change must be a stored plain message of its author (or anyone's). */
+  /**
+   * The target of a change must be a stored plain message of its author (or anyone's), and an
+   * edit's target one that was not deleted.
+   */
   private static void check(RoomData room, String user, Draft.Change change) {
     long first = room.seq - room.history.size() + 1;
     long target = change.target();
@@ -89,6 +96,9 @@ public final class MemoryStore {
     Entry e = room.entry(target - first);
     if (e.change) {
       throw ChangeRefusedException.notAMessage(target);
+    }
+    if (!change.delete() && room.deleted.contains(target)) {
+      throw ChangeRefusedException.deleted(target);
     }
     if (!change.anyAuthor() && !e.from.equals(user)) {
       throw ChangeRefusedException.notYours(target, change.delete());
@@ -290,6 +300,8 @@ public final class MemoryStore {
     long seq;
     final ArrayDeque<Entry> history = new ArrayDeque<>();
     final Map<String, Long> reads = new HashMap<>();
+    // The stored messages a delete names: at most one entry per stored delete.
+    final Set<Long> deleted = new java.util.HashSet<>();
 
     Entry entry(long index) {
       Iterator<Entry> it = history.iterator();
@@ -310,16 +322,14 @@ public final class MemoryStore {
 
     /**
      * The read positions a joined frame carries: of the listed users and {@code joiner}; of an
-     * inbox, every position kept in it (its owner's and its peers' "seen"), up to {@code max}.
+     * inbox, every position kept in it (its owner's and its peers' "seen") while there are at most
+     * {@code max} of them, else none (as reads.lua does).
      */
     Map<String, Long> readsOf(String name, List<String> users, String joiner, int max) {
       Map<String, Long> out = new LinkedHashMap<>();
       if (Names.isInbox(name)) {
-        for (Map.Entry<String, Long> e : reads.entrySet()) {
-          if (out.size() == max) {
-            break;
-          }
-          out.put(e.getKey(), e.getValue());
+        if (reads.size() <= max) {
+          out.putAll(reads);
         }
         return out;
       }

@@ -183,7 +183,8 @@ final class RedisBroker implements Broker {
             Epochs.next(),
             Long.toString(c.target()),
             d.from(),
-            c.anyAuthor() ? "1" : "0");
+            c.anyAuthor() ? "1" : "0",
+            c.delete() ? "0" : "1");
     return commands
         .evalRoomReplicated(RedisScript.CHANGE, keys, args)
         .compose(
@@ -199,6 +200,7 @@ final class RedisBroker implements Broker {
                   case 3 ->
                       Future.failedFuture(ChangeRefusedException.notYours(c.target(), c.delete()));
                   case 4 -> Future.failedFuture(ChangeRefusedException.notAMessage(c.target()));
+                  case 5 -> Future.failedFuture(ChangeRefusedException.deleted(c.target()));
                   default -> Future.failedFuture(ChangeRefusedException.noSuchMessage(c.target()));
                 });
   }

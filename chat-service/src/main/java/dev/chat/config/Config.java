@@ -68,6 +68,9 @@ import java.util.function.Function;
  * @param typingMaxOnline {@code CHAT_TYPING_MAX_ONLINE} (0 = no limit): rooms with more users
  *     online than this forward no typing frames (each costs one frame per member, as a message
  *     does, at up to one a second per typing user)
+ * @param readMaxOnline {@code CHAT_READ_MAX_ONLINE} (0 = no limit): rooms with more users online
+ *     than this send a read receipt only to the reader's own connections (each costs one frame per
+ *     member, as a message does, and every member reads every message)
  * @param api {@code CHAT_API_KEY} and {@code CHAT_API_PORT}: the server API (off unless a key is
  *     set)
  */
@@ -108,6 +111,7 @@ public record Config(
     boolean echoEndpoint,
     int presenceMaxOnline,
     int typingMaxOnline,
+    int readMaxOnline,
     ApiSettings api) {
 
   public Config {
@@ -158,6 +162,7 @@ public record Config(
     require(eventLoopWarnMs >= 10, "CHAT_EVENT_LOOP_WARN_MS must be at least 10");
     require(presenceMaxOnline >= 0, "CHAT_PRESENCE_MAX_ONLINE must not be negative");
     require(typingMaxOnline >= 0, "CHAT_TYPING_MAX_ONLINE must not be negative");
+    require(readMaxOnline >= 0, "CHAT_READ_MAX_ONLINE must not be negative");
     require(api != null, "API settings are required");
     require(api.port() == 0 || api.port() != port, "CHAT_API_PORT must differ from CHAT_PORT");
   }
@@ -215,6 +220,7 @@ public record Config(
         bool(get, "CHAT_ECHO_ENDPOINT", false),
         integer(get, "CHAT_PRESENCE_MAX_ONLINE", 0),
         integer(get, "CHAT_TYPING_MAX_ONLINE", 0),
+        integer(get, "CHAT_READ_MAX_ONLINE", 0),
         ApiSettings.from(get));
   }
 

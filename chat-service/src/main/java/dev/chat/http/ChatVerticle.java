@@ -88,7 +88,8 @@ public final class ChatVerticle extends VerticleBase {
                 config.historyOnJoin(),
                 config.presenceMaxOnline(),
                 metrics)
-            .typingMaxOnline(config.typingMaxOnline());
+            .typingMaxOnline(config.typingMaxOnline())
+            .readMaxOnline(config.readMaxOnline());
     slots = new ConnectionSlots(backend.connections(), config);
     node.addBroker(backend::ready);
     backend.broker().disconnects(this::disconnect);

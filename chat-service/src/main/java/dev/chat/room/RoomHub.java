@@ -44,6 +44,7 @@ public final class RoomHub implements BrokerListener {
   private final Metrics metrics;
   private final Map<String, Room> rooms = new HashMap<>();
   private int typingMaxOnline;
+  private int readMaxOnline;
 
   /**
    * {@code presenceMaxOnline}: rooms with more users online announce no joins and leaves (0: no
@@ -133,6 +134,16 @@ public final class RoomHub implements BrokerListener {
   }
 
   /**
+   * Rooms with more users online send a read receipt only to the reader's own connections (0: no
+   * limit): their unread counts still follow the user across devices, but nobody else hears who
+   * read what, so one receipt costs a loop over this node's members and no frame to the others.
+   */
+  public RoomHub readMaxOnline(int max) {
+    this.readMaxOnline = max;
+    return this;
+  }
+
+  /**
    * Forwards that {@code member}'s user is typing in a room to every other member on every node: at
    * most once a second per user and room on this node, nothing for a member that has not been
    * admitted, and nothing in a room above {@code typingMaxOnline}. False when it was not a member.
@@ -202,8 +213,11 @@ public final class RoomHub implements BrokerListener {
       return;
     }
     boolean others = signal.kind() == Signal.Kind.TYPING;
+    boolean ownOnly =
+        signal.kind() == Signal.Kind.READ && readMaxOnline > 0 && room.online > readMaxOnline;
     for (Member m : room.members) {
-      if (!others || !m.user().equals(signal.user())) {
+      boolean own = m.user().equals(signal.user());
+      if (others ? !own : own || !ownOnly) {
         m.signal(name, signal.frame());
       }
     }

@@ -149,7 +149,7 @@ abstract class BackendContract {
     return new io.vertx.core.json.JsonObject(text(frame)).getLong("seq");
   }
 
-  private static String text(byte[] frame) {
+  static String text(byte[] frame) {
     return new String(frame, StandardCharsets.UTF_8);
   }
 }

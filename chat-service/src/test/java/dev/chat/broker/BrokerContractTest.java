@@ -5,19 +5,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.chat.broker.BrokerNode.Message;
 import dev.chat.protocol.Names;
+import dev.chat.protocol.ServerFrames;
 import io.vertx.core.Future;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.stream.IntStream;
 import java.util.stream.LongStream;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 /**
- * The {@link Broker} guarantees (seq, dedup, history, the live stream), run against every
- * implementation.
+ * The {@link Broker} guarantees (seq, dedup, history, the live stream, and v1.1's edits and
+ * deletes, signals and read positions), run against every implementation.
  */
 abstract class BrokerContractTest extends BackendContract {
 
@@ -467,6 +469,300 @@ abstract class BrokerContractTest extends BackendContract {
 
   private static Future<Stored> subscribeThenPublish(Broker broker, String room, String user) {
     return broker.subscribe(room).compose(v -> broker.publish(draft(room, user, "right-after")));
+  }
+
+  // ---- edits and deletes (v1.1) ----
+
+  private static Draft edit(String room, String user, long target, String text) {
+    return new Draft(
+        room, user, "e-" + UUID.randomUUID(), text, null, new Draft.Change(false, target, false));
+  }
+
+  private static Draft delete(String room, String user, long target, boolean anyAuthor) {
+    return new Draft(
+        room,
+        user,
+        "d-" + UUID.randomUUID(),
+        null,
+        null,
+        new Draft.Change(true, target, anyAuthor));
+  }
+
+  /** What a stored change must look like on the wire. */
+  private static byte[] changeFrame(Draft d, Stored s) {
+    Draft.Change c = d.change();
+    return ServerFrames.message(
+        d.room(), s.seq(), d.id(), d.from(), c.field(), c.target(), d.text(), d.to(), s.ts());
+  }
+
+  private static ChangeRefusedException refused(BrokerNode node, Draft change) {
+    Throwable t = node.failure(backend -> backend.broker().publish(change));
+    assertThat(t).isInstanceOf(ChangeRefusedException.class);
+    return (ChangeRefusedException) t;
+  }
+
+  @Test
+  @DisplayName(
+      "an edit and a delete are stored as new entries with their own seq, named after their target,"
+          + " in history and on the live stream, and a repeated id gets the first result")
+  void changesAreNewEntries() {
+    Cluster cluster = cluster();
+    BrokerNode a = cluster.node();
+    BrokerNode b = cluster.node();
+    String r = room();
+    String alice = user();
+    b.subscribe(r);
+    Draft original = draft(r, alice, "m1");
+    Stored stored = a.publish(original);
+    Draft edit = edit(r, alice, stored.seq(), "edited");
+    Stored edited = a.publish(edit);
+    Draft delete = delete(r, alice, stored.seq(), false);
+    Stored deleted = b.publish(delete);
+
+    assertThat(List.of(edited.seq(), deleted.seq())).containsExactly(2L, 3L);
+    List<byte[]> expected =
+        List.of(frame(original, stored), changeFrame(edit, edited), changeFrame(delete, deleted));
+    assertFrames(a.read(r, latest(10)).messages(), expected);
+    assertFrames(framesOf(b.awaitSeq(r, 3)), expected);
+    assertThat(text(changeFrame(delete, deleted))).contains("\"deletes\":1").doesNotContain("text");
+
+    // After the dedup check: the edit's target is deleted now, yet its repeat is answered as
+    // before.
+    assertThat(b.publish(edit)).isEqualTo(new Stored(r, edited.seq(), edited.ts(), true));
+    assertThat(a.publish(delete)).isEqualTo(new Stored(r, deleted.seq(), deleted.ts(), true));
+    assertThat(a.read(r, ReadRequest.stateOnly()).seq()).as("no seq spent on repeats").isEqualTo(3);
+  }
+
+  @Test
+  @DisplayName(
+      "another user's message may not be edited, nor deleted unless any author may; a refusal"
+          + " says forbidden and stores nothing")
+  void changesCheckTheAuthor() {
+    Cluster cluster = cluster();
+    BrokerNode a = cluster.node();
+    BrokerNode b = cluster.node();
+    String r = room();
+    String alice = user();
+    String bob = user();
+    long target = a.publish(draft(r, alice, "mine")).seq();
+
+    ChangeRefusedException edit = refused(b, edit(r, bob, target, "yours now"));
+    assertThat(edit.forbidden()).isTrue();
+    ChangeRefusedException del = refused(b, delete(r, bob, target, false));
+    assertThat(del.forbidden()).isTrue();
+    assertThat(a.read(r, ReadRequest.stateOnly()).seq()).as("nothing stored").isEqualTo(1);
+
+    Draft moderated = delete(r, bob, target, true);
+    Stored stored = b.publish(moderated);
+    assertThat(stored.seq()).isEqualTo(2);
+    assertFrames(a.read(r, latest(1)).messages(), List.of(changeFrame(moderated, stored)));
+  }
+
+  @Test
+  @DisplayName(
+      "a change whose target is never stored, trimmed, itself a change, or (for an edit) deleted"
+          + " is refused as no such message, and stores nothing")
+  void changesNeedAStoredMessage() {
+    FullRoom full = new FullRoom();
+    BrokerNode n = full.node;
+    String author = user();
+    long mine = n.publish(draft(full.room, author, "mine")).seq();
+    assertThat(mine).isEqualTo(9);
+    long deletion = n.publish(delete(full.room, author, mine, false)).seq();
+    long head = deletion;
+    String other = new io.vertx.core.json.JsonObject(text(full.frames.get(7))).getString("from");
+
+    Map<String, Draft> attempts = new java.util.LinkedHashMap<>();
+    attempts.put("seq 0", edit(full.room, author, 0, "x"));
+    attempts.put("past the head", delete(full.room, author, head + 1, true));
+    attempts.put("trimmed", delete(full.room, other, 3, false));
+    attempts.put("a change", edit(full.room, author, deletion, "x"));
+    attempts.put("a deleted message", edit(full.room, author, mine, "too late"));
+    for (Map.Entry<String, Draft> attempt : attempts.entrySet()) {
+      ChangeRefusedException e = refused(n, attempt.getValue());
+      assertThat(e.forbidden()).as(attempt.getKey()).isFalse();
+    }
+    assertThat(refused(n, edit(full.room, author, mine, "too late")).getMessage())
+        .contains("deleted");
+    assertThat(refused(n, delete(full.room, other, 3, false)).getMessage()).contains("trimmed");
+    assertThat(n.read(full.room, ReadRequest.stateOnly()).seq()).isEqualTo(head);
+
+    // The oldest message still stored can be changed, and a message edited again.
+    long oldest = 4 + (head - FullRoom.PUBLISHED);
+    assertThat(oldest).isEqualTo(6);
+    assertThat(n.publish(edit(full.room, other, oldest, "once")).seq()).isEqualTo(head + 1);
+    assertThat(n.publish(edit(full.room, other, 8, "twice")).seq()).isEqualTo(head + 2);
+    assertThat(n.publish(edit(full.room, other, 8, "thrice")).seq()).isEqualTo(head + 3);
+  }
+
+  // ---- signals and read positions (v1.1) ----
+
+  private static List<BrokerNode.Signalled> signals(BrokerNode node, String room) {
+    return node.events(BrokerNode.Signalled.class, s -> s.room().equals(room));
+  }
+
+  @Test
+  @DisplayName(
+      "a signal reaches every broker subscribed to the room, its sender's included, once and as"
+          + " sent; other rooms hear nothing and nothing is stored")
+  void signalsReachSubscribersAndAreNotStored() {
+    Cluster cluster = cluster();
+    BrokerNode a = cluster.node();
+    BrokerNode b = cluster.node();
+    BrokerNode outsider = cluster.node();
+    String r = room();
+    String fence = room();
+    String alice = user();
+    a.subscribe(r);
+    b.subscribe(r);
+    outsider.subscribe(fence);
+
+    Signal typing = new Signal(Signal.Kind.TYPING, alice, ServerFrames.typing(r, alice));
+    Signal read = new Signal(Signal.Kind.READ, alice, ServerFrames.read(r, alice, 7));
+    a.call(backend -> backend.broker().signal(r, typing));
+    b.call(backend -> backend.broker().signal(r, read));
+    for (BrokerNode node : List.of(a, b)) {
+      BrokerNode.waitFor("both signals", () -> signals(node, r), l -> l.size() >= 2);
+    }
+    // A fence in the same room: a repeat of either signal would have come before it.
+    String fencer = user();
+    Signal last = new Signal(Signal.Kind.TYPING, fencer, ServerFrames.typing(r, fencer));
+    a.call(backend -> backend.broker().signal(r, last));
+    for (BrokerNode node : List.of(a, b)) {
+      List<BrokerNode.Signalled> heard =
+          BrokerNode.waitFor(
+              "the fence",
+              () -> signals(node, r),
+              l -> l.stream().anyMatch(x -> x.user().equals(fencer)));
+      List<BrokerNode.Signalled> before =
+          heard.stream().filter(x -> !x.user().equals(fencer)).toList();
+      assertThat(before)
+          .extracting(BrokerNode.Signalled::kind)
+          .containsExactlyInAnyOrder(Signal.Kind.TYPING, Signal.Kind.READ);
+      assertThat(before).extracting(BrokerNode.Signalled::user).containsOnly(alice);
+      for (BrokerNode.Signalled x : before) {
+        assertThat(x.frame())
+            .isEqualTo(x.kind() == Signal.Kind.TYPING ? typing.frame() : read.frame());
+      }
+    }
+    outsider.call(backend -> backend.broker().signal(fence, typing));
+    BrokerNode.waitFor("the outsider's fence", () -> signals(outsider, fence), l -> !l.isEmpty());
+    assertThat(signals(outsider, r)).isEmpty();
+
+    Snapshot s = a.read(r, latest(10));
+    assertThat(s.seq()).isZero();
+    assertThat(s.messages()).isEmpty();
+    assertThat(a.messages(r)).isEmpty();
+    assertThat(b.publish(draft(r, alice, "first")).seq()).isEqualTo(1);
+  }
+
+  private static long markRead(BrokerNode node, String room, String user, long seq) {
+    return node.call(backend -> backend.broker().markRead(room, user, seq));
+  }
+
+  private static long markSeen(BrokerNode node, String sender, String reader, String id) {
+    return node.call(backend -> backend.broker().markSeen(sender, reader, id));
+  }
+
+  @Test
+  @DisplayName(
+      "a read position moves only forward and never past the room's last seq, per user and room,"
+          + " and a joined snapshot carries the positions of the users it lists")
+  void readPositionsMoveForwardCappedAtTheHead() {
+    Cluster cluster = cluster();
+    BrokerNode a = cluster.node();
+    BrokerNode b = cluster.node();
+    String r = room();
+    String alice = user();
+    String bob = user();
+    String carol = user();
+    assertThat(markRead(a, r, alice, 5)).as("an empty room has nothing to read").isEqualTo(-1);
+    for (int i = 1; i <= 3; i++) {
+      a.publish(draft(r, bob, "m" + i));
+    }
+    assertThat(markRead(a, r, alice, 2)).isEqualTo(2);
+    assertThat(markRead(b, r, alice, 1)).as("backwards").isEqualTo(-1);
+    assertThat(markRead(b, r, alice, 2)).as("not forward").isEqualTo(-1);
+    assertThat(markRead(b, r, alice, 99)).as("capped at the head").isEqualTo(3);
+    assertThat(markRead(a, r, alice, 99)).as("already at the head").isEqualTo(-1);
+    assertThat(markRead(a, r, bob, 1)).as("another user's own position").isEqualTo(1);
+    assertThat(markRead(a, room(), alice, 1)).as("another room").isEqualTo(-1);
+    a.publish(draft(r, bob, "m4"));
+    assertThat(markRead(b, r, alice, 99)).isEqualTo(4);
+
+    Snapshot aliceJoins = a.join(r, alice, latest(0));
+    assertThat(aliceJoins.read()).containsEntry(alice, 4L);
+    Snapshot carolJoins = b.join(r, carol, latest(0));
+    assertThat(carolJoins.users()).contains(alice, carol);
+    assertThat(carolJoins.read())
+        .as("the listed users with a position; carol has none")
+        .isEqualTo(Map.of(alice, 4L));
+    b.join(r, bob, latest(0));
+    assertThat(a.join(r, user(), latest(0)).read()).isEqualTo(Map.of(alice, 4L, bob, 1L));
+  }
+
+  @Test
+  @DisplayName(
+      "a direct message's seen moves the reader's position in the sender's inbox to the sender's"
+          + " own copy, forward only; another's copy or one no longer stored moves nothing")
+  void seenMapsToTheSendersCopy() {
+    Cluster cluster = cluster(Map.of("CHAT_HISTORY_MAX", "4", "CHAT_HISTORY_ON_JOIN", "4"));
+    BrokerNode a = cluster.node();
+    BrokerNode b = cluster.node();
+    String alice = user();
+    String bob = user();
+    String aliceInbox = Names.inboxOf(alice);
+    a.call(backend -> backend.broker().publishDirect(alice, alice, "note", "a note to self"));
+    Stored first = a.call(backend -> backend.broker().publishDirect(alice, bob, "dm-1", "hi"));
+    assertThat(first.room()).isEqualTo(aliceInbox);
+    assertThat(first.seq()).as("alice's copy, after her note").isEqualTo(2);
+    b.call(backend -> backend.broker().publishDirect(bob, alice, "dm-2", "hi alice"));
+
+    assertThat(markSeen(b, alice, bob, "dm-1")).isEqualTo(2);
+    assertThat(markSeen(a, alice, bob, "dm-1")).as("not forward").isEqualTo(-1);
+    assertThat(markSeen(a, alice, bob, "dm-2"))
+        .as("bob's own message in alice's inbox is no copy of alice's")
+        .isEqualTo(-1);
+    assertThat(markSeen(a, alice, bob, "never-sent")).isEqualTo(-1);
+
+    Stored second = a.call(backend -> backend.broker().publishDirect(alice, bob, "dm-3", "again"));
+    assertThat(second.seq()).isEqualTo(4);
+    assertThat(markSeen(b, alice, bob, "dm-3")).isEqualTo(4);
+    assertThat(markSeen(b, alice, bob, "dm-1")).as("an older copy").isEqualTo(-1);
+
+    Snapshot joined = a.join(aliceInbox, alice, latest(0));
+    assertThat(joined.read())
+        .as("an inbox carries every position kept in it")
+        .isEqualTo(Map.of(bob, 4L));
+
+    // Trimmed: four newer entries push dm-4's copy out of alice's inbox.
+    a.call(backend -> backend.broker().publishDirect(alice, bob, "dm-4", "soon gone"));
+    for (int i = 0; i < 4; i++) {
+      String id = "self-" + i;
+      a.call(backend -> backend.broker().publishDirect(alice, alice, id, "filler"));
+    }
+    assertThat(markSeen(b, alice, bob, "dm-4")).as("no longer stored").isEqualTo(-1);
+  }
+
+  @Test
+  @DisplayName(
+      "an inbox's joined carries every position kept in it while there are at most"
+          + " CHAT_JOINED_USERS_MAX of them, and none once there are more")
+  void inboxPositionsAreBounded() {
+    BrokerNode a = cluster(Map.of("CHAT_JOINED_USERS_MAX", "2")).node();
+    String alice = user();
+    String inbox = Names.inboxOf(alice);
+    List<String> readers = List.of(user(), user(), user());
+    for (String reader : readers) {
+      String id = "to-" + reader;
+      a.call(backend -> backend.broker().publishDirect(alice, reader, id, "hi"));
+    }
+    assertThat(markSeen(a, alice, readers.get(0), "to-" + readers.get(0))).isEqualTo(1);
+    assertThat(markRead(a, inbox, alice, 3)).isEqualTo(3);
+    assertThat(a.join(inbox, alice, latest(0)).read())
+        .isEqualTo(Map.of(readers.get(0), 1L, alice, 3L));
+    assertThat(markSeen(a, alice, readers.get(2), "to-" + readers.get(2))).isEqualTo(3);
+    assertThat(a.join(inbox, alice, latest(0)).read()).isEmpty();
   }
 
   @Test

@@ -280,6 +280,11 @@ final class BrokerNode {
     }
   }
 
+  /** The events of one kind heard so far that {@code filter} accepts, in order. */
+  <E extends Event> List<E> events(Class<E> type, Predicate<E> filter) {
+    return only(type, filter);
+  }
+
   private <E extends Event> List<E> only(Class<E> type, Predicate<E> filter) {
     List<E> out = new ArrayList<>();
     for (Event e : events) {

@@ -188,4 +188,49 @@ class RedisBrokerContractIT extends BrokerContractTest {
     assertThat(b.read(r, new ReadRequest(epoch, 1L, 10)).recovered()).isTrue();
     assertThat(a.read(r, latest(1)).epoch()).isEqualTo(epoch);
   }
+
+  @Test
+  @DisplayName(
+      "after a restart from an older snapshot, read positions are the snapshot's: never past its"
+          + " head, naming messages that kept their seqs, and moving forward in the new epoch")
+  void readPositionsFollowTheSnapshot() {
+    try (RedisServer snapshots = RedisServer.startWithSnapshots()) {
+      BrokerNode a = cluster(Map.of("CHAT_REDIS_URL", snapshots.uri())).node();
+      String r = room();
+      String alice = user();
+      for (int i = 1; i <= 8; i++) {
+        a.publish(draft(r, user(), "m" + i));
+        if (i == 4) {
+          assertThat(markRead(a, r, alice, 4)).isEqualTo(4L);
+        }
+        if (i == 5) {
+          snapshots.save();
+        }
+      }
+      assertThat(markRead(a, r, alice, 8)).isEqualTo(8L);
+      String before = a.read(r, ReadRequest.stateOnly()).epoch();
+
+      snapshots.kill();
+      try {
+        waitUntil("not ready", RECONNECTED_WITHIN, () -> !a.ready());
+      } finally {
+        snapshots.restart();
+      }
+      waitUntil("ready again", RECONNECTED_WITHIN, a::ready);
+
+      Snapshot s = a.join(r, alice, latest(10));
+      assertThat(s.epoch()).isNotEqualTo(before);
+      assertThat(s.seq()).isEqualTo(5);
+      assertThat(s.read())
+          .as("the snapshot's position, at a surviving seq")
+          .containsEntry(alice, 4L);
+      assertThat(s.messages()).hasSize(5);
+      a.publish(draft(r, user(), "after"));
+      assertThat(markRead(a, r, alice, 8)).as("capped at the new epoch's head").isEqualTo(6L);
+    }
+  }
+
+  private static long markRead(BrokerNode node, String room, String user, long seq) {
+    return node.<Long>call(backend -> backend.broker().markRead(room, user, seq));
+  }
 }

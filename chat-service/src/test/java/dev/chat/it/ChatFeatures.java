@@ -28,6 +28,7 @@ abstract class ChatFeatures {
 
   static final String SECRET = "chat-features-it-secret-of-at-least-32-bytes!";
   static final int HISTORY_MAX = 8;
+  static final int READ_MAX_ONLINE = 2;
 
   /** The settings both runs share. */
   static final Map<String, String> ENV =
@@ -39,7 +40,9 @@ abstract class ChatFeatures {
           "CHAT_HISTORY_MAX",
           Integer.toString(HISTORY_MAX),
           "CHAT_HISTORY_ON_JOIN",
-          Integer.toString(HISTORY_MAX));
+          Integer.toString(HISTORY_MAX),
+          "CHAT_READ_MAX_ONLINE",
+          Integer.toString(READ_MAX_ONLINE));
 
   abstract ChatCluster cluster();
 
@@ -351,5 +354,67 @@ abstract class ChatFeatures {
     assertThat(err.getString("message")).contains("trimmed");
     // the next one is still stored
     assertThat(answer(alice, delete(r, first + 1, id())).getString("type")).isEqualTo("ack");
+  }
+
+  @Test
+  @DisplayName(
+      "editing a message already deleted, by its author or a moderator, is a bad_request with the"
+          + " id, and stores nothing; a repeat of the delete's id still gets its ack")
+  void editOfDeleted() {
+    String r = room();
+    ChatPeer alice = connect(a(), user("alice"));
+    ChatPeer mod = connect(b(), user("mod"), "moderator");
+    alice.join(r);
+    mod.join(r);
+    long own = alice.say(r, id(), "regretted").getLong("seq");
+    long other = alice.say(r, id(), "moderated").getLong("seq");
+    JsonObject byAuthor = delete(r, own, id());
+    long deleted = answer(alice, byAuthor).getLong("seq");
+    long moderated = answer(mod, delete(r, other, id())).getLong("seq");
+    alice.awaitSeq(r, moderated);
+
+    for (long target : List.of(own, other)) {
+      JsonObject attempt = edit(r, target, id(), "after all");
+      JsonObject err = answer(alice, attempt);
+      assertThat(err.getString("type")).as(err.encode()).isEqualTo("error");
+      assertThat(err.getString("code")).isEqualTo("bad_request");
+      assertThat(err.getString("id")).isEqualTo(attempt.getString("id"));
+      assertThat(err.getString("message")).contains("deleted");
+    }
+    assertThat(answer(alice, byAuthor).getLong("seq")).isEqualTo(deleted);
+    // Nothing was stored for the refused edits: the next message takes the next seq.
+    assertThat(alice.say(r, id(), "next").getLong("seq")).isEqualTo(moderated + 1);
+  }
+
+  @Test
+  @DisplayName(
+      "in a room with more users online than CHAT_READ_MAX_ONLINE a read receipt reaches only the"
+          + " reader's own connections, on every node")
+  void readReceiptsInBigRooms() {
+    String r = room();
+    String aliceId = user("alice");
+    ChatPeer alice = connect(a(), aliceId);
+    ChatPeer aliceElsewhere = connect(b(), aliceId);
+    ChatPeer bob = connect(b(), user("bob"));
+    ChatPeer carol = connect(a(), user("carol"));
+    for (ChatPeer p : List.of(alice, aliceElsewhere, bob)) {
+      p.join(r);
+    }
+    assertThat(carol.join(r).getInteger("online")).isGreaterThan(READ_MAX_ONLINE);
+    long seq = bob.say(r, id(), "read me").getLong("seq");
+    alice.awaitSeq(r, seq);
+    alice.send(frame("read", r).put("seq", seq));
+    JsonObject expected =
+        new JsonObject().put("type", "read").put("room", r).put("user", aliceId).put("seq", seq);
+    assertThat(alice.claim(f -> "read".equals(f.getString("type")), "own read"))
+        .isEqualTo(expected);
+    assertThat(aliceElsewhere.claim(f -> "read".equals(f.getString("type")), "read elsewhere"))
+        .isEqualTo(expected);
+    // A message published after the receipt, on the same channel, arrives after it would have.
+    long fence = alice.say(r, id(), "fence").getLong("seq");
+    for (ChatPeer other : List.of(bob, carol)) {
+      other.awaitSeq(r, fence);
+      assertThat(other.received()).noneMatch(f -> "read".equals(f.getString("type")));
+    }
   }
 }
