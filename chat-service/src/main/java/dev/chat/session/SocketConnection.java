@@ -5,6 +5,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpObjectEncoder;
+import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.websocketx.WebSocket08FrameEncoder;
 import io.netty.handler.codec.http.websocketx.extensions.WebSocketExtensionEncoder;
 import io.vertx.core.buffer.Buffer;
@@ -148,7 +149,8 @@ public final class SocketConnection implements Outbound {
     }
     ChannelHandlerContext ctx = internal.channelHandlerContext();
     ChannelPipeline pipeline = ctx.pipeline();
-    if (pipeline.get(HttpObjectEncoder.class) != null) {
+    if (pipeline.get(HttpObjectEncoder.class) != null
+        || pipeline.get(HttpServerCodec.class) != null) {
       return null;
     }
     if (pipeline.get(WebSocket08FrameEncoder.class) == null
