@@ -10,6 +10,7 @@ import dev.chat.protocol.CloseCode;
 import dev.chat.room.RoomHub;
 import dev.chat.session.EchoConnection;
 import dev.chat.session.Session;
+import dev.chat.session.SharedFrames;
 import dev.chat.session.SocketConnection;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -57,6 +58,8 @@ public final class ChatVerticle extends VerticleBase {
   private final Metrics metrics;
   // This loop's open sessions by connection id, for the drain.
   private final Map<String, Session> sessions = new HashMap<>();
+  // The fan-out's frames, encoded once for all of this loop's sockets.
+  private final SharedFrames sharedFrames = new SharedFrames();
   private Backend backend;
   private ConnectionSlots slots;
   private RoomHub hub;
@@ -301,7 +304,8 @@ public final class ChatVerticle extends VerticleBase {
           }
         };
     SocketConnection socket =
-        new SocketConnection(ws, config.maxFrameBytes(), config.maxWriteQueueBytes(), closed);
+        new SocketConnection(
+            ws, config.maxFrameBytes(), config.maxWriteQueueBytes(), sharedFrames, closed);
     Session session =
         new Session(vertx, config, hub, backend.broker(), socket, identity, connId, metrics);
     sessions.put(connId, session);

@@ -8,6 +8,15 @@ public interface Outbound {
   /** Writes one complete UTF-8 JSON text frame. */
   void send(byte[] frame);
 
+  /**
+   * Writes one complete UTF-8 JSON text frame that is being written to many sockets at once: the
+   * same array, unchanged, to each. A socket may encode it once for all of them; by default it is
+   * {@link #send}.
+   */
+  default void sendShared(byte[] frame) {
+    send(frame);
+  }
+
   /** Writes a WebSocket ping frame. */
   void ping();
 

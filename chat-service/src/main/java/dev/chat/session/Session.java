@@ -424,7 +424,7 @@ public final class Session implements Member {
             s.recovered(),
             s.read()));
     for (int i = 0; i < s.messages().size(); i++) {
-      write(room, s.seqOf(i), s.messages().get(i));
+      write(room, s.seqOf(i), s.messages().get(i), false);
     }
   }
 
@@ -438,7 +438,7 @@ public final class Session implements Member {
       return;
     }
     position.seq = seq;
-    write(room, seq, frame);
+    write(room, seq, frame, true);
   }
 
   @SuppressWarnings("ReferenceEquality") // as in deliver()
@@ -446,7 +446,7 @@ public final class Session implements Member {
   public void presence(String room, byte[] frame) {
     Position position = room == lastRoom ? lastPosition : position(room);
     if (!closed && position != null && position.seq >= 0) {
-      out.send(frame);
+      out.sendShared(frame);
     }
   }
 
@@ -456,17 +456,24 @@ public final class Session implements Member {
     Position position = room == lastRoom ? lastPosition : position(room);
     // Ephemeral: a client that is not keeping up loses it rather than queueing more.
     if (!closed && position != null && position.seq >= 0 && !out.writeQueueFull()) {
-      out.send(frame);
+      out.sendShared(frame);
     }
   }
 
-  private void write(String room, long seq, byte[] frame) {
+  /**
+   * {@code shared}: the hub is writing the same frame to every member (a fan-out, not a replay).
+   */
+  private void write(String room, long seq, byte[] frame, boolean shared) {
     if (pending.size() >= config.maxPendingAcks() || out.writeQueueFull()) {
       // The client is not keeping up; buffering more for it would be unbounded.
       close(CloseCode.UNACKED);
       return;
     }
-    out.send(frame);
+    if (shared) {
+      out.sendShared(frame);
+    } else {
+      out.send(frame);
+    }
     metrics.messageOut();
     long now = now();
     pending.add(room, seq, frame, now);

@@ -2,11 +2,20 @@ package dev.chat.session;
 
 import dev.chat.protocol.CloseCode;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.HttpObjectEncoder;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.websocketx.WebSocket08FrameEncoder;
+import io.netty.handler.codec.http.websocketx.extensions.WebSocketExtensionEncoder;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.http.WebSocketFrame;
 import io.vertx.core.http.WebSocketFrameType;
 import io.vertx.core.http.impl.ws.WebSocketFrameImpl;
+import io.vertx.core.internal.http.WebSocketInternal;
+import io.vertx.core.net.impl.VertxConnection;
+import io.vertx.core.net.impl.VertxHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,6 +33,11 @@ public final class SocketConnection implements Outbound {
   private final int maxMessageBytes;
   private final int maxWriteQueueBytes;
   private final Runnable onClosed;
+  private final SharedFrames shared;
+  // The Vert.x connection under the socket, once its pipeline takes raw frames (see sendShared);
+  // rawNever once it is known that it never will.
+  private VertxConnection wire;
+  private boolean rawNever;
   private Session session;
   private MessageReader reader;
   private boolean closing;
@@ -32,13 +46,19 @@ public final class SocketConnection implements Outbound {
    * {@code onClosed} runs once when the socket is gone, after the session released it. {@link
    * #writeQueueFull()} is true only once {@code maxWriteQueueBytes} wait to be written, not at
    * Vert.x's default, 64 KiB, which is less than one join's replay of 50 long messages: every
-   * client joining such a room was closed with 4001 as a slow consumer before it could read.
+   * client joining such a room was closed with 4001 as a slow consumer before it could read. {@code
+   * shared} is the event loop's encoder of fanned-out frames.
    */
   public SocketConnection(
-      ServerWebSocket ws, int maxMessageBytes, int maxWriteQueueBytes, Runnable onClosed) {
+      ServerWebSocket ws,
+      int maxMessageBytes,
+      int maxWriteQueueBytes,
+      SharedFrames shared,
+      Runnable onClosed) {
     this.ws = ws;
     this.maxMessageBytes = maxMessageBytes;
     this.maxWriteQueueBytes = maxWriteQueueBytes;
+    this.shared = shared;
     this.onClosed = onClosed;
   }
 
@@ -94,6 +114,57 @@ public final class SocketConnection implements Outbound {
       ws.writeFrame(
           new WebSocketFrameImpl(WebSocketFrameType.TEXT, Unpooled.wrappedBuffer(frame), true));
     }
+  }
+
+  /**
+   * Writes the frame encoded once per event loop ({@link SharedFrames}) as a raw buffer, through
+   * the same outbound queue of the Vert.x connection that {@code writeFrame}, pings and the close
+   * frame go through: the socket's frames keep their order, and {@code writeQueueFull()}, the water
+   * marks and Vert.x's bytes-written count see the whole frame. Netty's frame encoder passes a
+   * buffer that is not a frame through untouched.
+   */
+  @Override
+  public void sendShared(byte[] frame) {
+    if (closing) {
+      return;
+    }
+    if (wire == null && (rawNever || (wire = rawFrameWire()) == null)) {
+      send(frame);
+    } else if (!ws.isClosed()) { // what writeFrame checks: no data after a close frame
+      wire.writeToChannel(shared.frameOf(frame));
+    }
+  }
+
+  /**
+   * The Vert.x connection to write raw frames to, or null while the pipeline cannot take them:
+   * until the handshake's response is written, the HTTP encoder is still in the pipeline and would
+   * take a raw buffer for a body; an extension's encoder (compression) would be bypassed; an old
+   * protocol version frames differently. Only the first of these passes: it is asked again on the
+   * next write.
+   */
+  private VertxConnection rawFrameWire() {
+    if (!(ws instanceof WebSocketInternal internal)) {
+      rawNever = true;
+      return null;
+    }
+    ChannelHandlerContext ctx = internal.channelHandlerContext();
+    ChannelPipeline pipeline = ctx.pipeline();
+    if (pipeline.get(HttpObjectEncoder.class) != null
+        || pipeline.get(HttpServerCodec.class) != null) {
+      return null;
+    }
+    if (pipeline.get(WebSocket08FrameEncoder.class) == null
+        || pipeline.get(WebSocketExtensionEncoder.class) != null
+        || !(ctx.handler() instanceof VertxHandler<?> handler)) {
+      rawNever = true;
+      return null;
+    }
+    return handler.getConnection();
+  }
+
+  /** Whether shared frames go out pre-encoded yet (for tests). */
+  boolean writesRawFrames() {
+    return wire != null;
   }
 
   @Override
