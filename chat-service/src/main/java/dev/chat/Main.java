@@ -6,7 +6,6 @@ import dev.chat.broker.MemoryBackend;
 import dev.chat.broker.MemoryStore;
 import dev.chat.broker.RedisBackend;
 import dev.chat.config.Config;
-import dev.chat.config.RedisSettings;
 import dev.chat.http.ChatVerticle;
 import dev.chat.http.HandshakeRules;
 import dev.chat.metrics.Metrics;
@@ -47,12 +46,6 @@ public final class Main {
       config = Config.fromEnv();
       // Keys and origins are parsed here, so a jwt node without usable keys never starts.
       rules = HandshakeRules.from(config);
-      // Replica acks need a WAIT on the shard master's connection, which the cluster path lacks.
-      if (config.redis().mode() == RedisSettings.Mode.CLUSTER
-          && config.redis().replicasAck() != 0) {
-        throw new IllegalArgumentException(
-            "CHAT_REDIS_REPLICAS_ACK is not supported with CHAT_REDIS_MODE=cluster yet");
-      }
     } catch (IllegalArgumentException e) {
       System.err.println("configuration error: " + e.getMessage());
       System.exit(2);

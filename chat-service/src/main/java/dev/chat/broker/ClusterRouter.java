@@ -9,7 +9,9 @@ import io.vertx.redis.client.Response;
 import io.vertx.redis.client.impl.RequestImpl;
 import io.vertx.redis.client.impl.types.ErrorType;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,8 +25,9 @@ import org.slf4j.LoggerFactory;
  * connection in its map for good and fails a whole reconnect while any master is down, so one
  * killed master would stop every shard; here a lost node costs only its own slots.
  *
- * <p>Requests for one slot go down one connection in order, so a request and the {@code WAIT}
- * pipelined after it ({@link #sendAll}) run on the same master.
+ * <p>With replica acks, {@link #sendReplicated} pipelines a {@code WAIT} right behind the write on
+ * the connection to the master that takes it, also after a redirect ({@link SharedWait}: one per
+ * master connection).
  */
 final class ClusterRouter {
 
@@ -35,13 +38,35 @@ final class ClusterRouter {
   private final NodeCommands nodes;
   private final ClusterTopologyReader reader;
   private final long refreshMs;
+  private final int replicas;
+  private final long replicasTimeoutMs;
+  private final long timeoutMs;
+  // The shared WAIT of each master's current connection; bounded by the cluster's nodes.
+  private final Map<RedisAddress, Waits> waits = new HashMap<>();
   private ClusterTopology topology;
   private long timer = -1;
   private boolean reading;
   private boolean closed;
 
   ClusterRouter(Vertx vertx, List<String> seeds, long timeoutMs, long refreshMs) {
+    this(vertx, seeds, timeoutMs, refreshMs, 0, 1);
+  }
+
+  /**
+   * {@code replicas} must confirm each {@link #sendReplicated} write within {@code
+   * replicasTimeoutMs}.
+   */
+  ClusterRouter(
+      Vertx vertx,
+      List<String> seeds,
+      long timeoutMs,
+      long refreshMs,
+      int replicas,
+      long replicasTimeoutMs) {
     this.vertx = vertx;
+    this.timeoutMs = timeoutMs;
+    this.replicas = replicas;
+    this.replicasTimeoutMs = replicasTimeoutMs;
     this.nodes = new NodeCommands(vertx, seeds.get(0), timeoutMs);
     this.reader = new ClusterTopologyReader(nodes, seeds.stream().map(RedisAddress::of).toList());
     this.refreshMs = refreshMs;
@@ -69,10 +94,24 @@ final class ClusterRouter {
   }
 
   /**
+   * {@link #send}, then a {@code WAIT} for the replicas on the connection that ran {@code request}:
+   * pipelined right behind it (or shared with the writes of the {@code WAIT} in flight there), on
+   * the master a {@code MOVED} or {@code ASK} led to if one did. Fails with {@link
+   * BrokerUnavailableException} when the replicas do not confirm in time; the write stays.
+   */
+  Future<Response> sendReplicated(Request request) {
+    return route(List.of(request), true).map(r -> r.get(0));
+  }
+
+  /**
    * Sends {@code requests}, pipelined in order, to the master of the first key of the first one;
    * completes with every reply, or fails with the first error.
    */
   Future<List<Response>> sendAll(List<Request> requests) {
+    return route(requests, false);
+  }
+
+  private Future<List<Response>> route(List<Request> requests, boolean replicated) {
     if (closed) {
       return Future.failedFuture(new BrokerUnavailableException("closed"));
     }
@@ -89,13 +128,15 @@ final class ClusterRouter {
           new BrokerUnavailableException("no Redis Cluster master serves slot " + slot));
     }
     Promise<List<Response>> done = Promise.promise();
-    attempt(master, requests, false, REDIRECTS, done);
+    attempt(master, requests, false, REDIRECTS, replicated, done);
     return done.future();
   }
 
   Future<Void> close() {
     closed = true;
     vertx.cancelTimer(timer);
+    waits.values().forEach(w -> w.shared.close());
+    waits.clear();
     return nodes.close();
   }
 
@@ -104,32 +145,70 @@ final class ClusterRouter {
       List<Request> requests,
       boolean asking,
       int redirects,
+      boolean replicated,
       Promise<List<Response>> done) {
     List<Future<Response>> replies = new ArrayList<>(requests.size());
+    NodeCommands.Link link = nodes.link(node);
     // Written back to back on the node's one connection: nothing of ours runs in between.
-    Future<Response> ask = asking ? nodes.send(node, Request.cmd(Command.ASKING)) : null;
+    Future<Response> ask = asking ? link.send(Request.cmd(Command.ASKING)) : null;
     for (Request r : requests) {
-      replies.add(nodes.send(node, r));
+      replies.add(link.send(r));
     }
+    // Queued behind the writes on the same connection, so it counts them, with no round trip of
+    // its own. After a redirect this attempt's WAIT is not waited for: the write ran elsewhere.
+    Future<Void> confirmed = replicated ? waitOn(node, link).afterWrites() : null;
     Future<?> all = ask == null ? Future.join(replies) : Future.join(ask, Future.join(replies));
     all.onComplete(
         ar -> {
           for (Future<Response> reply : replies) {
             if (reply.failed()) {
-              retryOrFail(node, requests, redirects, reply.cause(), done);
+              retryOrFail(node, requests, redirects, replicated, reply.cause(), done);
               return;
             }
           }
           List<Response> result = new ArrayList<>(replies.size());
           replies.forEach(r -> result.add(r.result()));
-          done.tryComplete(result);
+          if (confirmed == null) {
+            done.tryComplete(result);
+            return;
+          }
+          confirmed.onComplete(
+              w -> {
+                if (w.succeeded()) {
+                  done.tryComplete(result);
+                } else {
+                  // A demoted or lost master among the reasons: read who serves the slot now.
+                  refresh();
+                  done.tryFail(w.cause());
+                }
+              });
         });
   }
+
+  /** The shared WAIT of {@code link}'s connection, a new one if the node's connection changed. */
+  private SharedWait waitOn(RedisAddress node, NodeCommands.Link link) {
+    Waits current = waits.get(node);
+    if (current == null || !current.link.same(link)) {
+      if (current != null) {
+        current.shared.close();
+      }
+      current =
+          new Waits(
+              link,
+              new SharedWait(
+                  replicas, replicasTimeoutMs, r -> link.send(r, timeoutMs + replicasTimeoutMs)));
+      waits.put(node, current);
+    }
+    return current.shared;
+  }
+
+  private record Waits(NodeCommands.Link link, SharedWait shared) {}
 
   private void retryOrFail(
       RedisAddress node,
       List<Request> requests,
       int redirects,
+      boolean replicated,
       Throwable e,
       Promise<List<Response>> done) {
     String m = String.valueOf(e.getMessage());
@@ -152,11 +231,11 @@ final class ClusterRouter {
       if (target == null) {
         done.tryFail(new BrokerUnavailableException("Redis Cluster: " + m));
       } else {
-        attempt(target, requests, ask, redirects - 1, done);
+        attempt(target, requests, ask, redirects - 1, replicated, done);
       }
     } else if (m.startsWith("TRYAGAIN") || m.startsWith("CLUSTERDOWN")) {
       // A slot being migrated or a cluster electing a master: briefly, then the sender retries.
-      vertx.setTimer(100, t -> attempt(node, requests, false, redirects - 1, done));
+      vertx.setTimer(100, t -> attempt(node, requests, false, redirects - 1, replicated, done));
     } else {
       done.tryFail(e);
     }

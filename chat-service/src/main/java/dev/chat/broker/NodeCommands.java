@@ -40,24 +40,59 @@ final class NodeCommands {
    * BrokerUnavailableException} when the node cannot be reached or does not answer in time.
    */
   Future<Response> send(RedisAddress address, Request request) {
+    return link(address).send(request);
+  }
+
+  /**
+   * The node's connection as it is now (opened if there is none): what is sent through one link
+   * goes down one connection, in order, which a {@code WAIT} after a write needs. A link outlives
+   * its connection only to fail.
+   */
+  Link link(RedisAddress address) {
     if (closed) {
-      return Future.failedFuture(new BrokerUnavailableException("closed"));
+      return new Link(null, Future.failedFuture(new BrokerUnavailableException("closed")), address);
     }
     Node node = nodes.computeIfAbsent(address, this::node);
-    Future<RedisConnection> connection = node.connection();
-    Future<Response> reply =
-        Deadline.within(
-            vertx,
-            connection.compose(c -> c.send(request)),
-            timeoutMs,
-            request.command() + " to " + address);
-    // A node that does not answer may be cut off: the next call tries a fresh connection.
-    return reply.onFailure(
-        e -> {
-          if (connection.failed() || e instanceof BrokerUnavailableException) {
-            node.dropIf(connection);
-          }
-        });
+    return new Link(node, node.connection(), address);
+  }
+
+  /** One connection to one node, as {@link #link} found it. */
+  final class Link {
+    private final Node node;
+    private final Future<RedisConnection> connection;
+    private final RedisAddress address;
+
+    private Link(Node node, Future<RedisConnection> connection, RedisAddress address) {
+      this.node = node;
+      this.connection = connection;
+      this.address = address;
+    }
+
+    /** True if both are the same connection. */
+    boolean same(Link other) {
+      return other != null && other.connection == connection;
+    }
+
+    Future<Response> send(Request request) {
+      return send(request, timeoutMs);
+    }
+
+    /** {@link NodeCommands#send}, answered within {@code withinMs}. */
+    Future<Response> send(Request request, long withinMs) {
+      Future<Response> reply =
+          Deadline.within(
+              vertx,
+              connection.compose(c -> c.send(request)),
+              withinMs,
+              request.command() + " to " + address);
+      // A node that does not answer may be cut off: the next call tries a fresh connection.
+      return reply.onFailure(
+          e -> {
+            if (node != null && (connection.failed() || e instanceof BrokerUnavailableException)) {
+              node.dropIf(connection);
+            }
+          });
+    }
   }
 
   /** Closes the connection to a node no longer needed. */

@@ -65,8 +65,14 @@ public final class RedisBackend implements Backend {
             ? new RedisCommands(
                 vertx,
                 new ClusterRouter(
-                    vertx, redis.seeds(), config.brokerTimeoutMs(), RedisBroker.CLUSTER_REFRESH_MS),
+                    vertx,
+                    redis.seeds(),
+                    config.brokerTimeoutMs(),
+                    RedisBroker.CLUSTER_REFRESH_MS,
+                    redis.replicasAck(),
+                    redis.replicasAckTimeoutMs()),
                 config.brokerTimeoutMs(),
+                redis.replicasAck(),
                 this::onCommandsConnected)
             : new RedisCommands(
                 vertx,

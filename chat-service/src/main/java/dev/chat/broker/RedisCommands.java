@@ -1,7 +1,6 @@
 package dev.chat.broker;
 
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.RedisConnection;
@@ -24,10 +23,9 @@ import org.slf4j.LoggerFactory;
  * hands a room script the identity of the very connection that runs it.
  *
  * <p>With replica acks ({@code CHAT_REDIS_REPLICAS_ACK}), {@link #evalRoomReplicated} follows the
- * script with {@code WAIT} on the same connection, pipelined: at most one {@code WAIT} is in
- * flight, and the scripts sent while it blocks share the next one (a client blocked in {@code WAIT}
- * runs nothing else, so a {@code WAIT} per message would serialize the connection on replica round
- * trips).
+ * script with {@code WAIT} on the same connection, pipelined and shared ({@link SharedWait}); in
+ * cluster mode on the connection to the master that ran the script ({@link
+ * ClusterRouter#sendReplicated}).
  */
 final class RedisCommands {
 
@@ -42,11 +40,9 @@ final class RedisCommands {
   // Redis Cluster mode: requests go to their slot's master instead (null in standalone mode).
   private final ClusterRouter cluster;
   private volatile Link connection;
-  // The replica-ack group: the connection it runs on, whether a WAIT is out, and who waits for the
-  // next one.
+  // The replica-ack WAIT of the connection the last replicated script went down.
   private RedisConnection waitOn;
-  private boolean waitInFlight;
-  private Promise<Void> nextWait;
+  private SharedWait waits;
   // The identity read by the connection being prepared, which serves once it has one.
   private String preparedDataset;
 
@@ -79,14 +75,15 @@ final class RedisCommands {
 
   /**
    * Redis Cluster mode: each request goes to its slot's master, and the room scripts read the
-   * identity of the shard master that runs them themselves (see publish.lua). Replica acks are not
-   * supported in this mode (Main refuses them).
+   * identity of the shard master that runs them themselves (see publish.lua). The router holds the
+   * replica-ack setting: its {@code WAIT} goes to whichever master took the write.
    */
-  RedisCommands(Vertx vertx, ClusterRouter cluster, long timeoutMs, Runnable onConnected) {
+  RedisCommands(
+      Vertx vertx, ClusterRouter cluster, long timeoutMs, int replicas, Runnable onConnected) {
     this.vertx = vertx;
     this.timeoutMs = timeoutMs;
     this.onConnected = onConnected;
-    this.replicas = 0;
+    this.replicas = replicas;
     this.replicasTimeoutMs = 0;
     this.reconnect = null;
     this.cluster = cluster;
@@ -197,8 +194,15 @@ final class RedisCommands {
    * WAIT} covers the original).
    */
   Future<Response> evalRoomReplicated(RedisScript script, List<String> keys, List<String> args) {
-    if (replicas == 0 || cluster != null) {
+    if (replicas == 0) {
       return evalRoom(script, keys, args);
+    }
+    if (cluster != null) {
+      List<String> withDataset = new ArrayList<>(args.size() + 2);
+      withDataset.addAll(args);
+      withDataset.add("");
+      withDataset.add(publishArg());
+      return evalReplicatedOnCluster(script, keys, withDataset);
     }
     Link c = connection;
     if (c == null) {
@@ -222,52 +226,18 @@ final class RedisCommands {
                 : Future.failedFuture(e));
   }
 
-  /** Completes once {@code WAIT} confirms every write sent on {@code c} so far. */
+  /** Completes once a {@code WAIT} on {@code c} confirms every write sent on it so far. */
   private Future<Void> replicated(RedisConnection c) {
     if (waitOn != c) {
+      if (waits != null) {
+        waits.close();
+      }
       waitOn = c;
-      waitInFlight = false;
-      nextWait = null;
+      waits =
+          new SharedWait(
+              replicas, replicasTimeoutMs, r -> send(c, r, timeoutMs + replicasTimeoutMs));
     }
-    if (nextWait == null) {
-      nextWait = Promise.promise();
-    }
-    Future<Void> confirmed = nextWait.future();
-    if (!waitInFlight) {
-      sendWait(c);
-    }
-    return confirmed;
-  }
-
-  private void sendWait(RedisConnection c) {
-    Promise<Void> group = nextWait;
-    nextWait = null;
-    waitInFlight = true;
-    Request wait = Request.cmd(Command.WAIT).arg(replicas).arg(Long.toString(replicasTimeoutMs));
-    send(c, wait, timeoutMs + replicasTimeoutMs)
-        .onComplete(
-            ar -> {
-              if (ar.failed()) {
-                group.fail(ar.cause());
-              } else if (ar.result().toInteger() < replicas) {
-                group.fail(
-                    new BrokerUnavailableException(
-                        ar.result().toInteger()
-                            + " of "
-                            + replicas
-                            + " Redis replicas confirmed within "
-                            + replicasTimeoutMs
-                            + " ms"));
-              } else {
-                group.complete();
-              }
-              if (waitOn == c) {
-                waitInFlight = false;
-                if (nextWait != null) {
-                  sendWait(c);
-                }
-              }
-            });
+    return waits.afterWrites();
   }
 
   private Future<Response> evalOnCluster(RedisScript script, List<String> keys, List<String> args) {
@@ -277,6 +247,19 @@ final class RedisCommands {
                 e.getMessage() != null && e.getMessage().contains("NOSCRIPT")
                     ? send(scriptRequest(Command.EVAL, script.source(), keys, args))
                     : Future.failedFuture(e));
+  }
+
+  private Future<Response> evalReplicatedOnCluster(
+      RedisScript script, List<String> keys, List<String> args) {
+    return cluster
+        .sendReplicated(scriptRequest(Command.EVALSHA, script.sha1(), keys, args))
+        .recover(
+            e ->
+                e.getMessage() != null && e.getMessage().contains("NOSCRIPT")
+                    ? cluster.sendReplicated(
+                        scriptRequest(Command.EVAL, script.source(), keys, args))
+                    : Future.failedFuture(e))
+        .recover(e -> Future.failedFuture(unavailable(e)));
   }
 
   private Future<Response> eval(
