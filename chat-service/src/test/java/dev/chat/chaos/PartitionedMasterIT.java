@@ -98,6 +98,18 @@ class PartitionedMasterIT {
         .isPositive();
   }
 
+  @Test
+  @DisplayName(
+      "with CHAT_REDIS_REPLICAS_ACK=1 the cut-off master acks nothing its replica lacks: no acked message is lost and none shown twice")
+  void replicaAcksSurviveThePartition() throws Exception {
+    Ledger.Report report = partition(1, false);
+    assertThat(report.lost()).as("acked messages lost").isZero();
+    assertThat(report.lostWithEpoch()).as("acked messages allowed to go").isZero();
+    assertThat(report.errors())
+        .as("sends the cut-off master could not get confirmed were refused, to be retried")
+        .containsKey("unavailable");
+  }
+
   private Ledger.Report partition(int replicasAck, boolean lossAllowed) throws Exception {
     long started = System.nanoTime();
     net = NetNamespaces.create();
