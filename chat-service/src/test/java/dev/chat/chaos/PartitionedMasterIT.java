@@ -188,6 +188,16 @@ class PartitionedMasterIT {
                         clients.stream().filter(onVictim).toList(), ResumingChatClient::resets)))
         .as("clients of the cut-off shard told of the new epoch")
         .isGreaterThanOrEqualTo(VICTIM_ROOMS * PER_ROOM);
+    assertThat(
+            onLoop(
+                () ->
+                    clients.stream()
+                        .filter(onVictim.negate())
+                        .filter(c -> !c.epoch().equals(epochs.get(c.user())))
+                        .map(ResumingChatClient::user)
+                        .toList()))
+        .as("clients of the other shards, which keep their epoch")
+        .isEmpty();
     assertThat(onLoop(() -> Ledger.sum(clients, ResumingChatClient::sameEpochResets)))
         .as("resumes refused within an epoch")
         .isZero();
