@@ -103,13 +103,20 @@ public final class ChatNode implements AutoCloseable {
           return startOnce(nodeName);
         } catch (IllegalStateException e) {
           boolean portChosenHere = !env.containsKey("CHAT_PORT");
-          if (!portChosenHere
-              || attempt == 3
-              || !String.valueOf(e.getMessage()).contains("BindException")) {
+          if (!portChosenHere || attempt == 3 || !bindFailed(String.valueOf(e.getMessage()))) {
             throw e;
           }
         }
       }
+    }
+
+    /**
+     * The JDK transport says BindException; epoll says "bind(..) failed ... Address already in
+     * use". A cluster-mode node opens dozens of Redis connections before it binds, and one of their
+     * ephemeral ports can be the one chosen for it.
+     */
+    private static boolean bindFailed(String log) {
+      return log.contains("BindException") || log.contains("Address already in use");
     }
 
     private ChatNode startOnce(String nodeName) {
