@@ -135,7 +135,8 @@ final class NodeCommands {
         opening.onSuccess(
             c -> {
               if (connection != opening) {
-                c.close();
+                // dropped or closed while connecting: that already closes it (a second close threw
+                // "Attempt to recycle more than permitted" from the client's pool)
                 return;
               }
               c.exceptionHandler(e -> dropIf(opening));

@@ -1,5 +1,6 @@
 package dev.chat.testing;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -51,7 +52,9 @@ public final class ChatCluster
   private final boolean perTest;
   private final boolean snapshots;
   private final List<String> jvmArgs;
+  private final boolean redisCluster;
   private RedisServer redis;
+  private RedisCluster cluster;
   private final List<ChatNode> nodes = new ArrayList<>();
   // Per slot: the name its first node got, which stays its CHAT_NODE_ID through restarts.
   private final List<String> slotNames = new ArrayList<>();
@@ -67,6 +70,7 @@ public final class ChatCluster
     this.perTest = builder.perTest;
     this.snapshots = builder.snapshots;
     this.jvmArgs = List.copyOf(builder.jvmArgs);
+    this.redisCluster = builder.redisCluster;
   }
 
   /** A cluster whose node names start with {@code name} (their {@code CHAT_NODE_ID}s and logs). */
@@ -86,6 +90,7 @@ public final class ChatCluster
     private boolean perTest;
     private boolean snapshots;
     private final List<String> jvmArgs = new ArrayList<>();
+    private boolean redisCluster;
 
     private Builder(String name) {
       this.name = name;
@@ -148,6 +153,17 @@ public final class ChatCluster
       return this;
     }
 
+    /**
+     * A Redis Cluster of 3 masters and 3 replicas ({@link RedisCluster}) instead of one Redis: the
+     * nodes run in {@code CHAT_REDIS_MODE=cluster} with every cluster node as a seed. {@link
+     * #redis()} is then null and {@link #redisCluster()} the cluster; {@link #snapshots()} and
+     * {@link #namedConnections()} do not apply.
+     */
+    public Builder redisCluster() {
+      redisCluster = true;
+      return this;
+    }
+
     /** An extra JVM option for every node. */
     public Builder jvmArg(String arg) {
       jvmArgs.add(arg);
@@ -174,7 +190,11 @@ public final class ChatCluster
   }
 
   private void start() {
-    redis = snapshots ? RedisServer.startWithSnapshots() : RedisServer.start();
+    if (redisCluster) {
+      cluster = RedisCluster.start();
+    } else {
+      redis = snapshots ? RedisServer.startWithSnapshots() : RedisServer.start();
+    }
     List<CompletableFuture<ChatNode>> starting = new ArrayList<>();
     slotNames.clear();
     for (int i = 0; i < nodeSpecs.size(); i++) {
@@ -189,7 +209,7 @@ public final class ChatCluster
       starting.forEach(f -> nodes.add(f.join()));
     } catch (CompletionException e) {
       starting.forEach(f -> f.thenAccept(ChatNode::close).exceptionally(x -> null));
-      redis.close();
+      closeRedis();
       throw e.getCause() instanceof RuntimeException r ? r : e;
     }
   }
@@ -220,14 +240,29 @@ public final class ChatCluster
         extraNodes.clear();
         nodes.clear();
       }
-      if (redis != null) {
-        redis.close();
-      }
+      closeRedis();
     }
   }
 
+  private void closeRedis() {
+    if (redis != null) {
+      redis.close();
+      redis = null;
+    }
+    if (cluster != null) {
+      cluster.close();
+      cluster = null;
+    }
+  }
+
+  /** The one Redis; null with {@link Builder#redisCluster()}. */
   public RedisServer redis() {
     return redis;
+  }
+
+  /** The Redis Cluster of a {@link Builder#redisCluster()} cluster, else null. */
+  public RedisCluster redisCluster() {
+    return cluster;
   }
 
   /** The node now in the {@code i}-th slot the builder named, from 0. */
@@ -304,7 +339,12 @@ public final class ChatCluster
     ChatNode.Builder builder = ChatNode.builder().name(nodeName);
     env.forEach(builder::env);
     jvmArgs.forEach(builder::jvmArg);
-    if (onRedis) {
+    if (onRedis && cluster != null) {
+      builder.env("CHAT_REDIS_MODE", "cluster");
+      builder.env("CHAT_REDIS_URL", String.join(",", cluster.seedUris()));
+      // a node reads the topology and subscribes on every master before it is ready
+      builder.readyTimeout(Duration.ofSeconds(60));
+    } else if (onRedis) {
       builder.env("CHAT_REDIS_URL", redis.uri() + (namedConnections ? "?client=" + nodeName : ""));
     }
     overrides.forEach(builder::env);

@@ -115,17 +115,20 @@ public final class ChatNode implements AutoCloseable {
           return startOnce(nodeName);
         } catch (IllegalStateException e) {
           boolean portChosenHere = !env.containsKey("CHAT_PORT");
-          if (!portChosenHere || attempt == 3 || !isBindFailure(String.valueOf(e.getMessage()))) {
+          if (!portChosenHere || attempt == 3 || !bindFailed(String.valueOf(e.getMessage()))) {
             throw e;
           }
         }
       }
     }
 
-    // The NIO transport says BindException; the native one (epoll) only "Address already in use",
-    // which a loaded machine with thousands of loopback connections (a benchmark) makes common.
-    private static boolean isBindFailure(String message) {
-      return message.contains("BindException") || message.contains("Address already in use");
+    /**
+     * The JDK transport says BindException; epoll says "bind(..) failed ... Address already in
+     * use". A cluster-mode node opens dozens of Redis connections before it binds, and one of their
+     * ephemeral ports can be the one chosen for it.
+     */
+    private static boolean bindFailed(String log) {
+      return log.contains("BindException") || log.contains("Address already in use");
     }
 
     private ChatNode startOnce(String nodeName) {

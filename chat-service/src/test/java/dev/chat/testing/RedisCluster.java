@@ -85,7 +85,9 @@ public final class RedisCluster implements AutoCloseable {
                     "--cluster-enabled", "yes",
                     "--cluster-config-file", nodeDir.resolve("nodes.conf").toString(),
                     "--cluster-node-timeout", Integer.toString(NODE_TIMEOUT_MS),
-                    "--dir", nodeDir.toString()));
+                    "--dir", nodeDir.toString(),
+                    // DEBUG SLEEP, for tests of replicas that do not confirm a WAIT in time
+                    "--enable-debug-command", "local"));
         RedisServer node;
         if (host == null) {
           node = RedisServer.process(port, null, options);
@@ -195,6 +197,17 @@ public final class RedisCluster implements AutoCloseable {
    * the target, the source and the other masters.
    */
   public void reshard(int slot, RedisServer target) {
+    moveSlot(slot, target);
+    await(
+        "slot " + slot + " to move to " + target,
+        () -> settled() && view().masterOf(slot).equals(address(target)));
+  }
+
+  /**
+   * {@link #reshard} without waiting for every node to agree: when it returns, the source and the
+   * target know the slot's new master, and a client whose topology is older gets a {@code MOVED}.
+   */
+  public void moveSlot(int slot, RedisServer target) {
     RedisServer source = masterOf(slot);
     if (source == target) {
       throw new IllegalArgumentException(target + " already serves slot " + slot);
@@ -222,9 +235,6 @@ public final class RedisCluster implements AutoCloseable {
         call(master, "CLUSTER", "SETSLOT", s, "NODE", targetId);
       }
     }
-    await(
-        "slot " + slot + " to move to " + target,
-        () -> settled() && view().masterOf(slot).equals(address(target)));
   }
 
   /** {@code CLUSTER MYID} of a live node. */
