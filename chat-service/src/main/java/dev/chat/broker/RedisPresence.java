@@ -148,7 +148,7 @@ final class RedisPresence implements Presence {
   /**
    * Makes Redis hold exactly this owner's presences: a user Redis lists for this owner who left
    * meanwhile gets the leave (announced, as any last leave), and a user present here whom Redis
-   * lost is registered again (silently, as after a resync). Idempotent, so a run that overlaps a
+   * lost is registered again (announced, as any first join). Idempotent, so a run that overlaps a
    * join or a leave of the same user, or runs twice, changes nothing more: all of them go down the
    * one command connection in order, and the scripts only act on a change.
    */
@@ -200,7 +200,11 @@ final class RedisPresence implements Presence {
               }
               for (String user : Set.copyOf(here)) {
                 if (!inRedis.contains(user)) {
-                  fixes.add(join(room, user, ReadRequest.stateOnly(), true));
+                  // Announced: members were told the user left (a survivor reaped this owner while
+                  // it was cut off from Redis) or lost her with Redis's data. The script announces
+                  // only a user's first presence, so a user still listed by another owner makes
+                  // no second join.
+                  fixes.add(join(room, user, ReadRequest.stateOnly(), false));
                 }
               }
               if (here.isEmpty()) {

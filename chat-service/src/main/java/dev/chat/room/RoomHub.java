@@ -242,9 +242,12 @@ public final class RoomHub implements BrokerListener {
     LOG.info("live stream restored, re-reading {} of {} rooms", resynced.size(), rooms.size());
     for (Room room : resynced) {
       if (!Names.isInbox(room.name)) {
+        // Not silent: the join is announced only if Redis no longer lists the user at all, and
+        // then members were told she left (a survivor reaped this node while it was cut off) or
+        // lost her with Redis's data; they must hear she is here.
         room.localUsers
             .keySet()
-            .forEach(u -> presence.join(room.name, u, ReadRequest.stateOnly(), true));
+            .forEach(u -> presence.join(room.name, u, ReadRequest.stateOnly(), false));
       }
       room.needsRepair = true;
       settle(room);

@@ -36,12 +36,14 @@ public final class ChatNode implements AutoCloseable {
   private static final AtomicInteger NAMES = new AtomicInteger();
 
   private final String name;
+  private final String host;
   private final int port;
   private final Path log;
   private final Process process;
 
-  private ChatNode(String name, int port, Path log, Process process) {
+  private ChatNode(String name, String host, int port, Path log, Process process) {
     this.name = name;
+    this.host = host;
     this.port = port;
     this.log = log;
     this.process = process;
@@ -58,8 +60,18 @@ public final class ChatNode implements AutoCloseable {
     private final Map<String, String> env = new LinkedHashMap<>();
     private final List<String> jvmArgs = new ArrayList<>(List.of("-Xmx256m"));
     private Duration readyTimeout = DEFAULT_READY_TIMEOUT;
+    private NetNamespaces.Host netHost;
 
     private Builder() {}
+
+    /**
+     * Runs the node inside {@code host}'s network namespace ({@link NetNamespaces}); the test
+     * reaches it at the host's address instead of 127.0.0.1.
+     */
+    public Builder in(NetNamespaces.Host host) {
+      this.netHost = host;
+      return this;
+    }
 
     /** The class whose {@code main} runs; {@code dev.chat.Main} unless set. */
     public Builder mainClass(String mainClass) {
@@ -140,6 +152,9 @@ public final class ChatNode implements AutoCloseable {
               .command()
               .orElseGet(() -> Path.of(System.getProperty("java.home"), "bin", "java").toString());
       List<String> command = new ArrayList<>();
+      if (netHost != null) {
+        command.addAll(netHost.exec());
+      }
       command.add(java);
       command.addAll(jvmArgs);
       command.add("-cp");
@@ -153,7 +168,8 @@ public final class ChatNode implements AutoCloseable {
       builder.environment().keySet().removeIf(key -> key.startsWith("CHAT_"));
       builder.environment().putAll(childEnv);
 
-      ChatNode node = new ChatNode(nodeName, port, log, ChildProcesses.start(builder));
+      String host = netHost == null ? "127.0.0.1" : netHost.address();
+      ChatNode node = new ChatNode(nodeName, host, port, log, ChildProcesses.start(builder));
       node.awaitReady(readyTimeout);
       return node;
     }
@@ -192,20 +208,25 @@ public final class ChatNode implements AutoCloseable {
     return name;
   }
 
+  /** The address the node is reached at: 127.0.0.1, or its namespace's address. */
+  public String host() {
+    return host;
+  }
+
   public long pid() {
     return process.pid();
   }
 
-  /** {@code ws://127.0.0.1:<port>/ws?user=<user>}, the user percent-encoded. */
+  /** {@code ws://<host>:<port>/ws?user=<user>}, the user percent-encoded. */
   public URI wsUri(String user) {
     // URLEncoder writes a space as '+', which a query decoder may read back as '+'
     String encoded = URLEncoder.encode(user, StandardCharsets.UTF_8).replace("+", "%20");
-    return URI.create("ws://127.0.0.1:" + port + "/ws?user=" + encoded);
+    return URI.create("ws://" + host + ":" + port + "/ws?user=" + encoded);
   }
 
-  /** {@code http://127.0.0.1:<port><path>}. */
+  /** {@code http://<host>:<port><path>}. */
   public URI httpUri(String path) {
-    return URI.create("http://127.0.0.1:" + port + path);
+    return URI.create("http://" + host + ":" + port + path);
   }
 
   /**
@@ -271,7 +292,8 @@ public final class ChatNode implements AutoCloseable {
 
   @Override
   public String toString() {
-    return name + "@" + port + (process.isAlive() ? "" : " (exited)");
+    String where = host.equals("127.0.0.1") ? "" : host + ":";
+    return name + "@" + where + port + (process.isAlive() ? "" : " (exited)");
   }
 
   private static void sleep(Duration duration) {

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -30,8 +31,12 @@ public final class RedisCluster implements AutoCloseable {
   public static final int NODE_TIMEOUT_MS = 2_000;
   private static final Duration SETTLE = Duration.ofSeconds(30);
 
+  /** In {@link #start(NetNamespaces)}: each node's port inside its own namespace. */
+  private static final int NAMESPACED_PORT = 7_000;
+
   private final Path dir;
   private final List<RedisServer> nodes = new ArrayList<>();
+  private final Map<RedisServer, NetNamespaces.Host> hosts = new HashMap<>();
 
   private RedisCluster(Path dir) {
     this.dir = dir;
@@ -47,24 +52,52 @@ public final class RedisCluster implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+    return start(dir, null);
+  }
+
+  /**
+   * As {@link #start()}, but each of the six nodes runs in a network namespace of its own on {@code
+   * net} (hosts {@code redis-1} … {@code redis-6}, port 7000, announcing its address), so a test
+   * can {@link NetNamespaces#cut cut} one off from the others while clients still reach it; {@link
+   * #hostOf} names a node's host.
+   */
+  public static RedisCluster start(NetNamespaces net) {
+    Path dir;
+    try {
+      dir = Files.createTempDirectory("redis-cluster-");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return start(dir, net);
+  }
+
+  private static RedisCluster start(Path dir, NetNamespaces net) {
     RedisCluster cluster = new RedisCluster(dir);
     try {
       List<String> addresses = new ArrayList<>();
       for (int i = 0; i < 6; i++) {
-        int port = portWithFreeBus();
-        Path nodeDir = Files.createDirectories(dir.resolve("node-" + port));
-        cluster.nodes.add(
-            RedisServer.process(
-                port,
-                null,
+        NetNamespaces.Host host = net == null ? null : net.host("redis-" + (i + 1));
+        int port = net == null ? portWithFreeBus() : NAMESPACED_PORT;
+        Path nodeDir = Files.createDirectories(dir.resolve("node-" + (i + 1) + "-" + port));
+        List<String> options =
+            new ArrayList<>(
                 List.of(
                     "--cluster-enabled", "yes",
                     "--cluster-config-file", nodeDir.resolve("nodes.conf").toString(),
                     "--cluster-node-timeout", Integer.toString(NODE_TIMEOUT_MS),
                     "--dir", nodeDir.toString(),
                     // DEBUG SLEEP, for tests of replicas that do not confirm a WAIT in time
-                    "--enable-debug-command", "local")));
-        addresses.add("127.0.0.1:" + port);
+                    "--enable-debug-command", "local"));
+        RedisServer node;
+        if (host == null) {
+          node = RedisServer.process(port, null, options);
+        } else {
+          options.addAll(List.of("--cluster-announce-ip", host.address()));
+          node = RedisServer.process(host, port, null, options);
+          cluster.hosts.put(node, host);
+        }
+        cluster.nodes.add(node);
+        addresses.add(address(node));
       }
       List<String> create = new ArrayList<>(List.of("redis-cli", "--cluster", "create"));
       create.addAll(addresses);
@@ -78,13 +111,18 @@ public final class RedisCluster implements AutoCloseable {
     }
   }
 
-  /** {@code redis://127.0.0.1:port} of every node, for a seed list. */
+  /** {@code redis://host:port} of every node, for a seed list. */
   public List<String> seedUris() {
     return nodes.stream().map(RedisServer::uri).toList();
   }
 
   public List<RedisServer> nodes() {
     return List.copyOf(nodes);
+  }
+
+  /** The namespace {@code node} runs in, if the cluster was started on a {@link NetNamespaces}. */
+  public NetNamespaces.Host hostOf(RedisServer node) {
+    return Objects.requireNonNull(hosts.get(node), node + " runs in no namespace");
   }
 
   /** The node that serves {@code slot} as master, as the cluster sees it now. */
@@ -112,6 +150,28 @@ public final class RedisCluster implements AutoCloseable {
   public void kill(RedisServer node) {
     node.kill();
     await("the cluster to fail over from " + node.port(), () -> settledWithout(node));
+  }
+
+  /**
+   * Waits until every node but {@code cutOff} (a master partitioned from the others, still running)
+   * agrees on a topology in which {@code cutOff} serves no slot: its replica took over.
+   */
+  public void awaitFailedOverFrom(RedisServer cutOff) {
+    await("the others to fail over from " + cutOff.host(), () -> settledWithout(cutOff));
+  }
+
+  /** The node that serves {@code slot} as master, as every node but {@code cutOff} sees it. */
+  public RedisServer masterOf(int slot, RedisServer cutOff) {
+    for (RedisServer node : nodes) {
+      if (node != cutOff && node.isAlive()) {
+        try (RespClient c = node.client()) {
+          return node(ClusterView.parse((String) c.call("CLUSTER", "NODES")).masterOf(slot));
+        } catch (RuntimeException tryNext) {
+          // a node restarting; ask the next
+        }
+      }
+    }
+    throw new IllegalStateException("no live node in the cluster");
   }
 
   /** Starts a killed node again on its port; it rejoins (a former master as a replica). */
@@ -163,7 +223,7 @@ public final class RedisCluster implements AutoCloseable {
       }
       List<String> migrate =
           new ArrayList<>(
-              List.of("MIGRATE", "127.0.0.1", Integer.toString(target.port()), "", "0", "5000"));
+              List.of("MIGRATE", target.host(), Integer.toString(target.port()), "", "0", "5000"));
       migrate.add("KEYS");
       keys.forEach(k -> migrate.add((String) k));
       call(source, migrate.toArray(String[]::new));
@@ -252,7 +312,7 @@ public final class RedisCluster implements AutoCloseable {
   }
 
   private static String address(RedisServer node) {
-    return "127.0.0.1:" + node.port();
+    return node.host() + ":" + node.port();
   }
 
   private static Object call(RedisServer node, String... args) {

@@ -142,6 +142,22 @@ public final class RedisServer implements AutoCloseable {
     return startOn(new ChildProcess(executable, config, args), port);
   }
 
+  /**
+   * A {@code redis-server} process inside {@code host}'s network namespace ({@link NetNamespaces}),
+   * listening on the host's address (and the namespace's own loopback) with protected mode off, so
+   * other hosts and the test JVM reach it at {@link #host()}. Otherwise as {@link #process}.
+   */
+  public static RedisServer process(
+      NetNamespaces.Host host, int port, Path config, List<String> args) {
+    Path executable =
+        ChildProcesses.onPath("redis-server")
+            .orElseThrow(() -> new IllegalStateException("redis-server is not on PATH"));
+    List<String> all = new ArrayList<>(List.of("--bind", host.address(), "127.0.0.1"));
+    all.addAll(List.of("--protected-mode", "no"));
+    all.addAll(args);
+    return startOn(new ChildProcess(executable, config, all, host.exec(), host.address()), port);
+  }
+
   private static RedisServer startOn(Backend backend, int port) {
     RedisServer server = new RedisServer(backend, port);
     server.launch();
@@ -255,24 +271,38 @@ public final class RedisServer implements AutoCloseable {
     private final Path executable;
     private final Path config;
     private final List<String> args;
+    private final List<String> prefix;
+    private final String host;
     private Process process;
     private Path log;
 
     ChildProcess(Path executable, Path config, List<String> args) {
+      this(executable, config, args, List.of(), "127.0.0.1");
+    }
+
+    /**
+     * {@code prefix} runs the command elsewhere (a namespace); {@code host} is where it answers.
+     */
+    ChildProcess(
+        Path executable, Path config, List<String> args, List<String> prefix, String host) {
       this.executable = executable;
       this.config = config;
       this.args = List.copyOf(args);
+      this.prefix = List.copyOf(prefix);
+      this.host = host;
     }
 
     @Override
     public void start(int port) {
-      log = Path.of("target", "redis-" + port + ".log").toAbsolutePath();
+      String where = host.equals("127.0.0.1") ? "" : host + "-";
+      log = Path.of("target", "redis-" + where + port + ".log").toAbsolutePath();
       try {
         Files.createDirectories(log.getParent());
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
-      List<String> command = new ArrayList<>(List.of(executable.toString()));
+      List<String> command = new ArrayList<>(prefix);
+      command.add(executable.toString());
       if (config != null) {
         command.add(config.toString());
       }
@@ -310,7 +340,7 @@ public final class RedisServer implements AutoCloseable {
 
     @Override
     public String host() {
-      return "127.0.0.1";
+      return host;
     }
 
     @Override
@@ -324,7 +354,9 @@ public final class RedisServer implements AutoCloseable {
           process == null
               ? "not started"
               : process.isAlive() ? "pid " + process.pid() : "exited " + process.exitValue();
-      return "redis-server on 127.0.0.1:"
+      return "redis-server on "
+          + host
+          + ":"
           + port
           + " ("
           + state
