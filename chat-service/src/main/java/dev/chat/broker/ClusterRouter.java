@@ -46,6 +46,17 @@ final class ClusterRouter {
   private ClusterTopology topology;
   private long timer = -1;
   private boolean reading;
+
+  /**
+   * Failed topology reads in a row. While reads fail, a redirect or a lost node does not start
+   * another read before {@link #nextReadNanos} (backing off from 100 ms to {@code refreshMs}); the
+   * periodic read still runs. Without it, every failed command of a starved node started a read
+   * that failed at once, and each logged a warning (thousands a second under CPU starvation).
+   */
+  private int failedReads;
+
+  private long nextReadNanos;
+  private long reads;
   private boolean closed;
 
   ClusterRouter(Vertx vertx, List<String> seeds, long timeoutMs, long refreshMs) {
@@ -74,8 +85,13 @@ final class ClusterRouter {
 
   /** Reads the topology; fails if no seed answers, and keeps trying either way. */
   Future<Void> start() {
-    timer = vertx.setPeriodic(refreshMs, t -> refresh());
-    return refresh();
+    timer = vertx.setPeriodic(refreshMs, t -> read());
+    return read();
+  }
+
+  /** How many topology reads were started, for tests. */
+  long topologyReads() {
+    return reads;
   }
 
   /** True once a topology was read. */
@@ -274,23 +290,46 @@ final class ClusterRouter {
     return keys.isEmpty() ? -1 : Slots.slot(keys.get(0));
   }
 
+  /** A read that a redirect or a lost node asks for: held back while reads keep failing. */
   private Future<Void> refresh() {
+    if (failedReads > 0 && System.nanoTime() - nextReadNanos < 0) {
+      return Future.succeededFuture();
+    }
+    return read();
+  }
+
+  private Future<Void> read() {
     if (closed || reading) {
       return Future.succeededFuture();
     }
     reading = true;
+    reads++;
     return reader
         .read()
         .onComplete(
             ar -> {
               reading = false;
               if (ar.succeeded()) {
+                if (failedReads > 0) {
+                  LOG.info("cluster topology read again after {} failed reads", failedReads);
+                  failedReads = 0;
+                }
                 if (topology == null || !topology.sameMasters(ar.result())) {
                   LOG.info("cluster command topology: {}", ar.result());
                 }
                 topology = ar.result();
               } else {
-                LOG.warn("cannot read the cluster topology: {}", ar.cause().getMessage());
+                failedReads++;
+                long backoffMs = Math.min(refreshMs, 100L << Math.min(failedReads - 1, 10));
+                nextReadNanos = System.nanoTime() + backoffMs * 1_000_000;
+                if (failedReads == 1) {
+                  LOG.warn(
+                      "cannot read the cluster topology: {} (retrying; further failures at debug"
+                          + " until a read succeeds)",
+                      ar.cause().getMessage());
+                } else {
+                  LOG.debug("cannot read the cluster topology: {}", ar.cause().getMessage());
+                }
               }
             })
         .mapEmpty();
