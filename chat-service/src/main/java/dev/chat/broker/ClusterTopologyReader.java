@@ -14,7 +14,9 @@ import org.slf4j.LoggerFactory;
  * Reads the cluster's topology from the first node that answers: the configured seeds in order,
  * then the nodes the last topology named (so a cluster whose seeds have all been replaced stays
  * reachable). A node with a partial view (it just restarted, or lost its majority) is passed over
- * for one that sees every slot served.
+ * for one that sees every slot served, and so is a node whose {@code cluster_state} is not {@code
+ * ok}: a master cut off from the majority still names itself the master of its slots after a
+ * replica on the majority side took them over, and only its state tells it is stale.
  */
 final class ClusterTopologyReader {
 
@@ -59,9 +61,15 @@ final class ClusterTopologyReader {
                   + (lastError == null ? "none tried" : lastError.getMessage())));
     }
     RedisAddress node = candidates.get(i);
-    return readFrom(node)
+    return stateOk(node)
+        .compose(ok -> readFrom(node).map(t -> new View(t, ok)))
         .compose(
-            t -> {
+            view -> {
+              ClusterTopology t = view.topology();
+              if (!view.stateOk()) {
+                LOG.debug("{} reports a cluster state that is not ok; asking the next node", node);
+                return tryEach(candidates, i + 1, partial == null ? t : partial, lastError);
+              }
               if (t.coveredSlots() == Slots.COUNT) {
                 return Future.succeededFuture(t);
               }
@@ -71,6 +79,15 @@ final class ClusterTopologyReader {
               return tryEach(candidates, i + 1, better, lastError);
             },
             e -> tryEach(candidates, i + 1, partial, e));
+  }
+
+  private record View(ClusterTopology topology, boolean stateOk) {}
+
+  /** Whether {@code node}'s {@code CLUSTER INFO} says {@code cluster_state:ok}. */
+  private Future<Boolean> stateOk(RedisAddress node) {
+    return nodes
+        .send(node, Request.cmd(Command.CLUSTER).arg("INFO"))
+        .map(r -> r != null && r.toString().contains("cluster_state:ok"));
   }
 
   private Future<ClusterTopology> readFrom(RedisAddress node) {
