@@ -28,22 +28,15 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.event.Level;
 
 /**
- * One client connection's protocol logic: it answers frames, tracks joined rooms and what the
- * client has not acknowledged, redelivers, and keeps the heartbeat, the token's expiry and the
- * inbound rate limits. Lives on one event loop.
+ * One client connection's protocol logic: it dispatches frames, serialises each room's joins, and
+ * tracks each joined room's position and what the client has not acknowledged. The heartbeat
+ * ({@link Heartbeat}), the token's expiry ({@link TokenExpiry}), redelivery timing ({@link
+ * RedeliveryTimer}) and the inbound limits ({@link InboundLimits}) are its parts. Lives on one
+ * event loop.
  */
 public final class Session implements Member {
 
   private static final Logger LOG = LoggerFactory.getLogger(Session.class);
-  private static final int BAD_FRAMES_ALLOWED = 20;
-  private static final long BAD_FRAMES_WINDOW_MS = 10_000;
-  private static final long STRIKES_WINDOW_MS = 10_000;
-
-  /**
-   * A token's expiry is wall-clock time but timers run on the monotonic clock: a long one is armed
-   * a day at a time and re-checks the wall clock, so a clock step moves the close with it.
-   */
-  private static final long MAX_TIMER_MS = 86_400_000;
 
   private final Vertx vertx;
   private final Config config;
@@ -65,18 +58,10 @@ public final class Session implements Member {
   private final PendingAcks pending;
   private final HistoryPages history;
   private final ReadReceipts reads;
-  private final TokenBucket sends;
-  private final TokenBucket frames;
-  private long heartbeatTimer = -1;
-  private long expiryTimer = -1;
-  private long redeliveryTimer = -1;
-  private long redeliveryAt;
-  private long lastInbound;
-  private long nextPing;
-  private int badFrames;
-  private long badFramesSince;
-  private int strikes;
-  private long strikesSince;
+  private final InboundLimits limits;
+  private final Heartbeat heartbeat;
+  private final TokenExpiry expiry;
+  private final RedeliveryTimer redelivery;
   private boolean closed;
   private boolean released;
 
@@ -104,13 +89,42 @@ public final class Session implements Member {
             broker, out, lastSeq::containsKey, () -> closed, e -> brokerError(e, null));
     this.reads =
         new ReadReceipts(broker, out, user, lastSeq::containsKey, e -> brokerError(e, null));
-    long now = now();
-    this.sends = new TokenBucket(config.rateLimitPerSec(), config.rateLimitBurst(), now);
-    this.frames = new TokenBucket(config.frameRatePerSec(), config.frameBurst(), now);
-    this.lastInbound = now;
-    this.nextPing = now + config.heartbeatIntervalMs();
-    this.badFramesSince = now;
-    this.strikesSince = now;
+    this.limits = new InboundLimits(config, now());
+    this.heartbeat =
+        new Heartbeat(
+            vertx,
+            config.heartbeatIntervalMs(),
+            config.heartbeatTimeoutMs(),
+            Session::now,
+            new Heartbeat.Peer() {
+              @Override
+              public void ping() {
+                out.ping();
+              }
+
+              @Override
+              public void timedOut() {
+                close(CloseCode.HEARTBEAT_TIMEOUT);
+              }
+            });
+    this.expiry = new TokenExpiry(vertx, identity, () -> close(CloseCode.TOKEN_EXPIRED));
+    this.redelivery =
+        new RedeliveryTimer(
+            vertx,
+            pending,
+            Session::now,
+            new RedeliveryTimer.Peer() {
+              @Override
+              public void resend(byte[] messageFrame) {
+                metrics.redelivered();
+                out.send(ServerFrames.redelivered(messageFrame));
+              }
+
+              @Override
+              public void exhausted() {
+                close(CloseCode.UNACKED);
+              }
+            });
   }
 
   /** Sends the welcome and starts the heartbeat. */
@@ -123,10 +137,8 @@ public final class Session implements Member {
             config.heartbeatIntervalMs(),
             config.heartbeatTimeoutMs(),
             config.ackTimeoutMs()));
-    armHeartbeat(config.heartbeatIntervalMs());
-    if (identity.expires()) {
-      armExpiry();
-    }
+    heartbeat.start();
+    expiry.start();
   }
 
   @Override
@@ -140,7 +152,7 @@ public final class Session implements Member {
 
   /** Any frame from the client, data or control, proves it alive. */
   public void onActivity() {
-    lastInbound = now();
+    heartbeat.inbound(now());
   }
 
   /**
@@ -150,8 +162,8 @@ public final class Session implements Member {
    */
   public void onFrame() {
     long now = now();
-    lastInbound = now;
-    if (!closed && frames.take(now) > 0) {
+    heartbeat.inbound(now);
+    if (!closed && limits.frameOverBudget(now)) {
       LOG.debug("{} ({}) sent frames faster than the frame budget", connId, user);
       close(CloseCode.FLOODING);
     }
@@ -186,6 +198,7 @@ public final class Session implements Member {
           .addKeyValue("code", code.code())
           .log("closing connection: {}", code.reason());
       out.close(code);
+      stopTimers();
       vertx.runOnContext(v -> onClosed());
     }
   }
@@ -197,9 +210,7 @@ public final class Session implements Member {
       return;
     }
     released = true;
-    vertx.cancelTimer(heartbeatTimer);
-    vertx.cancelTimer(expiryTimer);
-    vertx.cancelTimer(redeliveryTimer);
+    stopTimers();
     for (String room : List.copyOf(lastSeq.keySet())) {
       hub.leave(this, room);
     }
@@ -210,6 +221,12 @@ public final class Session implements Member {
 
   public boolean closed() {
     return closed;
+  }
+
+  private void stopTimers() {
+    heartbeat.stop();
+    expiry.stop();
+    redelivery.stop();
   }
 
   private void dispatch(ClientFrame frame) {
@@ -355,16 +372,11 @@ public final class Session implements Member {
   }
 
   private boolean rateLimited(String id) {
-    long now = now();
-    long wait = sends.take(now);
+    long wait = limits.send(now());
     if (wait == 0) {
       return false;
     }
-    if (now - strikesSince > STRIKES_WINDOW_MS) {
-      strikesSince = now;
-      strikes = 0;
-    }
-    if (++strikes > config.rateLimitStrikes()) {
+    if (wait == InboundLimits.FLOODING) {
       // It keeps sending after being told to wait: a flood, not a burst.
       LOG.debug("{} ({}) kept sending while rate limited", connId, user);
       close(CloseCode.FLOODING);
@@ -392,12 +404,7 @@ public final class Session implements Member {
 
   private void badRequest(String message, String id) {
     out.send(ServerFrames.error(ErrorCode.BAD_REQUEST, message, id));
-    long now = now();
-    if (now - badFramesSince > BAD_FRAMES_WINDOW_MS) {
-      badFramesSince = now;
-      badFrames = 0;
-    }
-    if (++badFrames > BAD_FRAMES_ALLOWED) {
+    if (limits.badFrame(now())) {
       close(CloseCode.POLICY);
     }
   }
@@ -477,78 +484,7 @@ public final class Session implements Member {
     metrics.messageOut();
     long now = now();
     pending.add(room, seq, frame, now);
-    armRedelivery(now + config.ackTimeoutMs(), now);
-  }
-
-  /**
-   * Makes the redelivery timer fire by {@code at}. A timer armed for an older message's longer
-   * backoff fires too late for a new message, so an earlier due time re-arms it.
-   */
-  private void armRedelivery(long at, long now) {
-    if (redeliveryTimer != -1) {
-      if (redeliveryAt <= at) {
-        return;
-      }
-      vertx.cancelTimer(redeliveryTimer);
-    }
-    redeliveryAt = at;
-    redeliveryTimer = vertx.setTimer(Math.max(1, at - now), t -> redeliver());
-  }
-
-  private void redeliver() {
-    redeliveryTimer = -1;
-    if (closed) {
-      return;
-    }
-    long now = now();
-    if (!pending.redeliverDue(
-        now,
-        frame -> {
-          metrics.redelivered();
-          out.send(ServerFrames.redelivered(frame));
-        })) {
-      close(CloseCode.UNACKED);
-      return;
-    }
-    long next = pending.nextDue();
-    if (next != Long.MAX_VALUE) {
-      armRedelivery(next, now);
-    }
-  }
-
-  /** Closes with 4002 when the token expires; wall-clock time, as the token's {@code exp} is. */
-  private void armExpiry() {
-    expiryTimer = -1;
-    if (closed) {
-      return;
-    }
-    long left = identity.validUntilMs() - System.currentTimeMillis();
-    if (left <= 0) {
-      close(CloseCode.TOKEN_EXPIRED);
-      return;
-    }
-    expiryTimer = vertx.setTimer(Math.min(left, MAX_TIMER_MS), t -> armExpiry());
-  }
-
-  private void armHeartbeat(long delay) {
-    heartbeatTimer = vertx.setTimer(Math.max(1, delay), t -> heartbeat());
-  }
-
-  private void heartbeat() {
-    if (closed) {
-      return;
-    }
-    long now = now();
-    long deadline = lastInbound + config.heartbeatTimeoutMs();
-    if (now >= deadline) {
-      close(CloseCode.HEARTBEAT_TIMEOUT);
-      return;
-    }
-    if (now >= nextPing) {
-      out.ping();
-      nextPing = now + config.heartbeatIntervalMs();
-    }
-    armHeartbeat(Math.min(nextPing, deadline) - now);
+    redelivery.dueBy(now + config.ackTimeoutMs(), now);
   }
 
   private Position position(String room) {
