@@ -45,6 +45,8 @@ class ClusterReplicaAckIT {
   @BeforeAll
   static void start() throws Exception {
     redis = RedisCluster.start();
+    // A replica still loading its first copy confirms nothing: the first WAIT would time out.
+    redis.awaitReplicasLinked();
     CompletableFuture<ChatNode> first = CompletableFuture.supplyAsync(() -> node("a"));
     CompletableFuture<ChatNode> second = CompletableFuture.supplyAsync(() -> node("b"));
     a = first.get(90, TimeUnit.SECONDS);

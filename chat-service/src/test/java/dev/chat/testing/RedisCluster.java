@@ -257,6 +257,32 @@ public final class RedisCluster implements AutoCloseable {
   }
 
   /**
+   * Every live replica has finished its sync with its master ({@code master_link_status:up}). A
+   * settled cluster can still have a replica loading its first copy, and a {@code WAIT} meanwhile
+   * counts no replica.
+   */
+  public void awaitReplicasLinked() {
+    await("every replica to link with its master", this::replicasLinked);
+  }
+
+  private boolean replicasLinked() {
+    for (RedisServer node : nodes) {
+      if (!node.isAlive()) {
+        continue;
+      }
+      try (RespClient c = node.client()) {
+        String info = (String) c.call("INFO", "replication");
+        if (info.contains("role:slave") && !info.contains("master_link_status:up")) {
+          return false;
+        }
+      } catch (RuntimeException notYet) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
    * Every live node reports cluster_state:ok with all slots, and all see the same masters and
    * replicas (a replica's new master spreads by gossip after the slots do).
    */
