@@ -94,7 +94,7 @@ class FrameScannerTest {
   }
 
   @Test
-  @DisplayName("a jcmd class histogram gives the live heap from its Total line")
+  @DisplayName("a jcmd class histogram gives the live heap: its Total line less the filler objects")
   void heapHistogram() {
     String histogram =
         """
@@ -106,6 +106,17 @@ class FrameScannerTest {
         Total         81000        4160000
         """;
     assertThat(ProcStats.parseHistogramTotal(histogram)).isEqualTo(4_160_000L);
+    String withFiller =
+        """
+        12345:
+         num     #instances         #bytes  class name (module)
+        -------------------------------------------------------
+           1:         78840       79409352  [Ljava.lang.Object; (java.base@25.0.3)
+           2:         83580       39884832  [Ljdk.internal.vm.FillerElement; (java.base@25.0.3)
+           3:         18514       10664064  io.netty.util.internal.shaded.Queue
+        Total        180934      129958248
+        """;
+    assertThat(ProcStats.parseHistogramTotal(withFiller)).isEqualTo(129_958_248L - 39_884_832L);
     assertThat(ProcStats.parseHistogramTotal("Could not attach")).isEqualTo(-1);
     assertThat(ProcStats.parseHistogramTotal(null)).isEqualTo(-1);
   }
