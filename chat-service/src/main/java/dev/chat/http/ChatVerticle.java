@@ -294,6 +294,10 @@ public final class ChatVerticle extends VerticleBase {
   }
 
   private void accept(ServerWebSocket ws, Identity identity, List<String> held) {
+    // Vert.x keeps the handshake's request headers for the socket's life: every header the browser
+    // sent, its cookies and user agent included. The rules and the client address read them
+    // before the upgrade, and nothing reads them after it, so they are released here.
+    ws.headers().clear();
     String connId = UUID.randomUUID().toString();
     Runnable closed =
         () -> {
