@@ -25,7 +25,7 @@
 #                 with CHAT_REDIS_MODE=cluster and the nodes as seeds, and its label gets -clusterN
 #                 (ours-cluster3); the Socket.IO targets are skipped (the peer's client is standalone)
 # Environment: CHAT_BENCH_JAR, CHAT_SERVICE_JAR (jar overrides), OURS_JVM_OPTS (default -Xms1g -Xmx8g
-#   -XX:+UseSerialGC -Xmn64m -XX:MetaspaceSize=64m),
+#   -XX:+UseSerialGC -Xmn32m -XX:MetaspaceSize=64m),
 # GEN_JVM_OPTS (-Xmx6g), PEER_NODE_OPTS, MVN_ARGS (e.g. -o), BENCH_<SCENARIO>_OPTS (replace a
 # scenario's generator options, e.g. BENCH_BIGROOM_OPTS='--members 500 --rates 5 --step-seconds 5';
 # for steady they replace the durations, the case still gives --members and --rate),
