@@ -116,9 +116,7 @@ class DrainIT {
     // A client closed late in the window may have nothing left to ack and still be in its
     // reconnect delay: being acked does not mean being back.
     fleet.awaitAll(
-        "every client resumed on node b",
-        c -> b.name().equals(c.node()),
-        Duration.ofSeconds(20));
+        "every client resumed on node b", c -> b.name().equals(c.node()), Duration.ofSeconds(20));
     fleet.assertEveryAckedMessageOnce(Duration.ofSeconds(20));
   }
 
