@@ -11,8 +11,8 @@ SERVICE_JAR=${CHAT_SERVICE_JAR:-$ROOT/chat-service/target/chat-service.jar}
 BENCH_JAR=${CHAT_BENCH_JAR:-$ROOT/chat-bench/target/chat-bench.jar}
 # The servers' JVM: the Serial collector (what the JVM picks on the one CPU each server gets) with a
 # 32 MB young generation. Serial's default young generation here is a third of the heap, and its
-# collections with 18,500 sockets live paused the event loop for 31 ms-1.3 s; G1 paused 35-90 ms
-# even with its young generation fixed at 64 MB (docs/performance.md, round 5).
+# collections with 18,500 sockets live paused the event loop for 31 ms-1.3 s (round 4); G1 paused
+# 32-71 ms even with its young generation fixed at 64 MB (docs/performance.md, round 5).
 OURS_JVM_OPTS=${OURS_JVM_OPTS:--Xms1g -Xmx8g -XX:+UseSerialGC -Xmn32m -XX:MetaspaceSize=64m}
 PEER_NODE_OPTS=${PEER_NODE_OPTS:---expose-gc --max-old-space-size=8192}
 GEN_JVM_OPTS=${GEN_JVM_OPTS:--Xmx6g}
