@@ -246,6 +246,7 @@ public final class Bench implements AutoCloseable {
     m.put("latencyMs", s.latencyMillis());
     m.put("errors", s.errors.sum());
     m.put("rateLimited", s.rateLimited.sum());
+    m.put("unavailable", s.unavailable.sum());
     m.put("rawDuplicates", s.rawDuplicates.sum());
     m.put("elapsedSec", Math.round(elapsed * 100) / 100.0);
     m.put("serverCpuMicros", pids.isEmpty() ? -1 : cpuMicros);

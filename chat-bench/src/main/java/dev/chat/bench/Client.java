@@ -62,6 +62,14 @@ public final class Client {
   private static final byte[] T_TYPING = "typing".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] T_READ = "read".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] C_RATE = "rate_limited".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] C_UNAVAILABLE = "unavailable".getBytes(StandardCharsets.US_ASCII);
+
+  /**
+   * chat-client.js's {@code retryUnavailableMs}: after an {@code unavailable} error, a send is sent
+   * again and every unanswered join is sent again this long after. AckCadenceTest keeps it equal.
+   */
+  static final long RETRY_UNAVAILABLE_MS = 1_000;
+
   private static final byte[] M_T = "t=".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] M_P = ";p=".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] M_C = ";c=".getBytes(StandardCharsets.US_ASCII);
@@ -169,6 +177,8 @@ public final class Client {
   private int urlIndex;
   private Channel channel;
   private boolean ready;
+  // A retry of the unanswered joins is scheduled (after an unavailable join).
+  private boolean rejoinScheduled;
   private io.netty.util.concurrent.ScheduledFuture<?> ackTimer;
   private int unackedDeliveries;
   private int counter;
@@ -583,8 +593,46 @@ public final class Client {
               },
               Math.max(1, after),
               TimeUnit.MILLISECONDS);
+      } else if (FrameScanner.stringFieldIs(b, from, to, K_CODE, C_UNAVAILABLE)) {
+        shared.stats.unavailable.increment();
+        retryUnavailable(FrameScanner.stringField(b, from, to, K_ID));
       }
     }
+  }
+
+  /**
+   * As chat-client.js does: a send answered {@code unavailable} (it has an id) goes again with the
+   * same id, and a join answered so (the error names no room) makes every unanswered join go again,
+   * {@link #RETRY_UNAVAILABLE_MS} later.
+   */
+  private void retryUnavailable(String id) {
+    if (id != null) {
+      Pending p = unacked.get(id);
+      if (p == null) return;
+      loop.schedule(
+          () -> {
+            if (unacked.containsKey(p.id) && ready) {
+              shared.ledger.retriedSends.increment();
+              p.retried = true;
+              writeSend(p);
+            }
+          },
+          RETRY_UNAVAILABLE_MS,
+          TimeUnit.MILLISECONDS);
+      return;
+    }
+    if (rejoinScheduled) return;
+    rejoinScheduled = true;
+    loop.schedule(
+        () -> {
+          rejoinScheduled = false;
+          if (!ready) return;
+          for (Room r : rooms.values()) {
+            if (!r.joined) sendJoin(r, true);
+          }
+        },
+        RETRY_UNAVAILABLE_MS,
+        TimeUnit.MILLISECONDS);
   }
 
   private void delivered(Room r, byte[] b, int from, int to) {

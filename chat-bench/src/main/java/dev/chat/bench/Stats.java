@@ -23,6 +23,10 @@ public final class Stats {
   public final LongAdder rawDuplicates = new LongAdder();
   public final LongAdder errors = new LongAdder();
   public final LongAdder rateLimited = new LongAdder();
+
+  /** Errors with code unavailable (the broker unreachable), each retried as chat-client.js does. */
+  public final LongAdder unavailable = new LongAdder();
+
   public final long startNanos = System.nanoTime();
 
   /** Records a delivery whose message was due at {@code intendedNanos}. */

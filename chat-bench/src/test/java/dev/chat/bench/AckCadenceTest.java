@@ -40,6 +40,13 @@ class AckCadenceTest {
   }
 
   @Test
+  @DisplayName("chat-bench's clients retry after unavailable as late as chat-client.js does")
+  void retryUnavailableAsChatClientJs() throws Exception {
+    assertThat(Client.RETRY_UNAVAILABLE_MS)
+        .isEqualTo(jsNumber(defaultsBlock(), "retryUnavailableMs"));
+  }
+
+  @Test
   @DisplayName("chat-client.js acks on a count, on a timer and again on a redelivery, as modelled")
   void chatClientJsStillWorksThatWay() throws Exception {
     // The cadence above only means something if chat-client.js still uses the two settings the
