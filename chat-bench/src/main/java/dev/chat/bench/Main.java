@@ -4,8 +4,8 @@ import java.nio.file.Path;
 
 /**
  * {@code java -jar chat-bench.jar <scenario> [--option value]...}; scenarios smoke, idle, bigroom,
- * rooms, latency, storm, steady, signals, report; {@code floor} runs the floor server. See
- * chat-bench/README.md.
+ * rooms, latency, storm, steady, signals, report; {@code floor} runs the floor server; {@code
+ * profile-window} sums a JFR file's CPU samples within a window. See chat-bench/README.md.
  */
 public final class Main {
   private Main() {}
@@ -22,12 +22,15 @@ public final class Main {
     } catch (IllegalArgumentException e) {
       System.err.println(e.getMessage());
       System.err.println(
-          "usage: java -jar chat-bench.jar smoke|idle|bigroom|rooms|latency|storm|steady|signals|report|floor [--option value]...");
+          "usage: java -jar chat-bench.jar smoke|idle|bigroom|rooms|latency|storm|steady|signals|report|floor|profile-window [--option value]...");
       return 2;
     }
     if (o.scenario.equals("floor")) {
       return dev.chat.bench.floor.FloorServer.run(
           o.str("host", "0.0.0.0"), o.integer("port", 8090), o.integer("threads", 1));
+    }
+    if (o.scenario.equals("profile-window")) {
+      return ProfileWindow.run(o);
     }
     if (o.scenario.equals("report")) {
       Report.write(

@@ -262,6 +262,8 @@ final class Scenarios {
     storm.put("affectedClients", affected);
     long killedCpu = Math.max(0, ProcStats.cpuMicros(killPid) - killed0);
     long killAt = System.nanoTime();
+    // Wall-clock marks of the recovery window, for a profile's window (bench/profile.sh).
+    storm.put("killAtEpochMs", System.currentTimeMillis());
     long cpuK = ProcStats.cpuMicros(survivors);
     boolean killed =
         killPid > 0 && ProcessHandle.of(killPid).map(ProcessHandle::destroyForcibly).orElse(false);
@@ -273,6 +275,7 @@ final class Scenarios {
       if (rejoins.size() >= Math.ceil(affected * 0.99)) {
         t99 = System.nanoTime();
         cpu99 = ProcStats.cpuMicros(survivors);
+        storm.put("rejoined99EpochMs", System.currentTimeMillis());
         break;
       }
       Bench.sleep(20);
@@ -376,6 +379,8 @@ final class Scenarios {
     all.add(warmStats);
     b.shared.stats = warmStats;
     Window w2 = Window.now(b);
+    // Wall-clock marks of the warm window, for a profile's window (bench/profile.sh).
+    b.result.put("warmFromEpochMs", System.currentTimeMillis());
     b.phase("warm");
     try {
       publisher.join();
@@ -387,6 +392,7 @@ final class Scenarios {
     all.add(drain);
     b.shared.stats = drain;
     Window w3 = Window.now(b);
+    b.result.put("warmToEpochMs", System.currentTimeMillis());
     b.phase("drain");
     // Until every send is acknowledged (over all windows) and deliveries stopped growing.
     long deadline = System.nanoTime() + 10_000_000_000L, lastRecv = -1;
