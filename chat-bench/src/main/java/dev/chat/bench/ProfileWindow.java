@@ -49,6 +49,7 @@ final class ProfileWindow {
   static final List<String> PACKAGES =
       List.of(
           "dev.chat.",
+          "dev.chat.bench.floor.",
           "io.vertx.redis.",
           "io.vertx.core.http.",
           "io.netty.handler.codec.http.",
@@ -59,6 +60,8 @@ final class ProfileWindow {
       Map<String, Long> threads,
       Map<String, Long> kinds,
       Map<String, Long> packages,
+      Map<String, Long> packagesOutsideSyscalls,
+      Map<String, Long> leaves,
       Map<String, Long> self,
       Map<String, Long> inclusive,
       Map<Long, Long> perSecond) {}
@@ -68,10 +71,12 @@ final class ProfileWindow {
   static Summary read(Path file, long fromMs, long toMs) throws IOException {
     Map<String, Long> threads = new HashMap<>(), kinds = new LinkedHashMap<>();
     Map<String, Long> packages = new LinkedHashMap<>(), self = new HashMap<>();
+    Map<String, Long> outside = new LinkedHashMap<>(), leaves = new HashMap<>();
     Map<String, Long> inclusive = new HashMap<>();
     Map<Long, Long> perSecond = new java.util.TreeMap<>();
     KINDS.keySet().forEach(k -> kinds.put(k, 0L));
     PACKAGES.forEach(p -> packages.put(p, 0L));
+    PACKAGES.forEach(p -> outside.put(p, 0L));
     long n = 0;
     try (RecordingFile rf = new RecordingFile(file)) {
       while (rf.hasMoreEvents()) {
@@ -92,6 +97,7 @@ final class ProfileWindow {
         }
         List<RecordedFrame> frames = st.getFrames();
         self.merge(name(frames.get(0)), 1L, Long::sum);
+        leaves.merge(leaf(frames), 1L, Long::sum);
         Set<String> names = new HashSet<>();
         for (RecordedFrame f : frames) {
           names.add(name(f));
@@ -105,14 +111,52 @@ final class ProfileWindow {
             kinds.merge(k.getKey(), 1L, Long::sum);
           }
         }
+        boolean inSyscall = names.contains("do_syscall_64");
         for (String p : PACKAGES) {
           if (names.stream().anyMatch(s -> s.startsWith(p))) {
             packages.merge(p, 1L, Long::sum);
+            if (!inSyscall) {
+              outside.merge(p, 1L, Long::sum);
+            }
           }
         }
       }
     }
-    return new Summary(n, threads, kinds, packages, self, inclusive, perSecond);
+    return new Summary(n, threads, kinds, packages, outside, leaves, self, inclusive, perSecond);
+  }
+
+  /**
+   * Where a sample's CPU was spent: the kernel, the JVM's own code, a native library, or the
+   * package of the top Java frame (its first three names), which a sample in a JDK intrinsic or a
+   * stub counts under.
+   */
+  // async-profiler marks its native and JVM frames as Java frames too: the frame type tells.
+  private static final Set<String> JAVA_FRAMES =
+      Set.of("Interpreted", "JIT compiled", "Inlined", "C1 compiled");
+
+  static String leaf(List<RecordedFrame> frames) {
+    String top = frames.get(0).getType();
+    if ("Kernel".equals(top)) {
+      return "kernel";
+    }
+    for (RecordedFrame f : frames) {
+      if (JAVA_FRAMES.contains(f.getType())) {
+        String name = name(f);
+        int dot = -1;
+        for (int k = 0; k < 3 && dot < name.length(); k++) {
+          int next = name.indexOf('.', dot + 1);
+          if (next < 0) {
+            return name;
+          }
+          dot = next;
+        }
+        return name.substring(0, dot);
+      }
+      if (!"Native".equals(f.getType()) && !"C++".equals(f.getType())) {
+        break;
+      }
+    }
+    return "C++".equals(top) ? "JVM (C++)" : "native, no Java frame";
   }
 
   /** Event loops, the JIT's compiler threads, the collector's threads, or the thread's own name. */
@@ -121,7 +165,7 @@ final class ProfileWindow {
     if (name == null) {
       return "?";
     }
-    if (name.startsWith("vert.x-eventloop") || name.startsWith("floor-")) {
+    if (name.startsWith("vert.x-eventloop") || name.startsWith("multiThreadIoEventLoopGroup")) {
       return "event loops";
     }
     if (name.startsWith("C2 Compiler") || name.startsWith("C1 Compiler")) {
@@ -147,6 +191,18 @@ final class ProfileWindow {
     section(out, "by thread", s.threads(), s.samples(), 12);
     section(out, "by kind of work (a sample may be in several)", s.kinds(), s.samples(), 99);
     section(out, "Java frames by package (inclusive)", s.packages(), s.samples(), 99);
+    section(
+        out,
+        "the same, outside system calls (the package's own work and what it calls in user space)",
+        s.packagesOutsideSyscalls(),
+        s.samples(),
+        99);
+    section(
+        out,
+        "where the CPU was: kernel, JVM, or the top Java frame's package",
+        s.leaves(),
+        s.samples(),
+        25);
     section(out, "self (leaf frame)", s.self(), s.samples(), top);
     section(out, "inclusive", s.inclusive(), s.samples(), top * 2);
   }

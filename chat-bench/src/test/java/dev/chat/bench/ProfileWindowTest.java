@@ -63,6 +63,9 @@ class ProfileWindowTest {
     String spin = ProfileWindowTest.class.getName() + ".spinForProfileWindowTest";
     assertThat(s.inclusive().get(spin)).isGreaterThan(s.samples() / 2);
     assertThat(s.threads().get("event loops")).isGreaterThan(s.samples() / 2);
+    // The spin makes no system call: its package's samples are all outside them.
+    assertThat(s.packagesOutsideSyscalls().get("dev.chat.")).isGreaterThan(s.samples() / 2);
+    assertThat(s.kinds().get("system calls (all)")).isLessThan(s.samples() / 2);
     assertThat(s.perSecond().values().stream().mapToLong(Long::longValue).sum())
         .isGreaterThanOrEqualTo(s.samples());
   }
