@@ -46,6 +46,8 @@ final class RedisBroker implements Broker {
   private BrokerListener listener;
   private long probeTimer = -1;
   private long lastProbeSeen;
+  // Probes published since the last push was seen.
+  private int probesUnanswered;
   private boolean resyncPending;
 
   RedisBroker(
@@ -368,6 +370,7 @@ final class RedisBroker implements Broker {
     // Any push proves the subscriber alive, not only our probe: in a burst the probe waits behind
     // the traffic, and resetting the subscriber then would drop live messages for nothing.
     lastProbeSeen = System.currentTimeMillis();
+    probesUnanswered = 0;
     if (disconnects.onPush(channel, payload)) {
       return;
     }
@@ -460,13 +463,23 @@ final class RedisBroker implements Broker {
     long now = System.currentTimeMillis();
     if (!subscriber.live() || !commands.connected()) {
       lastProbeSeen = now;
+      probesUnanswered = 0;
       return;
     }
-    if (now - lastProbeSeen > 3 * probeMs) {
-      standalone.reset("no probe came back for " + (now - lastProbeSeen) + " ms");
+    // Both: the time alone would take a loop that was itself held up (a long pause, a burst of
+    // handshakes at start) for a deaf subscriber, with the probe's echo still unread in the socket.
+    // Probes sent by this loop's own turns cannot outrun its reads: between two turns it reads.
+    if (probesUnanswered >= 3 && now - lastProbeSeen > 3 * probeMs) {
+      standalone.reset(
+          "no probe came back for "
+              + (now - lastProbeSeen)
+              + " ms ("
+              + probesUnanswered
+              + " sent)");
       return;
     }
     commands.send(Request.cmd(Command.PUBLISH).arg(RedisKeys.probe(owner)).arg("p"));
+    probesUnanswered++;
   }
 
   private static int indexOf(byte[] payload, int from) {
