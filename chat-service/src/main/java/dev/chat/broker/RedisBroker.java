@@ -48,6 +48,7 @@ final class RedisBroker implements Broker {
   private long lastProbeSeen;
   // Probes published since the last push was seen.
   private int probesUnanswered;
+  private long lastRoundMs;
   private boolean resyncPending;
 
   RedisBroker(
@@ -461,6 +462,12 @@ final class RedisBroker implements Broker {
 
   private void probe() {
     long now = System.currentTimeMillis();
+    // A loop that was held up runs the ticks it missed back to back, with no read between them:
+    // those are one round.
+    if (now - lastRoundMs < probeMs / 2) {
+      return;
+    }
+    lastRoundMs = now;
     if (!subscriber.live() || !commands.connected()) {
       lastProbeSeen = now;
       probesUnanswered = 0;
@@ -468,7 +475,7 @@ final class RedisBroker implements Broker {
     }
     // Both: the time alone would take a loop that was itself held up (a long pause, a burst of
     // handshakes at start) for a deaf subscriber, with the probe's echo still unread in the socket.
-    // Probes sent by this loop's own turns cannot outrun its reads: between two turns it reads.
+    // Rounds at least half a period apart have reads between them.
     if (probesUnanswered >= 3 && now - lastProbeSeen > 3 * probeMs) {
       standalone.reset(
           "no probe came back for "

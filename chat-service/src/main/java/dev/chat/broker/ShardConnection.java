@@ -53,6 +53,9 @@ final class ShardConnection {
   private RedisConnection connection;
   private boolean done;
   long lastPushMs = System.currentTimeMillis();
+  // Probe rounds of the subscriber's loop since the last push: a loop held up past the silence
+  // limit has had no turn to read, so the time alone does not make a connection lost.
+  int roundsUnheard;
 
   private ShardConnection(RedisAddress address, Redis client, Events events) {
     this.address = address;
@@ -139,6 +142,7 @@ final class ShardConnection {
 
   private void handle(Response push) {
     lastPushMs = System.currentTimeMillis();
+    roundsUnheard = 0;
     if (push.type() == ResponseType.ERROR) {
       String error = String.valueOf(push);
       if (error.startsWith("MOVED ")) {

@@ -254,22 +254,40 @@ public final class ShardedSubscriber implements PubSub {
     return c;
   }
 
+  private long lastRoundMs;
+
   /**
    * Publishes a probe to every master whose probe is live; a connection that heard nothing, not
    * even its probe, for three probe periods (or a subscribe timeout, while its probe is not yet
-   * confirmed) is taken for lost. Any push counts: in a burst the probe waits behind the traffic.
+   * confirmed) is taken for lost, once three rounds of this loop have passed unheard too. Any push
+   * counts: in a burst the probe waits behind the traffic.
    */
   private void probe() {
     long now = System.currentTimeMillis();
+    // A loop that was held up runs the ticks it missed back to back, with no read between them:
+    // those are one round.
+    if (now - lastRoundMs < timing.probeMs() / 2) {
+      return;
+    }
+    lastRoundMs = now;
     long silence = Math.max(3 * timing.probeMs(), timing.timeoutMs());
     for (ShardConnection c : new ArrayList<>(shards.values())) {
       String channel = probes.channelOf(c.address);
-      if (now - c.lastPushMs > silence) {
-        probeFailed(c, "nothing heard for " + (now - c.lastPushMs) + " ms");
-      } else if (channel != null && subs.isLive(channel) && subs.placement(channel) == c) {
+      if (c.roundsUnheard >= 3 && now - c.lastPushMs > silence) {
+        probeFailed(
+            c, "nothing heard for " + (now - c.lastPushMs) + " ms, " + c.roundsUnheard + " rounds");
+        continue;
+      }
+      c.roundsUnheard++;
+      if (channel != null && subs.isLive(channel) && subs.placement(channel) == c) {
         probes.send(c.address, why -> probeFailed(c, why));
       }
     }
+  }
+
+  /** The probe channel of {@code master}; for tests. */
+  String probeChannelOf(RedisAddress master) {
+    return probes.channelOf(master);
   }
 
   private void probeFailed(ShardConnection c, String why) {

@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -63,6 +64,36 @@ class ShardedSubscriberIT {
     publishAllAndReceive("first");
     assertThat(noneOnReplicas()).as("no subscription of ours on any replica").isTrue();
     assertThat(restored).as("nothing was interrupted").isEmpty();
+  }
+
+  @Test
+  @DisplayName("a loop held up past the probes' silence limit does not take its shards for lost")
+  void aHeldUpLoopIsNotAShardLost() {
+    // Probes every 250 ms; a connection that heard nothing for 2 s (the subscribe timeout) is lost.
+    subscribeAll(new ShardedSubscriber.Timing(2_000, 600_000, 250));
+    RedisServer master = redis.cluster().masterOf(Slots.slot(channels.get(0)));
+    String probe =
+        loop.call(() -> subscriber.probeChannelOf(new RedisAddress("127.0.0.1", master.port())));
+    assertThat(probe).isNotNull();
+    try (RespClient watcher = master.client()) {
+      watcher.call("SSUBSCRIBE", probe);
+      // 2.6 s with no turn of the loop (a long pause, a burst of work): past the silence limit,
+      // with the probes' echoes unread in the sockets.
+      loop.run(
+          () -> {
+            long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(2_600);
+            while (System.nanoTime() < end) {
+              Thread.onSpinWait();
+            }
+          });
+      // Three probe rounds after the loop is free again: a shard taken for lost would be now.
+      for (int i = 0; i < 3; i++) {
+        assertThat(watcher.read(WAIT)).as("a probe on " + probe).isNotNull();
+      }
+    }
+    assertThat(restored).as("no shard was lost and restored").isEmpty();
+    assertThat(loop.call(subscriber::live)).isTrue();
+    publishAllAndReceive("after-a-held-loop");
   }
 
   @Test
