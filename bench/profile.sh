@@ -127,6 +127,9 @@ if [ "$PROFILER" = async ]; then
   stop_target
   stop_pid "$REDIS_PID"
   [ "$DRY_RUN" = 1 ] && { log "profile in $RESULTS"; exit "$rc"; }
+  json_ms() {  # json_ms FILE KEY: a numeric field of a result file, empty when absent
+    grep -o "\"$2\" *: *[0-9]*" "$1" 2>/dev/null | grep -o '[0-9]*$' || true
+  }
   window() {  # window FILE NAME [--from MS --to MS]
     local f=$1 name=$2; shift 2
     java -jar "$BENCH_JAR" profile-window --file "$f" --top 30 "$@" >"${f%.jfr}.window-$name.txt" 2>&1 \
@@ -143,15 +146,15 @@ if [ "$PROFILER" = async ]; then
     [ -s "$f" ] || { log "no recording from pid $pid"; continue; }
     if [ "$SCENARIO" = storm ]; then
       json="$RESULTS/storm-$TARGET.json"
-      kill_ms=$(grep -o '"killAtEpochMs" *: *[0-9]*' "$json" | grep -o '[0-9]*$' || true)
-      done_ms=$(grep -o '"rejoined99EpochMs" *: *[0-9]*' "$json" | grep -o '[0-9]*$' || true)
+      kill_ms=$(json_ms "$json" killAtEpochMs)
+      done_ms=$(json_ms "$json" rejoined99EpochMs)
       [ -n "$kill_ms" ] || { log "no kill time in $json"; continue; }
       window "$f" before-kill --from $((kill_ms - 10000)) --to "$kill_ms"
       [ -n "$done_ms" ] && window "$f" recovery --from "$kill_ms" --to "$done_ms"
     elif [ "$SCENARIO" = steady ]; then
       json=$(ls "$RESULTS"/steady*-"$TARGET".json 2>/dev/null | head -n 1)
-      from_ms=$(grep -o '"warmFromEpochMs" *: *[0-9]*' "$json" | grep -o '[0-9]*$' || true)
-      to_ms=$(grep -o '"warmToEpochMs" *: *[0-9]*' "$json" | grep -o '[0-9]*$' || true)
+      from_ms=$(json_ms "$json" warmFromEpochMs)
+      to_ms=$(json_ms "$json" warmToEpochMs)
       [ -n "$from_ms" ] && [ -n "$to_ms" ] || { log "no warm window in $json"; window "$f" whole-run; continue; }
       window "$f" warm --from "$from_ms" --to "$to_ms"
     else

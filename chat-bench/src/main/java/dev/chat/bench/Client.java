@@ -586,13 +586,8 @@ public final class Client {
         String id = FrameScanner.stringField(b, from, to, K_ID);
         Pending p = id == null ? null : unacked.get(id);
         long after = FrameScanner.longField(b, from, to, K_RETRY, 100);
-        if (p != null)
-          loop.schedule(
-              () -> {
-                if (unacked.containsKey(p.id) && ready) writeSend(p);
-              },
-              Math.max(1, after),
-              TimeUnit.MILLISECONDS);
+        // Refused before it was stored: not a retry of something the server may hold.
+        if (p != null) resendLater(p, Math.max(1, after), false);
       } else if (FrameScanner.stringFieldIs(b, from, to, K_CODE, C_UNAVAILABLE)) {
         shared.stats.unavailable.increment();
         retryUnavailable(FrameScanner.stringField(b, from, to, K_ID));
@@ -608,17 +603,8 @@ public final class Client {
   private void retryUnavailable(String id) {
     if (id != null) {
       Pending p = unacked.get(id);
-      if (p == null) return;
-      loop.schedule(
-          () -> {
-            if (unacked.containsKey(p.id) && ready) {
-              shared.ledger.retriedSends.increment();
-              p.retried = true;
-              writeSend(p);
-            }
-          },
-          RETRY_UNAVAILABLE_MS,
-          TimeUnit.MILLISECONDS);
+      // The server may have stored it (a replica ack that timed out): a retry with the same id.
+      if (p != null) resendLater(p, RETRY_UNAVAILABLE_MS, true);
       return;
     }
     if (rejoinScheduled) return;
@@ -632,6 +618,24 @@ public final class Client {
           }
         },
         RETRY_UNAVAILABLE_MS,
+        TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Sends {@code p} again with its id after {@code delayMs}, unless acked or disconnected by then;
+   * {@code retried}: counted as a retry the server may answer as a duplicate.
+   */
+  private void resendLater(Pending p, long delayMs, boolean retried) {
+    loop.schedule(
+        () -> {
+          if (!unacked.containsKey(p.id) || !ready) return;
+          if (retried) {
+            shared.ledger.retriedSends.increment();
+            p.retried = true;
+          }
+          writeSend(p);
+        },
+        delayMs,
         TimeUnit.MILLISECONDS);
   }
 

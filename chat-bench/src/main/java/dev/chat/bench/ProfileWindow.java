@@ -125,15 +125,15 @@ final class ProfileWindow {
     return new Summary(n, threads, kinds, packages, outside, leaves, self, inclusive, perSecond);
   }
 
+  // async-profiler marks its native and JVM frames as Java frames too: the frame type tells.
+  private static final Set<String> JAVA_FRAMES =
+      Set.of("Interpreted", "JIT compiled", "Inlined", "C1 compiled");
+
   /**
    * Where a sample's CPU was spent: the kernel, the JVM's own code, a native library, or the
    * package of the top Java frame (its first three names), which a sample in a JDK intrinsic or a
    * stub counts under.
    */
-  // async-profiler marks its native and JVM frames as Java frames too: the frame type tells.
-  private static final Set<String> JAVA_FRAMES =
-      Set.of("Interpreted", "JIT compiled", "Inlined", "C1 compiled");
-
   static String leaf(List<RecordedFrame> frames) {
     String top = frames.get(0).getType();
     if ("Kernel".equals(top)) {
@@ -143,7 +143,7 @@ final class ProfileWindow {
       if (JAVA_FRAMES.contains(f.getType())) {
         String name = name(f);
         int dot = -1;
-        for (int k = 0; k < 3 && dot < name.length(); k++) {
+        for (int k = 0; k < 3; k++) {
           int next = name.indexOf('.', dot + 1);
           if (next < 0) {
             return name;
@@ -188,32 +188,35 @@ final class ProfileWindow {
 
   static void print(Summary s, int top, PrintStream out) {
     out.println("samples: " + s.samples());
-    section(out, "by thread", s.threads(), s.samples(), 12);
-    section(out, "by kind of work (a sample may be in several)", s.kinds(), s.samples(), 99);
-    section(out, "Java frames by package (inclusive)", s.packages(), s.samples(), 99);
+    section(out, "by thread", s.threads(), s.samples(), 12, true);
+    section(out, "by kind of work (a sample may be in several)", s.kinds(), s.samples(), 99, false);
+    section(out, "Java frames by package (inclusive)", s.packages(), s.samples(), 99, false);
     section(
         out,
         "the same, outside system calls (the package's own work and what it calls in user space)",
         s.packagesOutsideSyscalls(),
         s.samples(),
-        99);
+        99,
+        false);
     section(
         out,
         "where the CPU was: kernel, JVM, or the top Java frame's package",
         s.leaves(),
         s.samples(),
-        25);
-    section(out, "self (leaf frame)", s.self(), s.samples(), top);
-    section(out, "inclusive", s.inclusive(), s.samples(), top * 2);
+        25,
+        true);
+    section(out, "self (leaf frame)", s.self(), s.samples(), top, true);
+    section(out, "inclusive", s.inclusive(), s.samples(), top * 2, true);
   }
 
-  private static void section(PrintStream out, String title, Map<String, Long> m, long n, int top) {
+  /** {@code byCount}: largest first; else in the map's own order (the declared kinds, packages). */
+  private static void section(
+      PrintStream out, String title, Map<String, Long> m, long n, int top, boolean byCount) {
     out.println("== " + title);
-    // Kinds and packages keep their declared order; the rest sort by count.
     var entries =
-        m instanceof LinkedHashMap
-            ? m.entrySet().stream()
-            : m.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed());
+        byCount
+            ? m.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+            : m.entrySet().stream();
     entries
         .limit(top)
         .forEach(

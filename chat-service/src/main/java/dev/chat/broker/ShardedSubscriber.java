@@ -56,6 +56,8 @@ public final class ShardedSubscriber implements PubSub {
   private boolean refreshScheduled;
   private boolean refreshAgain;
   private boolean closed;
+  // When the probe timer last ran a round (see probe()).
+  private long lastRoundMs;
 
   /** Create on the event loop it will run on; {@code seeds} are {@code redis://} URIs. */
   public ShardedSubscriber(
@@ -253,8 +255,6 @@ public final class ShardedSubscriber implements PubSub {
     }
     return c;
   }
-
-  private long lastRoundMs;
 
   /**
    * Publishes a probe to every master whose probe is live; a connection that heard nothing, not
